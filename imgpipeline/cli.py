@@ -1,0 +1,120 @@
+"""The ``imgpipeline`` command line: refresh the published data, and read it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from imgpipeline.errors import PipelineError
+from imgpipeline.settings import PROJECT_DIR, get_settings
+
+app = typer.Typer(help="Open, validated IM residency program data for IMGs.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+
+def prefect_environment() -> None:
+    """Defaults for running flows here: Prefect's home inside the project, telemetry off,
+    library logs shown in flow runs. Values already in the environment win."""
+    os.environ.setdefault("PREFECT_HOME", str(PROJECT_DIR / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "imgpipeline")
+
+
+SourceDir = Annotated[
+    str | None,
+    typer.Option(help="Folder or http(s) base URL of the source snapshots (default ../shared/data)"),
+]
+FreidaFile = Annotated[
+    str | None,
+    typer.Option(help="FREIDA snapshot to read instead of the newest (path or URL, relative to --source-dir)"),
+]
+ProcessedDir = Annotated[Path | None, typer.Option(help="Where versions are published")]
+RawDir = Annotated[Path | None, typer.Option(help="Where snapshots are landed")]
+
+
+@app.command()
+def refresh(
+    source_dir: SourceDir = None,
+    freida_file: FreidaFile = None,
+    raw_dir: RawDir = None,
+    processed_dir: ProcessedDir = None,
+) -> None:
+    """Land, validate and publish a new version from the source snapshots (a Prefect flow)."""
+    prefect_environment()
+    from flows.refresh import refresh as refresh_flow
+
+    files = {"freida_programs": freida_file} if freida_file else None
+    try:
+        result = refresh_flow(
+            source_dir=source_dir,
+            source_files=files,
+            raw_dir=str(raw_dir) if raw_dir else None,
+            processed_dir=str(processed_dir) if processed_dir else None,
+        )
+    except PipelineError as exc:
+        err.print(f"[bold red]refresh failed; nothing was published.[/]\n{exc}")
+        settings = get_settings(processed_dir=processed_dir)
+        current = settings.current_dir
+        if current.exists():
+            err.print(f"The last good version is still current: {current.resolve()}")
+        raise typer.Exit(1) from None
+    print_summary(result)
+
+
+def print_summary(result: dict) -> None:
+    tables = RichTable(title="Published tables")
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    for name, rows in result["tables"].items():
+        tables.add_row(name, str(rows))
+    console.print(tables)
+    checks = RichTable(title="Validation")
+    for col in ("table", "source", "rows", "checks", "failed"):
+        checks.add_column(col)
+    for v in result["validation"]:
+        checks.add_row(v["table"], v["source"], str(v["rows"]), str(v["evaluated"]), str(v["failed"]))
+    console.print(checks)
+    for what, ids in result.get("unmatched", {}).items():
+        console.print(f"{what}: {len(ids)} {', '.join(ids)}")
+    for src, ids in result.get("collapsed_duplicates", {}).items():
+        if ids:
+            console.print(f"exact duplicate rows collapsed in {src}: {', '.join(ids)}")
+    for title, text in result.get("sections", {}).items():
+        console.rule(title)
+        console.print(text)
+    if result.get("data_docs"):
+        console.print(f"Data Docs: {result['data_docs']}")
+    console.print(
+        f"[bold green]Published version {result['version']}[/]\n"
+        f"  outputs: {result['current_dir']} -> {result['version_dir']}"
+    )
+
+
+@app.command()
+def where(processed_dir: ProcessedDir = None) -> None:
+    """Print the folder of the current published version."""
+    from imgpipeline.publish import current_version
+
+    settings = get_settings(processed_dir=processed_dir)
+    current = current_version(settings)
+    if current is None:
+        err.print(f"nothing published yet under {settings.processed_dir}: run `make run`")
+        raise typer.Exit(1)
+    console.print(str(current))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":
+    main()

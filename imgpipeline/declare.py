@@ -1,0 +1,229 @@
+"""One declaration per table: its columns, types, units, meanings and checks in one place.
+
+The Parquet schema (``Table.arrow_schema``), the Great Expectations suite
+(``imgpipeline.validate.build_suite``) and the data dictionary (``Table.dictionary_markdown``)
+are all made from it, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+
+DType = Literal["string", "int64", "float64", "bool", "date", "timestamp"]
+
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "int64": pa.int64(),
+    "float64": pa.float64(),
+    "bool": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("s", tz="UTC"),
+}
+PANDAS_DTYPES: dict[str, str] = {
+    "string": "str",
+    "int64": "Int64",
+    "float64": "Float64",
+    "bool": "boolean",
+    "date": "datetime64[s]",
+    "timestamp": "datetime64[s, UTC]",
+}
+# The type name Great Expectations observes for each pandas dtype above.
+GX_TYPES: dict[str, str] = {
+    "string": "str",
+    "int64": "int64",
+    "float64": "float64",
+    "bool": "bool",
+    "date": "datetime64",
+    "timestamp": "Timestamp",
+}
+
+BASES = ("stated", "imputed", "inferred", "unknown")
+US_STATES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
+    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP"
+).split()
+ACGME_ID_PATTERN = r"^140\d{7}$"
+# Contact data that must never reach an output: e-mail addresses and US phone numbers.
+EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+PHONE_PATTERN = r"(?:\(\d{3}\)\s*|\b\d{3}[-.\s])\d{3}[-.\s]\d{4}\b"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column and the rules its values keep."""
+
+    name: str
+    dtype: DType
+    description: str
+    unit: str = ""
+    source: str = ""
+    basis: str = ""
+    nullable: bool = True
+    unique: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[str, ...] | None = None
+    pattern: str | None = None
+    since: str | None = None
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return ARROW_TYPES[self.dtype]
+
+    def checks(self) -> list[str]:
+        """The rules in words, for the data dictionary."""
+        out = []
+        if not self.nullable:
+            out.append("not null")
+        if self.unique:
+            out.append("unique")
+        if self.min is not None or self.max is not None:
+            out.append(f"in [{_fmt(self.min)}, {_fmt(self.max)}]")
+        if self.allowed is not None:
+            shown = ", ".join(self.allowed[:8]) + (", ..." if len(self.allowed) > 8 else "")
+            out.append(f"one of {{{shown}}}")
+        if self.pattern:
+            out.append(f"matches `{self.pattern}`")
+        if self.since:
+            out.append(f"absent before {self.since}")
+        return out
+
+
+def _fmt(v: float | None) -> str:
+    return "" if v is None else f"{v:g}"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A staged or published table: its grain, its columns and its table-level checks."""
+
+    name: str
+    title: str
+    grain: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    schema_version: str
+    source: str
+    published: bool = False
+    description: str = ""
+    min_rows: int | None = None
+    max_rows: int | None = None
+    no_contact_data: bool = True
+    locator: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} declares no column {name!r}")
+
+    def arrow_schema(self) -> pa.Schema:
+        """The Parquet schema: types, per-column descriptions and units, and the table's
+        schema_version in its metadata."""
+        fields = [
+            pa.field(
+                c.name,
+                c.arrow_type,
+                nullable=c.nullable,
+                metadata={
+                    "description": c.description,
+                    "unit": c.unit,
+                    "source": c.source,
+                    "basis": c.basis,
+                },
+            )
+            for c in self.columns
+        ]
+        meta = {
+            "table": self.name,
+            "title": self.title,
+            "grain": self.grain,
+            "schema_version": self.schema_version,
+            "schema_fingerprint": self.fingerprint(),
+        }
+        return pa.schema(fields, metadata=meta)
+
+    def fingerprint(self) -> str:
+        """A hash of names, types and nullability: what a reader's code depends on."""
+        shape = [(c.name, c.dtype, c.nullable) for c in self.columns]
+        return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
+
+    def coerce(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Order and type ``df`` as declared. Columns declared with ``since`` that a snapshot
+        predates are added as missing; other absent columns stay absent, so the validation
+        gate reports them rather than this step inventing them."""
+        out = {}
+        for c in self.columns:
+            if c.name in df.columns:
+                out[c.name] = _as_dtype(df[c.name], c.dtype)
+            elif c.since is not None:
+                out[c.name] = pd.Series(pd.NA, index=df.index, dtype=PANDAS_DTYPES[c.dtype])
+        extra = [c for c in df.columns if c not in set(self.column_names)]
+        if extra:
+            raise ValueError(f"{self.name}: undeclared columns {extra}")
+        return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+    def to_arrow(self, df: pd.DataFrame) -> pa.Table:
+        return pa.Table.from_pandas(
+            df[self.column_names], schema=self.arrow_schema(), preserve_index=False
+        )
+
+    def dictionary_markdown(self) -> str:
+        """This table's section of the data dictionary."""
+        lines = [
+            f"## `{self.name}`" + (" (published)" if self.published else " (staged)"),
+            "",
+            f"**{self.title}.** {self.description}".strip(),
+            "",
+            f"- Grain: {self.grain}",
+            f"- Key: {', '.join(f'`{k}`' for k in self.key)}",
+            f"- Schema version: `{self.schema_version}`",
+            f"- Source: {self.source}",
+        ]
+        if self.min_rows is not None or self.max_rows is not None:
+            lines.append(f"- Plausible rows: {self.min_rows} to {self.max_rows}")
+        for note in self.notes:
+            lines.append(f"- {note}")
+        lines += [
+            "",
+            "| column | type | unit | meaning | basis | source | checks |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c in self.columns:
+            cells = [
+                f"`{c.name}`",
+                c.dtype,
+                c.unit or "",
+                c.description,
+                c.basis or "",
+                c.source or "",
+                "; ".join(c.checks()),
+            ]
+            lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+        return "\n".join(lines) + "\n"
+
+
+def _as_dtype(s: pd.Series, dtype: str) -> pd.Series:
+    target = PANDAS_DTYPES[dtype]
+    if dtype == "string":
+        return s.astype("str")
+    if dtype == "bool":
+        return s.astype("boolean")
+    if dtype in ("int64", "float64"):
+        return pd.to_numeric(s).astype(target)
+    if dtype == "date":
+        return pd.to_datetime(s).astype(target)
+    if dtype == "timestamp":
+        return pd.to_datetime(s, utc=True).astype(target)
+    raise ValueError(dtype)

@@ -1,0 +1,218 @@
+"""Landing: copy a source snapshot, byte for byte, into ``data/raw/<source>/<as-of>/`` and
+record it in the manifest. Landed files are never changed afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from urllib.parse import urljoin
+
+import httpx
+from tenacity import (
+    before_sleep_log,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from imgpipeline.errors import LandingError
+from imgpipeline.settings import Settings
+from imgpipeline.sources import CATALOG, Source, as_of_for
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A landed snapshot: what every published row traces back to."""
+
+    source: str
+    location: str
+    as_of: str
+    retrieved_at: str
+    sha256: str
+    size_bytes: int
+    rights: str
+    path: str
+
+    @property
+    def snapshot_id(self) -> str:
+        return f"{self.source}@{self.as_of}#{self.sha256[:12]}"
+
+    @property
+    def local_path(self) -> Path:
+        return Path(self.path)
+
+
+def is_url(location: str) -> bool:
+    return location.startswith(("http://", "https://"))
+
+
+def resolve_location(source: Source, settings: Settings) -> str:
+    """Where the snapshot of ``source`` is read from: a file path or an http(s) URL."""
+    rel = settings.source_files.get(source.name, source.path)
+    if is_url(rel) or os.path.isabs(rel):
+        return rel
+    base = settings.source_dir
+    if is_url(base):
+        return urljoin(base.rstrip("/") + "/", rel)
+    return str(Path(base) / rel)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TransportError):
+        return True
+    if isinstance(exc, httpx.HTTPStatusError):
+        code = exc.response.status_code
+        return code >= 500 or code == 429
+    return False
+
+
+def _get(client: httpx.Client, url: str, dest: Path, settings: Settings) -> None:
+    """Stream ``url`` into ``dest``; transient HTTP failures (5xx, 429, broken connections)
+    are retried with backoff, anything else fails at once."""
+
+    @retry(
+        retry=retry_if_exception(_retryable),
+        stop=stop_after_attempt(settings.http_attempts),
+        wait=wait_exponential(multiplier=settings.http_backoff_s, max=30),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+        reraise=True,
+    )
+    def attempt() -> None:
+        with client.stream("GET", url) as resp:
+            resp.raise_for_status()
+            with dest.open("wb") as fh:
+                for chunk in resp.iter_bytes(CHUNK):
+                    fh.write(chunk)
+
+    attempt()
+
+
+def _expected_sha256(location: str, client: httpx.Client | None) -> str | None:
+    """The checksum the mirror publishes for ``location`` in a ``SHA256SUMS`` beside its
+    top folder, if it publishes one."""
+    name = PurePosixPath(location.split("://", 1)[-1])
+    for depth in range(1, 3):
+        if len(name.parts) <= depth:
+            break
+        rel = "/".join(name.parts[-depth:])
+        if is_url(location):
+            base = location[: -len(rel)]
+            assert client is not None
+            try:
+                resp = client.get(urljoin(base, "SHA256SUMS"))
+            except httpx.HTTPError:
+                continue
+            if resp.status_code != 200:
+                continue
+            text = resp.text
+        else:
+            sums = Path(location).parents[depth - 1] / "SHA256SUMS"
+            if not sums.exists():
+                continue
+            text = sums.read_text()
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].lstrip("*") == rel:
+                return parts[0].lower()
+    return None
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def land_snapshot(name: str, settings: Settings) -> Snapshot:
+    """Land the current snapshot of source ``name`` and return its manifest row.
+
+    Refuses (LandingError) a file whose checksum differs from the one its mirror publishes.
+    Landing the same bytes twice reuses the landed file; different bytes under the same name
+    and date are landed beside it, never over it.
+    """
+    source = CATALOG[name]
+    location = resolve_location(source, settings)
+    as_of = as_of_for(source, location)
+    filename = PurePosixPath(location.split("?", 1)[0]).name
+    target_dir = settings.raw_dir / name / as_of
+    target_dir.mkdir(parents=True, exist_ok=True)
+
+    with tempfile.NamedTemporaryFile(dir=target_dir, prefix=".landing-", delete=False) as tmp:
+        tmp_path = Path(tmp.name)
+    try:
+        if is_url(location):
+            with httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True) as client:
+                try:
+                    _get(client, location, tmp_path, settings)
+                except httpx.HTTPError as exc:
+                    raise LandingError(f"{name}: could not fetch {location}: {exc}") from exc
+                expected = _expected_sha256(location, client)
+        else:
+            src = Path(location)
+            if not src.is_file():
+                raise LandingError(f"{name}: snapshot not found at {location}")
+            shutil.copyfile(src, tmp_path)
+            expected = _expected_sha256(location, None)
+        sha, size = _sha256(tmp_path)
+        if expected is not None and sha != expected:
+            raise LandingError(
+                f"{name}: refused {location}: sha256 {sha} does not match the expected {expected}"
+            )
+        target = target_dir / filename
+        if target.exists() and _sha256(target)[0] != sha:
+            target = target_dir / f"{Path(filename).stem}.{sha[:12]}{Path(filename).suffix}"
+        is_new = not target.exists()
+        if is_new:
+            os.replace(tmp_path, target)
+            target.chmod(0o444)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+    snap = Snapshot(
+        source=name,
+        location=location,
+        as_of=as_of,
+        retrieved_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sha256=sha,
+        size_bytes=size,
+        rights=source.rights,
+        path=str(target),
+    )
+    if is_new or not _in_manifest(settings.manifest_path, snap):
+        with settings.manifest_path.open("a") as fh:
+            fh.write(json.dumps(asdict(snap)) + "\n")
+    log.info("landed %s (%s bytes, sha256 %s) at %s", name, size, sha[:12], target)
+    return snap
+
+
+def _in_manifest(manifest: Path, snap: Snapshot) -> bool:
+    if not manifest.exists():
+        return False
+    for line in manifest.read_text().splitlines():
+        row = json.loads(line)
+        if row["path"] == snap.path and row["sha256"] == snap.sha256:
+            return True
+    return False
+
+
+def read_manifest(settings: Settings) -> list[dict[str, object]]:
+    """Every landing ever recorded, oldest first."""
+    if not settings.manifest_path.exists():
+        return []
+    return [json.loads(x) for x in settings.manifest_path.read_text().splitlines() if x]

@@ -1,0 +1,162 @@
+"""Atomic publication: a complete new version folder, then one switch of ``current``.
+
+A version is written under a hidden incoming name, flushed, renamed into ``versions/`` and only
+then does the ``current`` symlink move to it, by an atomic rename of a new link over the old.
+A run killed at any point leaves the previous version complete and current.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from imgpipeline.settings import Settings
+from imgpipeline.tables import TABLES
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+
+
+def new_version_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return now.strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def write_table(df: pd.DataFrame, name: str, folder: Path) -> Path:
+    """One published table as Parquet with its declared schema (types, descriptions,
+    schema_version in the metadata)."""
+    path = folder / f"{name}.parquet"
+    pq.write_table(TABLES[name].to_arrow(df), path)
+    return path
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def publish_version(
+    tables: dict[str, pd.DataFrame],
+    settings: Settings,
+    summary: dict[str, Any],
+    extra_files: dict[str, Path] | None = None,
+    version_id: str | None = None,
+) -> Path:
+    """Write ``tables`` (every one declared as published) as a new version and make it current.
+
+    ``extra_files`` (name -> a file or folder made by the run, e.g. Data Docs or figures) are
+    moved into the version before it is switched to. Returns the version folder.
+    """
+    undeclared = [n for n in tables if n not in TABLES or not TABLES[n].published]
+    if undeclared:
+        raise ValueError(f"not declared as published tables: {undeclared}")
+    version_id = version_id or new_version_id()
+    versions = settings.versions_dir
+    versions.mkdir(parents=True, exist_ok=True)
+    incoming = versions / f".incoming-{version_id}"
+    final = versions / version_id
+    incoming.mkdir()
+    try:
+        files = {}
+        for name, df in tables.items():
+            path = write_table(df, name, incoming)
+            _fsync_file(path)
+            files[name] = {
+                "file": path.name,
+                "rows": len(df),
+                "schema_version": TABLES[name].schema_version,
+                "schema_fingerprint": TABLES[name].fingerprint(),
+            }
+        for name, src in (extra_files or {}).items():
+            shutil.move(str(src), incoming / name)
+        manifest = {
+            "version": version_id,
+            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tables": files,
+            **summary,
+        }
+        (incoming / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        _fsync_file(incoming / MANIFEST)
+        _fsync_dir(incoming)
+        os.rename(incoming, final)
+        _fsync_dir(versions)
+    except BaseException:
+        shutil.rmtree(incoming, ignore_errors=True)
+        raise
+    switch_current(final, settings)
+    prune_versions(settings)
+    log.info("published version %s at %s", version_id, final)
+    return final
+
+
+def switch_current(version_dir: Path, settings: Settings) -> None:
+    """Point ``current`` at ``version_dir`` in one atomic rename."""
+    link = settings.current_dir
+    tmp = link.with_name(f".current-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(os.path.relpath(version_dir, link.parent), target_is_directory=True)
+    os.replace(tmp, link)
+    _fsync_dir(link.parent)
+
+
+def current_version(settings: Settings) -> Path | None:
+    """The folder ``current`` points at, or None before the first publication."""
+    link = settings.current_dir
+    if not link.exists():
+        return None
+    return link.resolve()
+
+
+def read_manifest(settings: Settings, version: Path | None = None) -> dict[str, Any]:
+    folder = version or current_version(settings)
+    if folder is None:
+        raise FileNotFoundError(f"nothing published yet under {settings.processed_dir}")
+    return json.loads((folder / MANIFEST).read_text())
+
+
+def prune_versions(settings: Settings) -> list[Path]:
+    """Remove the oldest versions beyond ``keep_versions`` (never the current one) and
+    incoming folders left by killed runs."""
+    versions = settings.versions_dir
+    current = current_version(settings)
+    removed = []
+    for stale in versions.glob(".incoming-*"):
+        # Another run may be writing a fresh one; only those an hour old are abandoned.
+        if time.time() - stale.stat().st_mtime > 3600:
+            shutil.rmtree(stale, ignore_errors=True)
+            removed.append(stale)
+    done = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for old in done[: max(0, len(done) - settings.keep_versions)]:
+        if current is not None and old.resolve() == current:
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+        removed.append(old)
+    return removed
+
+
+def read_table(name: str, settings: Settings, version: Path | None = None) -> pd.DataFrame:
+    """A published table of the current (or a given) version, as pandas."""
+    folder = version or current_version(settings)
+    if folder is None:
+        raise FileNotFoundError(
+            f"nothing published yet under {settings.processed_dir}: run `make run` first"
+        )
+    return pd.read_parquet(folder / f"{name}.parquet")

@@ -1,0 +1,55 @@
+"""One place for paths and options; every field can be overridden by an ``IMGPIPELINE_*``
+environment variable or by the CLI (which builds a ``Settings`` with explicit values)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Paths and options of a run.
+
+    ``source_dir`` is where snapshots are read from: a folder (the offline mirror of the official
+    sources, ``../shared/data`` beside the project by default) or an ``http(s)://`` base URL.
+    ``source_files`` overrides single sources by name with a path or URL relative to it (or
+    absolute), e.g. ``{"freida_programs": "freida/internal-medicine-programs_2025-05-24.csv"}``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="IMGPIPELINE_", env_nested_delimiter="__")
+
+    project_dir: Path = PROJECT_DIR
+    source_dir: str = str(PROJECT_DIR.parent / "shared" / "data")
+    source_files: dict[str, str] = Field(default_factory=dict)
+    raw_dir: Path = PROJECT_DIR / "data" / "raw"
+    processed_dir: Path = PROJECT_DIR / "data" / "processed"
+    rulebook_path: Path | None = None
+    http_timeout_s: float = 60.0
+    http_attempts: int = 4
+    http_backoff_s: float = 0.5
+    keep_versions: int = 10
+    img_share_change_threshold: float = 0.05
+    random_seed: int = 20250526
+
+    @property
+    def current_dir(self) -> Path:
+        """The published version readers use: a symlink switched atomically by a publish."""
+        return self.processed_dir / "current"
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.processed_dir / "versions"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.raw_dir / "manifest.jsonl"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (from the CLI or a notebook) on top."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

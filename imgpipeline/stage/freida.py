@@ -1,0 +1,144 @@
+"""Stage the AMA FREIDA IM program pages (the 2025 scrapes).
+
+Typed columns, percentages as fractions, visa lists normalised from both serialisations the
+file holds, blanks kept as missing. Program-director and coordinator names, e-mails and phones
+are never read; contact data inside free text is masked.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from imgpipeline.declare import EMAIL_PATTERN, PHONE_PATTERN
+from imgpipeline.errors import StagingError
+
+# Personal contact fields of the FREIDA page: dropped at ingest, never staged.
+PERSONAL_PREFIXES = ("program_director_", "contact_")
+# Columns read as they are, renamed.
+RENAMES = {
+    "program_id": "acgme_id",
+    "program_name_suffix": "program_name",
+    "city": "city",
+    "state": "state",
+    "source_url": "source_url",
+    "website": "website",
+    "specialty_title": "specialty_title",
+    "affiliated_us_government": "affiliated_us_government",
+    "program_best_described_as": "program_type_stated",
+}
+NUMBERS = {
+    "accredited_training_length": "accredited_training_length",
+    "required_training_length": "required_training_length",
+    "first_year_positions": "first_year_positions",
+    "interviews_conducted_last_year": "interviews_last_year",
+    "avg_hours_on_duty_y1": "avg_hours_on_duty_y1",
+}
+PERCENTS = {"pct_img": "img_share", "pct_do": "do_share", "pct_usmd": "usmd_share"}
+FLAGS = {
+    "accepting_applications_2025_2026": "accepting_2025_2026",
+    "accepting_applications_2026_2027": "accepting_2026_2027",
+    "participates_in_eras": "participates_in_eras",
+}
+VISA_CODES = {"J-1 through ECFMG": "J-1", "J-1": "J-1", "H-1B": "H-1B", "F-1": "F-1"}
+VISA_ORDER = ("J-1", "H-1B", "F-1")
+_EMAIL = re.compile(EMAIL_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
+_ACADEMIC_YEAR = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*$")
+
+
+def read_freida_csv(path: Path) -> pd.DataFrame:
+    """The raw CSV as text, blanks as missing, personal contact columns dropped at once."""
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise StagingError(f"{path.name}: not a readable FREIDA CSV: {exc}") from exc
+    personal = [c for c in raw.columns if c.startswith(PERSONAL_PREFIXES)]
+    return raw.drop(columns=personal)
+
+
+def parse_list(text: object) -> list[str]:
+    """A list cell in either serialisation the scrape wrote: ``['J-1 through ECFMG', 'H-1B']``
+    or ``[{'value': 'H-1B', 'label': 'H-1B visa'}]``."""
+    if text is None or (isinstance(text, float) and pd.isna(text)) or text is pd.NA:
+        return []
+    try:
+        items = ast.literal_eval(str(text))
+    except (ValueError, SyntaxError) as exc:
+        raise StagingError(f"not a list: {text!r}") from exc
+    if not isinstance(items, list):
+        raise StagingError(f"not a list: {text!r}")
+    return [str(i["value"]) if isinstance(i, dict) else str(i) for i in items]
+
+
+def normalise_visas(text: object) -> str | None:
+    """Visa types as sorted codes joined by ``|`` (``"J-1|H-1B"``); ``""`` for an empty list.
+    Unknown labels are kept verbatim so validation can flag them."""
+    codes = {VISA_CODES.get(v, v) for v in parse_list(text)}
+    known = [c for c in VISA_ORDER if c in codes]
+    return "|".join(known + sorted(codes - set(VISA_ORDER)))
+
+
+def mask_contacts(text: object) -> object:
+    """Free text with e-mail addresses and phone numbers masked: they are personal data."""
+    if not isinstance(text, str):
+        return text
+    return _PHONE.sub("[phone removed]", _EMAIL.sub("[email removed]", text))
+
+
+def _flag(s: pd.Series) -> pd.Series:
+    return s.map({"True": True, "False": False, "true": True, "false": False}).astype("boolean")
+
+
+def stage_freida(raw: pd.DataFrame) -> pd.DataFrame:
+    """The staged ``freida_programs`` table from the raw CSV frame.
+
+    A column the snapshot lacks is left out (the validation gate names it), except
+    ``acgme_first_academic_year``, which the declaration marks as added in 2025-05-26.
+    """
+    out = pd.DataFrame(index=raw.index)
+    # The CSV line a row came from (header = line 1), so a failure can name the row.
+    out["source_row"] = raw.index + 2
+    for src, dst in RENAMES.items():
+        if src in raw:
+            out[dst] = raw[src].str.strip()
+    for src, dst in NUMBERS.items():
+        if src in raw:
+            out[dst] = pd.to_numeric(raw[src], errors="coerce")
+    for src, dst in PERCENTS.items():
+        if src in raw:
+            # FREIDA prints one decimal: round away float noise (2.3 / 100 -> 0.023).
+            out[dst] = (pd.to_numeric(raw[src], errors="coerce") / 100.0).round(6)
+    for src, dst in FLAGS.items():
+        if src in raw:
+            out[dst] = _flag(raw[src])
+    if "visa_statuses_accepted" in raw:
+        visas = raw["visa_statuses_accepted"].map(normalise_visas)
+        out["visas_listed"] = visas
+        for code, col in (("J-1", "lists_j1"), ("H-1B", "lists_h1b"), ("F-1", "lists_f1")):
+            out[col] = visas.map(lambda v, c=code: c in v.split("|")).astype("boolean")
+    if "program_start_dates" in raw:
+        out["start_months"] = raw["program_start_dates"].map(
+            lambda t: "|".join(dict.fromkeys(parse_list(t)))
+        )
+    if "acgme_first_academic_year" in raw:
+        years = raw["acgme_first_academic_year"].str.extract(_ACADEMIC_YEAR)
+        out["acgme_first_year"] = pd.to_numeric(years[0], errors="coerce")
+    if "special_features_text" in raw:
+        out["special_features_text"] = raw["special_features_text"].map(mask_contacts)
+    if "data_last_updated" in raw:
+        out["data_last_updated"] = pd.to_datetime(raw["data_last_updated"], utc=True)
+    return out
+
+
+def collapse_exact_duplicates(
+    df: pd.DataFrame, key: str, ignore: tuple[str, ...] = ("source_row",)
+) -> tuple[pd.DataFrame, list[str]]:
+    """Drop rows that repeat another row exactly (``ignore`` aside), returning the repeated
+    keys for the run summary. Rows sharing a key with different values stay, for validation
+    to reject."""
+    dup = df.duplicated(subset=[c for c in df.columns if c not in ignore], keep="first")
+    return df[~dup].reset_index(drop=True), sorted(df.loc[dup, key].astype(str).unique())

@@ -1,0 +1,53 @@
+"""Columns several tables share, declared once."""
+
+from __future__ import annotations
+
+from imgpipeline.declare import ACGME_ID_PATTERN, US_STATES, Column
+
+
+def acgme_id(unique: bool = True, source: str = "ACGME") -> Column:
+    return Column(
+        "acgme_id",
+        "string",
+        "ACGME program number (10 digits; IM numbers start with 140); FREIDA's program_id",
+        source=source,
+        nullable=False,
+        unique=unique,
+        pattern=ACGME_ID_PATTERN,
+    )
+
+
+def state(source: str, nullable: bool = False) -> Column:
+    return Column(
+        "state",
+        "string",
+        "US state or territory, two-letter postal code",
+        source=source,
+        nullable=nullable,
+        allowed=tuple(US_STATES),
+    )
+
+
+def provenance(prefix: str, source_title: str) -> tuple[Column, ...]:
+    """The three columns that trace a row to one landed snapshot of a source."""
+    return (
+        Column(
+            f"{prefix}_snapshot",
+            "string",
+            f"Snapshot id of the {source_title} file this row comes from: source@as-of#sha256[:12]",
+            source="manifest",
+        ),
+        Column(
+            f"{prefix}_as_of",
+            "string",
+            f"As-of date of that {source_title} snapshot",
+            source="manifest",
+        ),
+        Column(
+            f"{prefix}_sha256",
+            "string",
+            f"sha256 of that {source_title} snapshot, as landed in data/raw",
+            source="manifest",
+            pattern=r"^[0-9a-f]{64}$",
+        ),
+    )

@@ -1,0 +1,95 @@
+"""Shared fixtures: the real snapshots, their staged tables, and one real published version.
+
+Tests that need a published version share one refresh per test worker (``published``); mark
+them ``@pytest.mark.xdist_group("published")`` so they run on the same worker.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# Prefect's home stays inside the project, one per test worker (each temporary server owns
+# its database); telemetry off. Set before anything imports prefect.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / f"test-{_worker}"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "imgpipeline")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from imgpipeline.settings import Settings, get_settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The offline mirror of the official sources (``../shared/data``)."""
+    path = Path(Settings().source_dir)
+    if not (path / "SHA256SUMS").exists():
+        pytest.fail(f"the source snapshots are not at {path}: clone the project beside ../shared")
+    return path
+
+
+@pytest.fixture(scope="session")
+def acgme_pdf(data_dir: Path) -> Path:
+    return data_dir / "acgme" / "internal-medicine-programs_2024-2025.pdf"
+
+
+@pytest.fixture(scope="session")
+def freida_csv(data_dir: Path) -> Path:
+    return data_dir / "freida" / "internal-medicine-programs_2025-05-26.csv"
+
+
+@pytest.fixture(scope="session")
+def freida_csv_old(data_dir: Path) -> Path:
+    return data_dir / "freida" / "internal-medicine-programs_2025-05-24.csv"
+
+
+@pytest.fixture(scope="session")
+def staged_acgme(acgme_pdf: Path):
+    from imgpipeline.stage.acgme import stage_acgme
+    from imgpipeline.tables import TABLES
+
+    return TABLES["acgme_programs"].coerce(stage_acgme(acgme_pdf))
+
+
+@pytest.fixture(scope="session")
+def staged_freida(freida_csv: Path):
+    from imgpipeline.stage.freida import collapse_exact_duplicates, read_freida_csv, stage_freida
+    from imgpipeline.tables import TABLES
+
+    staged, _ = collapse_exact_duplicates(stage_freida(read_freida_csv(freida_csv)), "acgme_id")
+    return TABLES["freida_programs"].coerce(staged)
+
+
+@pytest.fixture
+def tmp_settings(tmp_path: Path, data_dir: Path) -> Settings:
+    """Settings reading the real mirror and writing into a fresh temporary project."""
+    return get_settings(
+        source_dir=str(data_dir),
+        raw_dir=tmp_path / "raw",
+        processed_dir=tmp_path / "processed",
+    )
+
+
+@pytest.fixture(scope="session")
+def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Settings:
+    """One real refresh of the real snapshots through the Prefect flow, on the embedded
+    temporary server; returns the settings that locate its outputs."""
+    from flows.refresh import refresh
+
+    base = tmp_path_factory.mktemp("published")
+    settings = get_settings(
+        source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "processed"
+    )
+    refresh(
+        source_dir=str(data_dir),
+        raw_dir=str(settings.raw_dir),
+        processed_dir=str(settings.processed_dir),
+    )
+    return settings
