@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import urljoin
 
 import httpx
@@ -78,17 +79,22 @@ def _retryable(exc: BaseException) -> bool:
     return False
 
 
-def _get(client: httpx.Client, url: str, dest: Path, settings: Settings) -> None:
-    """Stream ``url`` into ``dest``; transient HTTP failures (5xx, 429, broken connections)
-    are retried with backoff, anything else fails at once."""
-
-    @retry(
+def _retrying(settings: Settings) -> Any:
+    """Retry transient HTTP failures (5xx, 429, broken connections) with backoff; anything
+    else fails at once."""
+    return retry(
         retry=retry_if_exception(_retryable),
         stop=stop_after_attempt(settings.http_attempts),
         wait=wait_exponential(multiplier=settings.http_backoff_s, max=30),
         before_sleep=before_sleep_log(log, logging.WARNING),
         reraise=True,
     )
+
+
+def _get(client: httpx.Client, url: str, dest: Path, settings: Settings) -> None:
+    """Stream ``url`` into ``dest``, retrying transient failures."""
+
+    @_retrying(settings)
     def attempt() -> None:
         with client.stream("GET", url) as resp:
             resp.raise_for_status()
@@ -99,7 +105,23 @@ def _get(client: httpx.Client, url: str, dest: Path, settings: Settings) -> None
     attempt()
 
 
-def _expected_sha256(location: str, client: httpx.Client | None) -> str | None:
+def _get_sums(client: httpx.Client, url: str, settings: Settings) -> str | None:
+    """The text of a ``SHA256SUMS`` file, or None where the server has none (404). A transient
+    failure is retried like the snapshot itself and, if it persists, raised: a flaky mirror
+    must not switch the checksum verification off."""
+
+    @_retrying(settings)
+    def attempt() -> str | None:
+        resp = client.get(url)
+        if resp.status_code in (404, 410):
+            return None
+        resp.raise_for_status()
+        return resp.text
+
+    return attempt()
+
+
+def _expected_sha256(location: str, client: httpx.Client | None, settings: Settings) -> str | None:
     """The checksum the mirror publishes for ``location`` in a ``SHA256SUMS`` beside its
     top folder, if it publishes one."""
     name = PurePosixPath(location.split("://", 1)[-1])
@@ -110,13 +132,9 @@ def _expected_sha256(location: str, client: httpx.Client | None) -> str | None:
         if is_url(location):
             base = location[: -len(rel)]
             assert client is not None
-            try:
-                resp = client.get(urljoin(base, "SHA256SUMS"))
-            except httpx.HTTPError:
+            text = _get_sums(client, urljoin(base, "SHA256SUMS"), settings)
+            if text is None:
                 continue
-            if resp.status_code != 200:
-                continue
-            text = resp.text
         else:
             sums = Path(location).parents[depth - 1] / "SHA256SUMS"
             if not sums.exists():
@@ -160,15 +178,15 @@ def land_snapshot(name: str, settings: Settings) -> Snapshot:
             with httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True) as client:
                 try:
                     _get(client, location, tmp_path, settings)
+                    expected = _expected_sha256(location, client, settings)
                 except httpx.HTTPError as exc:
                     raise LandingError(f"{name}: could not fetch {location}: {exc}") from exc
-                expected = _expected_sha256(location, client)
         else:
             src = Path(location)
             if not src.is_file():
                 raise LandingError(f"{name}: snapshot not found at {location}")
             shutil.copyfile(src, tmp_path)
-            expected = _expected_sha256(location, None)
+            expected = _expected_sha256(location, None, settings)
         sha, size = _sha256(tmp_path)
         if expected is not None and sha != expected:
             raise LandingError(
@@ -181,9 +199,17 @@ def land_snapshot(name: str, settings: Settings) -> Snapshot:
         if is_new:
             os.replace(tmp_path, target)
             target.chmod(0o444)
-    finally:
+    except BaseException:
         tmp_path.unlink(missing_ok=True)
+        _remove_if_empty(target_dir)
+        raise
+    tmp_path.unlink(missing_ok=True)
 
+    recorded = None if is_new else _manifest_row(settings.manifest_path, str(target), sha)
+    if recorded is not None:
+        # The same bytes were landed before: that landing is the record, not a second row.
+        log.info("%s: reusing %s, landed %s", name, target, recorded.retrieved_at)
+        return recorded
     snap = Snapshot(
         source=name,
         location=location,
@@ -194,21 +220,32 @@ def land_snapshot(name: str, settings: Settings) -> Snapshot:
         rights=source.rights,
         path=str(target),
     )
-    if is_new or not _in_manifest(settings.manifest_path, snap):
-        with settings.manifest_path.open("a") as fh:
-            fh.write(json.dumps(asdict(snap)) + "\n")
+    with settings.manifest_path.open("a") as fh:
+        fh.write(json.dumps(asdict(snap)) + "\n")
     log.info("landed %s (%s bytes, sha256 %s) at %s", name, size, sha[:12], target)
     return snap
 
 
-def _in_manifest(manifest: Path, snap: Snapshot) -> bool:
+def _remove_if_empty(folder: Path) -> None:
+    """Leave no empty ``<source>/<as-of>`` folder behind a refused landing."""
+    for d in (folder, folder.parent):
+        try:
+            d.rmdir()
+        except OSError:
+            return
+
+
+def _manifest_row(manifest: Path, path: str, sha256: str) -> Snapshot | None:
+    """The manifest's record of the file at ``path`` with these bytes, if it has one."""
     if not manifest.exists():
-        return False
+        return None
     for line in manifest.read_text().splitlines():
+        if not line:
+            continue
         row = json.loads(line)
-        if row["path"] == snap.path and row["sha256"] == snap.sha256:
-            return True
-    return False
+        if row["path"] == path and row["sha256"] == sha256:
+            return Snapshot(**row)
+    return None
 
 
 def read_manifest(settings: Settings) -> list[dict[str, object]]:
