@@ -21,6 +21,11 @@ _ID = re.compile(r"^\[(\d{10})\]\s*")
 _CITY_LINE = re.compile(r"^(?P<city>.+?),\s*(?P<state>[A-Z]{2})\s+(?P<zip5>\d{5})(?:-?(?P<zip4>\d{4}))?$")
 _PHONE_LINE = re.compile(r"^Ph:", re.I)
 _EMAIL_LINE = re.compile(r"^\S+@\S+$")
+# Mail-routing text inside an address that can name a person, in the two forms the report
+# uses: an attention line ("Attn: <name>, ...", dropped up to its first comma) and a name
+# hyphenated onto the GME office ("<Given> <Family>-GME Department", the name dropped).
+_ATTENTION = re.compile(r"^attn\b:?\s*[^,]*(?:,\s*|$)", re.I)
+_NAME_ON_OFFICE = re.compile(r"^[A-Z][a-z]+ [A-Z][a-z]+-(?=GME\b)")
 _FOUND = re.compile(r"(\d+)\s+programs found", re.I)
 # pdfium marks a hyphen that the PDF's layout broke a line at with U+0002 (or U+FFFE).
 _SOFT_HYPHEN = re.compile("[\x02\ufffe\u00ad]")
@@ -113,8 +118,8 @@ def read_cells(path: Path) -> tuple[list[dict[str, object]], int | None]:
 
 
 def _split_address(cell: str) -> dict[str, str | None]:
-    """Site, street, city, state and ZIP from the address cell; phone and e-mail lines are
-    dropped here, so they never reach a table.
+    """Site, street, city, state and ZIP from the address cell; phone and e-mail lines, and
+    attention lines that can name a person, are dropped here, so they never reach a table.
 
     The "City, ST ZIP" line is found among the physical lines (a street line may end in a
     space without wrapping into it); the lines above it are the site and street."""
@@ -131,10 +136,11 @@ def _split_address(cell: str) -> dict[str, str | None]:
     out.update(city=m["city"].strip(), state=m["state"], zip=zip_code)
     above = cell.replace("\r\n", "\n").split("\n")[:city_idx]
     before = [
-        x
+        _NAME_ON_OFFICE.sub("", _ATTENTION.sub("", x)).strip()
         for x in _logical_lines("\n".join(above))
         if not _PHONE_LINE.match(x) and not _EMAIL_LINE.match(x)
     ]
+    before = [x for x in before if x]
     if len(before) >= 2 and not before[0][0].isdigit():
         out["site"] = before[0]
         before = before[1:]
