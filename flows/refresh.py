@@ -49,7 +49,7 @@ def stage_freida(snap: Snapshot) -> tuple[pd.DataFrame, list[str]]:
     staged, repeated = collapse_exact_duplicates(
         parse_freida(read_freida_csv(snap.local_path)), "acgme_id"
     )
-    return TABLES["freida_programs"].coerce(staged), repeated
+    return TABLES["freida_programs"].coerce(staged, as_of=snap.as_of), repeated
 
 
 @task(cache_policy=NO_CACHE)

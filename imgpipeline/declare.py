@@ -159,15 +159,19 @@ class Table:
         shape = [(c.name, c.dtype, c.nullable) for c in self.columns]
         return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
 
-    def coerce(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Order and type ``df`` as declared. Columns declared with ``since`` that a snapshot
-        predates are added as missing; other absent columns stay absent, so the validation
-        gate reports them rather than this step inventing them."""
+    def coerce(self, df: pd.DataFrame, as_of: str | None = None) -> pd.DataFrame:
+        """Order and type ``df`` as declared.
+
+        A column declared with ``since`` is added as missing only when the snapshot's
+        ``as_of`` date is before ``since`` (the snapshot predates the column). Every other
+        absent column, including a ``since`` column missing from a snapshot that should have
+        it (or of unknown date), stays absent, so the validation gate reports it rather than
+        this step inventing it."""
         out = {}
         for c in self.columns:
             if c.name in df.columns:
                 out[c.name] = _as_dtype(df[c.name], c.dtype)
-            elif c.since is not None:
+            elif c.since is not None and as_of is not None and as_of < c.since:
                 out[c.name] = pd.Series(pd.NA, index=df.index, dtype=PANDAS_DTYPES[c.dtype])
         extra = [c for c in df.columns if c not in set(self.column_names)]
         if extra:
