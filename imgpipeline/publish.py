@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,10 @@ from imgpipeline.tables import TABLES
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+WRITER = ".writer"
+# Run-summary keys that are paths on the publishing machine, not part of a version.
+LOCAL_KEYS = ("version_dir", "current_dir")
+ABANDONED_AFTER_S = 3600
 
 
 def new_version_id(now: datetime | None = None) -> str:
@@ -74,6 +79,7 @@ def publish_version(
     incoming = versions / f".incoming-{version_id}"
     final = versions / version_id
     incoming.mkdir()
+    (incoming / WRITER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
     try:
         files = {}
         for name, df in tables.items():
@@ -87,14 +93,17 @@ def publish_version(
             }
         for name, src in (extra_files or {}).items():
             shutil.move(str(src), incoming / name)
+        # The run summary first; what the publisher knows (the version, its files) wins over
+        # the summary's placeholders, and paths of this machine stay out of the folder.
         manifest = {
+            **{k: v for k, v in summary.items() if k not in LOCAL_KEYS},
             "version": version_id,
             "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "tables": files,
-            **summary,
         }
         (incoming / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
         _fsync_file(incoming / MANIFEST)
+        (incoming / WRITER).unlink()
         _fsync_dir(incoming)
         os.rename(incoming, final)
         _fsync_dir(versions)
@@ -134,13 +143,12 @@ def read_manifest(settings: Settings, version: Path | None = None) -> dict[str, 
 
 def prune_versions(settings: Settings) -> list[Path]:
     """Remove the oldest versions beyond ``keep_versions`` (never the current one) and
-    incoming folders left by killed runs."""
+    incoming folders left by killed runs (see ``_abandoned``)."""
     versions = settings.versions_dir
     current = current_version(settings)
     removed = []
     for stale in versions.glob(".incoming-*"):
-        # Another run may be writing a fresh one; only those an hour old are abandoned.
-        if time.time() - stale.stat().st_mtime > 3600:
+        if _abandoned(stale):
             shutil.rmtree(stale, ignore_errors=True)
             removed.append(stale)
     done = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -150,6 +158,34 @@ def prune_versions(settings: Settings) -> list[Path]:
         shutil.rmtree(old, ignore_errors=True)
         removed.append(old)
     return removed
+
+
+def _abandoned(incoming: Path) -> bool:
+    """Whether an incoming folder was left by a run that died: its writer process (on this
+    host) is gone, or, for one written elsewhere or unlabelled, it is an hour old. Another
+    run may be writing a fresh one right now, so a live writer's folder is never touched."""
+    try:
+        writer = json.loads((incoming / WRITER).read_text())
+    except (OSError, ValueError):
+        writer = None
+    if writer and writer.get("host") == socket.gethostname():
+        return not _alive(int(writer["pid"]))
+    try:
+        return time.time() - incoming.stat().st_mtime > ABANDONED_AFTER_S
+    except FileNotFoundError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def read_table(name: str, settings: Settings, version: Path | None = None) -> pd.DataFrame:
