@@ -1,0 +1,422 @@
+"""The applicant profile: what an IMG tells us about themselves, validated field by field.
+
+A profile is read from YAML (``load_profile``) or built in code; a bad value (a Step 2 CK of
+350, a graduation year in the future, negative months) fails with a ``ProfileError`` naming the
+field. Bounds come from the rulebook's ``applicant`` section. The profile holds no personal
+data: no name, no contact details, only an optional opaque ``profile_id``.
+
+``applicant_frame`` turns profiles into the derived, vectorisable columns the risk tier and
+the scorer read (failures per Step, years since graduation, USCE months...), so one profile and
+100k profiles go through the same code.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from imgpipeline.declare import US_STATES
+from imgpipeline.rulebook import section
+
+VisaNeed = Literal["none", "j1", "h1b", "either"]
+VISA_NEEDS: tuple[str, ...] = ("none", "j1", "h1b", "either")
+_VISA_ALIASES = {
+    "none": "none", "no": "none", "": "none", "false": "none",
+    "j1": "j1", "j-1": "j1", "j 1": "j1",
+    "h1b": "h1b", "h-1b": "h1b", "h1-b": "h1b", "h 1b": "h1b",
+    "either": "either", "any": "either", "j1 or h1b": "either", "j-1 or h-1b": "either",
+}
+
+# US Census Bureau regions, so an applicant may prefer "Northeast" rather than list states.
+CENSUS_REGIONS: dict[str, tuple[str, ...]] = {
+    "northeast": ("CT", "ME", "MA", "NH", "RI", "VT", "NJ", "NY", "PA"),
+    "midwest": ("IL", "IN", "MI", "OH", "WI", "IA", "KS", "MN", "MO", "NE", "ND", "SD"),
+    "south": (
+        "DE", "DC", "FL", "GA", "MD", "NC", "SC", "VA", "WV", "AL", "KY", "MS", "TN", "AR",
+        "LA", "OK", "TX",
+    ),
+    "west": ("AZ", "CO", "ID", "MT", "NV", "NM", "UT", "WY", "AK", "CA", "HI", "OR", "WA"),
+}
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used: every bad field named, with what was wrong."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "profile"):
+        self.problems = problems
+        lines = [f"  - {field}: {msg}" for field, msg in problems]
+        super().__init__(f"{source} is not a valid applicant profile:\n" + "\n".join(lines))
+
+
+class ApplicantBounds(BaseModel):
+    """The rulebook's ``applicant`` section: what a profile's values may be."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    usmle_score_min: int
+    usmle_score_max: int
+    max_attempts: int
+    earliest_graduation_year: int
+    max_usce_months: float
+    max_letters: int
+    max_research_items: int
+    max_budget_usd: float
+
+
+@functools.lru_cache(maxsize=1)
+def bounds() -> ApplicantBounds:
+    """The bounds, read once per process (validators run per field of every profile)."""
+    return ApplicantBounds(**section("applicant"))
+
+
+def _check_score(v: int | None) -> int | None:
+    b = bounds()
+    if v is not None and not b.usmle_score_min <= v <= b.usmle_score_max:
+        raise ValueError(
+            f"must be between {b.usmle_score_min} and {b.usmle_score_max} "
+            f"(the USMLE three-digit scale), got {v}"
+        )
+    return v
+
+
+def _check_attempts(v: int) -> int:
+    b = bounds()
+    if not 1 <= v <= b.max_attempts:
+        raise ValueError(f"must be between 1 and {b.max_attempts} attempts, got {v}")
+    return v
+
+
+def _check_year(v: int | None, what: str) -> int | None:
+    if v is None:
+        return v
+    b = bounds()
+    this_year = date.today().year
+    if v > this_year:
+        raise ValueError(f"{what} {v} is in the future (this year is {this_year})")
+    if v < b.earliest_graduation_year:
+        raise ValueError(f"{what} {v} is before {b.earliest_graduation_year}")
+    return v
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Step1(_Strict):
+    """USMLE Step 1: a three-digit score (numeric era) or pass/fail, and how many attempts."""
+
+    score: int | None = Field(None, description="Score of the last attempt (numeric era); none in the pass/fail era")
+    passed: bool = Field(True, description="Whether Step 1 has been passed (on the last attempt)")
+    attempts: int = Field(1, description="How many times Step 1 was taken")
+
+    @field_validator("score")
+    @classmethod
+    def _score(cls, v: int | None) -> int | None:
+        return _check_score(v)
+
+    @field_validator("attempts")
+    @classmethod
+    def _attempts(cls, v: int) -> int:
+        return _check_attempts(v)
+
+    @property
+    def failures(self) -> int:
+        return self.attempts - 1 if self.passed else self.attempts
+
+
+class Step2CK(_Strict):
+    """USMLE Step 2 CK: the score, attempts and the year it was (last) taken."""
+
+    score: int = Field(..., description="Score of the last attempt")
+    passed: bool = Field(True, description="Whether the last attempt passed")
+    attempts: int = Field(1, description="How many times Step 2 CK was taken")
+    year: int | None = Field(None, description="Year of the last attempt (for the gap after graduation)")
+
+    @field_validator("score")
+    @classmethod
+    def _score(cls, v: int | None) -> int | None:
+        return _check_score(v)
+
+    @field_validator("attempts")
+    @classmethod
+    def _attempts(cls, v: int) -> int:
+        return _check_attempts(v)
+
+    @field_validator("year")
+    @classmethod
+    def _year(cls, v: int | None) -> int | None:
+        return _check_year(v, "year")
+
+    @property
+    def failures(self) -> int:
+        return self.attempts - 1 if self.passed else self.attempts
+
+
+class Step3(_Strict):
+    """USMLE Step 3: taken or not, passed or not, and the score if known."""
+
+    taken: bool = False
+    passed: bool = False
+    score: int | None = None
+    attempts: int = Field(1, description="How many times Step 3 was taken (ignored if not taken)")
+
+    @field_validator("score")
+    @classmethod
+    def _score(cls, v: int | None) -> int | None:
+        return _check_score(v)
+
+    @field_validator("attempts")
+    @classmethod
+    def _attempts(cls, v: int) -> int:
+        return _check_attempts(v)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Step3:
+        if not self.taken and (self.passed or self.score is not None):
+            raise ValueError("passed or score given but taken is false")
+        return self
+
+    @property
+    def failures(self) -> int:
+        if not self.taken:
+            return 0
+        return self.attempts - 1 if self.passed else self.attempts
+
+
+class USCE(_Strict):
+    """US clinical experience in months: hands-on (sub-internships, externships, rotations
+    with notes and evaluations) and observership-only."""
+
+    hands_on_months: float = 0.0
+    observership_months: float = 0.0
+
+    @field_validator("hands_on_months", "observership_months")
+    @classmethod
+    def _months(cls, v: float) -> float:
+        b = bounds()
+        if v < 0:
+            raise ValueError(f"months cannot be negative, got {v:g}")
+        if v > b.max_usce_months:
+            raise ValueError(f"more than {b.max_usce_months:g} months is not plausible, got {v:g}")
+        return v
+
+    @property
+    def total_months(self) -> float:
+        return self.hands_on_months + self.observership_months
+
+
+class ApplicantProfile(_Strict):
+    """One applicant, as the risk tier and the scorer need them. No personal data."""
+
+    profile_id: str | None = Field(None, description="An opaque id (never a name or e-mail)", max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    step1: Step1 = Field(default_factory=Step1)
+    step2ck: Step2CK | None = Field(None, description="None until Step 2 CK is taken")
+    step3: Step3 = Field(default_factory=Step3)
+    graduation_year: int
+    usce: USCE = Field(default_factory=USCE)
+    us_im_letters: int = Field(0, description="Letters from US internal-medicine attendings")
+    research_items: int = Field(0, description="Abstracts, posters, presentations, publications, case reports")
+    visa_need: VisaNeed = "none"
+    ecfmg_certified: bool = False
+    unexplained_gaps: bool = Field(False, description="Significant unexplained gaps in training or work")
+    recent_clinical_work: bool | None = Field(None, description="Recent clinical practice or training (None: not stated)")
+    preferred_states: tuple[str, ...] = Field((), description="State codes or Census regions (Northeast, Midwest, South, West)")
+    budget_usd: float | None = Field(None, description="Budget for application fees")
+
+    @field_validator("graduation_year")
+    @classmethod
+    def _grad(cls, v: int) -> int:
+        out = _check_year(v, "graduation year")
+        assert out is not None
+        return out
+
+    @field_validator("us_im_letters")
+    @classmethod
+    def _letters(cls, v: int) -> int:
+        b = bounds()
+        if not 0 <= v <= b.max_letters:
+            raise ValueError(f"must be between 0 and {b.max_letters}, got {v}")
+        return v
+
+    @field_validator("research_items")
+    @classmethod
+    def _research(cls, v: int) -> int:
+        b = bounds()
+        if not 0 <= v <= b.max_research_items:
+            raise ValueError(f"must be between 0 and {b.max_research_items}, got {v}")
+        return v
+
+    @field_validator("budget_usd")
+    @classmethod
+    def _budget(cls, v: float | None) -> float | None:
+        b = bounds()
+        if v is not None and not 0 <= v <= b.max_budget_usd:
+            raise ValueError(f"must be between 0 and {b.max_budget_usd:g} USD, got {v:g}")
+        return v
+
+    @field_validator("visa_need", mode="before")
+    @classmethod
+    def _visa(cls, v: Any) -> Any:
+        if v is None or v is False:
+            return "none"
+        key = str(v).strip().lower()
+        if key not in _VISA_ALIASES:
+            raise ValueError(f"must be one of none, J-1, H-1B, either; got {v!r}")
+        return _VISA_ALIASES[key]
+
+    @field_validator("preferred_states", mode="before")
+    @classmethod
+    def _states(cls, v: Any) -> Any:
+        if v is None:
+            return ()
+        if isinstance(v, str):
+            v = [v]
+        out = []
+        for item in v:
+            text = str(item).strip()
+            if text.upper() in US_STATES:
+                out.append(text.upper())
+            elif text.lower() in CENSUS_REGIONS:
+                out.append(text.lower())
+            else:
+                raise ValueError(
+                    f"{text!r} is neither a US state code nor a Census region "
+                    f"({', '.join(CENSUS_REGIONS)})"
+                )
+        return tuple(dict.fromkeys(out))
+
+    @model_validator(mode="after")
+    def _timeline(self) -> ApplicantProfile:
+        if self.step2ck is not None and self.step2ck.year is not None:
+            # Step 2 CK is often taken in the last years of medical school, rarely earlier.
+            if self.step2ck.year < self.graduation_year - 4:
+                raise ValueError(
+                    f"step2ck.year {self.step2ck.year} is more than 4 years before "
+                    f"graduation_year {self.graduation_year}"
+                )
+        return self
+
+    @property
+    def preferred_state_codes(self) -> tuple[str, ...]:
+        """Preferred states with regions expanded into their states."""
+        out: list[str] = []
+        for item in self.preferred_states:
+            out.extend(CENSUS_REGIONS.get(item, (item,)))
+        return tuple(dict.fromkeys(out))
+
+    @property
+    def usmle_failures(self) -> int:
+        return self.step1.failures + (self.step2ck.failures if self.step2ck else 0) + self.step3.failures
+
+
+def _problems(exc: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "profile"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "not a profile field"
+        elif e["type"] == "missing":
+            msg = "is required"
+        out.append((loc, msg))
+    return out
+
+
+def parse_profile(data: dict[str, Any], source: str = "profile") -> ApplicantProfile:
+    """A profile from a mapping; every bad field is reported at once in a ``ProfileError``."""
+    if not isinstance(data, dict):
+        raise ProfileError([("profile", "must be a mapping of fields")], source)
+    try:
+        return ApplicantProfile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(_problems(exc), source) from None
+
+
+def load_profile(path: str | Path) -> ApplicantProfile:
+    """A profile from a YAML file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ProfileError([("profile", f"not valid YAML: {exc}")], str(path)) from None
+    return parse_profile(data, str(path))
+
+
+def load_profiles(path: str | Path) -> list[ApplicantProfile]:
+    """Several profiles from one YAML file holding a list of mappings."""
+    path = Path(path)
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, list):
+        raise ProfileError([("profiles", "must be a list of profiles")], str(path))
+    return [parse_profile(d, f"{path}[{i}]") for i, d in enumerate(data)]
+
+
+# The derived columns the rules and the scorer read; one row per profile.
+APPLICANT_COLUMNS: dict[str, str] = {
+    "profile_id": "string",
+    "step1_score": "Float64",
+    "step1_failures": "Int64",
+    "step2ck_taken": "boolean",
+    "step2ck_score": "Float64",
+    "step2ck_failures": "Int64",
+    "step3_passed": "boolean",
+    "step3_failures": "Int64",
+    "usmle_failures": "Int64",
+    "years_since_graduation": "Int64",
+    "graduation_to_step2ck_years": "Int64",
+    "usce_hands_on_months": "Float64",
+    "usce_observership_months": "Float64",
+    "usce_total_months": "Float64",
+    "us_im_letters": "Int64",
+    "research_items": "Int64",
+    "visa_need": "string",
+    "ecfmg_certified": "boolean",
+    "unexplained_gaps": "boolean",
+    "recent_clinical_work": "boolean",
+}
+
+
+def applicant_row(p: ApplicantProfile, as_of_year: int | None = None) -> dict[str, Any]:
+    """One profile's derived values (missing as None)."""
+    year = as_of_year or date.today().year
+    ck = p.step2ck
+    return {
+        "profile_id": p.profile_id,
+        "step1_score": p.step1.score,
+        "step1_failures": p.step1.failures,
+        "step2ck_taken": ck is not None,
+        "step2ck_score": ck.score if ck else None,
+        "step2ck_failures": ck.failures if ck else 0,
+        "step3_passed": p.step3.taken and p.step3.passed,
+        "step3_failures": p.step3.failures,
+        "usmle_failures": p.usmle_failures,
+        "years_since_graduation": year - p.graduation_year,
+        "graduation_to_step2ck_years": (ck.year - p.graduation_year) if ck and ck.year else None,
+        "usce_hands_on_months": p.usce.hands_on_months,
+        "usce_observership_months": p.usce.observership_months,
+        "usce_total_months": p.usce.total_months,
+        "us_im_letters": p.us_im_letters,
+        "research_items": p.research_items,
+        "visa_need": p.visa_need,
+        "ecfmg_certified": p.ecfmg_certified,
+        "unexplained_gaps": p.unexplained_gaps,
+        "recent_clinical_work": p.recent_clinical_work,
+    }
+
+
+def applicant_frame(
+    profiles: Iterable[ApplicantProfile] | Sequence[ApplicantProfile],
+    as_of_year: int | None = None,
+) -> pd.DataFrame:
+    """Profiles as one typed frame of derived columns (``APPLICANT_COLUMNS``): the input of
+    ``risk.assess_frame`` and ``scoring.score_programs``."""
+    rows = [applicant_row(p, as_of_year) for p in profiles]
+    df = pd.DataFrame(rows, columns=list(APPLICANT_COLUMNS))
+    return df.astype(APPLICANT_COLUMNS)
