@@ -169,3 +169,30 @@ def test_the_flow_run_is_recorded_by_prefect(published: Settings) -> None:
         artifact = client.read_latest_artifacts()
     summaries = [a for a in artifact if a.key == "refresh-summary"]
     assert summaries and "Unmatched records" in str(summaries[0].data)
+
+
+def test_prefect_yaml_declares_the_weekly_deployment() -> None:
+    """prefect.yaml parses with Prefect's own model, its schedule is a valid cron equal to
+    the flow's, and its entrypoint loads the refresh flow."""
+    import yaml
+    from prefect.cli.deploy._models import PrefectYamlModel, RawScheduleConfig
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.flows import Flow, load_flow_from_entrypoint
+
+    from flows.refresh import WEEKLY_CRON
+
+    root = Path(__file__).resolve().parents[1]
+    raw = yaml.safe_load((root / "prefect.yaml").read_text())
+    model = PrefectYamlModel.model_validate(raw)
+    [deployment] = model.deployments
+    assert deployment.name == "weekly-refresh"
+    assert deployment.work_pool is not None and deployment.work_pool.name == "imgpipeline"
+    [schedule] = raw["deployments"][0]["schedules"]
+    schedule = RawScheduleConfig.model_validate(schedule)
+    assert schedule.cron == WEEKLY_CRON and schedule.timezone == "UTC"
+    CronSchedule(cron=schedule.cron, timezone=schedule.timezone)  # raises on a bad cron
+
+    path, name = deployment.entrypoint.split(":")
+    flow = load_flow_from_entrypoint(str(root / path) + ":" + name, use_placeholder_flow=False)
+    assert isinstance(flow, Flow) and flow.name == "refresh"
+    assert {"source_dir", "raw_dir", "processed_dir"} <= set(flow.parameters.properties)
