@@ -266,3 +266,34 @@ def test_a_repeated_id_with_conflicting_values_is_not_collapsed() -> None:
     collapsed, repeated = collapse_exact_duplicates(df, "acgme_id")
     assert repeated == ["1400000002"]
     assert collapsed["acgme_id"].tolist() == ["1400000001", "1400000001", "1400000002"]
+
+
+# ---- a small fixture in the real format (fictional values) -------------------------------
+
+
+SAMPLE = Path(__file__).parent / "fixtures" / "freida_programs_sample.csv"
+
+
+def test_sample_in_the_real_format_stages_without_personal_data(freida_csv: Path) -> None:
+    """Four rows under the real 52-column header: both visa serialisations, a blank and a
+    zero percentage, a phone and an e-mail in the free text, filled contact columns, and an
+    exact repeat."""
+    assert SAMPLE.read_text().splitlines()[0] == freida_csv.read_text().splitlines()[0]
+    staged, repeated = collapse_exact_duplicates(stage_freida(read_freida_csv(SAMPLE)), "acgme_id")
+    staged = FREIDA.coerce(staged, as_of="2025-05-26")
+    assert repeated == ["1409999002"]
+    assert staged["acgme_id"].tolist() == ["1409999001", "1409999002", "1409999003"]
+    assert staged["source_row"].tolist() == [2, 3, 5]
+    assert staged["img_share"].tolist()[1:] == [0.125, 0.0] and pd.isna(staged["img_share"][0])
+    assert staged["visas_listed"].tolist() == ["J-1|H-1B|F-1", "J-1|H-1B", ""]
+    assert staged["lists_f1"].tolist() == [True, False, False]
+    assert staged["start_months"].tolist() == ["July", "June|July", "July"]
+    assert pd.isna(staged.loc[2, "first_year_positions"]) and pd.isna(staged.loc[2, "program_type_stated"])
+    assert staged["acgme_first_year"].tolist() == [2000, 2000, 2016]
+    assert staged.loc[0, "special_features_text"] == (
+        "Questions? Call [phone removed] or write to [email removed]. Follow @exampleim."
+    )
+    cells = staged.astype(str).to_csv(index=False)
+    for personal in ("Placeholder", "Fictional", "010-0100", "010-0101",
+                     "jane.placeholder@", "john.fictional@", "coordinator@"):
+        assert personal not in cells, personal
