@@ -11,13 +11,17 @@ temporary server by default. Serve it weekly: ``python -m flows.refresh --serve`
 from __future__ import annotations
 
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
+from imgpipeline import changes as change_steps
 from imgpipeline import programs as program_steps
 from imgpipeline.land import Snapshot
 from imgpipeline.land import land_snapshot as land
@@ -57,7 +61,9 @@ def validate_tables(frames: list[tuple[pd.DataFrame, str, str]]) -> list[dict[st
     """Run each table's declared GX suite; any failure raises ValidationFailed."""
     from imgpipeline.validate import validate_frames
 
-    reports = validate_frames([(df, TABLES[name], src) for df, name, src in frames])
+    reports = validate_frames(
+        [(df, TABLES[name], src) for df, name, src in frames], run_name=flow_run.id
+    )
     return [
         {
             "table": r.table,
@@ -78,10 +84,35 @@ def build_programs(
 
 
 @task(cache_policy=NO_CACHE)
+def diff_changes(
+    tables: dict[str, pd.DataFrame], settings: Settings
+) -> tuple[pd.DataFrame, str | None]:
+    """The new tables against the current version (if any), before the switch."""
+    return change_steps.changes_since_current(tables, settings)
+
+
+@task(cache_policy=NO_CACHE)
+def build_data_docs() -> Path:
+    """Great Expectations' HTML Data Docs of this run's validations, in a folder that
+    publish_version moves into the new version (``data_docs/index.html``)."""
+    from imgpipeline.validate import build_data_docs as build
+    from imgpipeline.validate import default_gate
+
+    out = Path(tempfile.mkdtemp(prefix="imgpipeline-data-docs-"))
+    build(default_gate().take_results(flow_run.id), out)
+    return out
+
+
+@task(cache_policy=NO_CACHE)
 def publish_version(
-    tables: dict[str, pd.DataFrame], settings: Settings, summary: RunSummary
+    tables: dict[str, pd.DataFrame],
+    settings: Settings,
+    summary: RunSummary,
+    extra_files: dict[str, Path] | None = None,
 ) -> RunSummary:
-    folder = publish(tables, settings, summary.to_dict())
+    folder = publish(tables, settings, summary.to_dict(), extra_files=extra_files)
+    if summary.data_docs:
+        summary.data_docs = str(folder / summary.data_docs)
     summary.version = folder.name
     summary.version_dir = str(folder)
     summary.current_dir = str(settings.current_dir)
@@ -121,7 +152,9 @@ def refresh(
     )
     snapshots = program_steps.snapshots_frame(list(snaps.values()))
     published = {"programs": programs, "unmatched_records": unmatched, "snapshots": snapshots}
+    published["changes"], changes_from = diff_changes(published, settings)
     published_report = validate_tables([(df, name, "published") for name, df in published.items()])
+    data_docs = build_data_docs()
 
     summary = RunSummary(
         snapshots=[{"source": s.source, "as_of": s.as_of, "sha256": s.sha256, "snapshot": s.snapshot_id} for s in snaps.values()],
@@ -136,8 +169,16 @@ def refresh(
             ),
         },
         collapsed_duplicates={snaps["freida_programs"].snapshot_id: repeated},
+        data_docs="data_docs/index.html",
+        changes_from=changes_from,
+        changes=change_steps.counts(published["changes"]),
     )
-    summary = publish_version(published, settings, summary)
+    changes_text = change_steps.summarize(published["changes"], changes_from)
+    summary.sections["Changes since the previous version"] = changes_text
+    summary = publish_version(published, settings, summary, {"data_docs": data_docs})
+    create_markdown_artifact(
+        key="refresh-changes", markdown=changes_text, description="changes since the last version"
+    )
     create_markdown_artifact(
         key="refresh-summary", markdown=summary.to_markdown(), description="imgpipeline refresh"
     )

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.table import Table as RichTable
 
 from imgpipeline.errors import PipelineError
@@ -89,7 +90,7 @@ def print_summary(result: dict) -> None:
             console.print(f"exact duplicate rows collapsed in {src}: {', '.join(ids)}")
     for title, text in result.get("sections", {}).items():
         console.rule(title)
-        console.print(text)
+        console.print(Markdown(text))
     if result.get("data_docs"):
         console.print(f"Data Docs: {result['data_docs']}")
     console.print(
@@ -109,6 +110,63 @@ def where(processed_dir: ProcessedDir = None) -> None:
         err.print(f"nothing published yet under {settings.processed_dir}: run `make run`")
         raise typer.Exit(1)
     console.print(str(current))
+
+
+@app.command()
+def changes(processed_dir: ProcessedDir = None) -> None:
+    """Print what the current version changed since the one before it (changes.parquet)."""
+    from imgpipeline.changes import summarize
+    from imgpipeline.publish import current_version, read_manifest, read_table
+
+    settings = get_settings(processed_dir=processed_dir)
+    if current_version(settings) is None:
+        err.print(f"nothing published yet under {settings.processed_dir}: run `make run`")
+        raise typer.Exit(1)
+    frame = read_table("changes", settings)
+    console.print(Markdown(summarize(frame, read_manifest(settings).get("changes_from"))))
+
+
+@app.command()
+def dictionary(
+    check: Annotated[bool, typer.Option(help="Only check that docs/data_dictionary.md is current")] = False,
+) -> None:
+    """Regenerate docs/data_dictionary.md from the table declarations."""
+    from imgpipeline import dictionary as dd
+
+    if check:
+        diff = dd.stale()
+        if diff:
+            err.print(f"{dd.DICTIONARY_PATH} is out of date; run `{dd.REGENERATE}`:\n{diff}")
+            raise typer.Exit(1)
+        console.print(f"{dd.DICTIONARY_PATH} is current")
+        return
+    console.print(f"wrote {dd.write()}")
+
+
+@app.command("schema-lock")
+def schema_lock(
+    tables: Annotated[list[str] | None, typer.Argument(help="Tables to record (default: all published)")] = None,
+    check: Annotated[bool, typer.Option(help="Only check the declarations against the lock")] = False,
+) -> None:
+    """Record the published tables' schema versions in imgpipeline/schema_lock.json."""
+    from imgpipeline import contract
+
+    lock = contract.load()
+    if check:
+        problems = contract.check(lock)
+        for p in problems:
+            err.print(f"- {p}")
+        if problems:
+            raise typer.Exit(1)
+        console.print("every published schema matches its locked version")
+        return
+    try:
+        new = contract.updated(lock, only=tables)
+    except ValueError as exc:
+        err.print(f"[bold red]not recorded:[/]\n{exc}")
+        raise typer.Exit(1) from None
+    contract.write(new)
+    console.print(f"wrote {contract.LOCK_PATH}: " + ", ".join(f"{k} {max(v, key=contract.version_key)}" for k, v in new.items()))
 
 
 def main() -> None:

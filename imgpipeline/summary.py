@@ -1,5 +1,5 @@
-"""The run summary: what a refresh landed, checked, matched and published, in one record that
-the CLI prints, the flow posts as a Prefect artifact and the version manifest keeps."""
+"""The run summary: what a refresh landed, checked, matched, changed and published, in one
+record that the CLI prints, the flow posts as a Prefect artifact and the version manifest keeps."""
 
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ class RunSummary:
     collapsed_duplicates: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     sections: dict[str, str] = field(default_factory=dict)
+    # Great Expectations' HTML Data Docs of this run's validations: relative to the version
+    # folder in the manifest, the absolute path once published.
     data_docs: str | None = None
+    # The version this one was compared with (None for a first publication) and the number of
+    # changes of each kind found (the rows of changes.parquet).
+    changes_from: str | None = None
+    changes: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -30,12 +36,15 @@ class RunSummary:
         if self.version_dir:
             out += [f"Outputs: `{self.current_dir}` -> `{self.version_dir}`", ""]
         if self.data_docs:
-            out += [f"Data Docs: `{self.data_docs}`", ""]
+            out += [f"Data Docs (Great Expectations validation results): {_link(self.data_docs)}", ""]
+        out += ["## Changes", "", self.changes_line(), ""]
         out += ["## Snapshots", "", "| source | as of | sha256 |", "|---|---|---|"]
         out += [f"| {s['source']} | {s['as_of']} | `{s['sha256'][:16]}` |" for s in self.snapshots]
         out += ["", "## Published tables", "", "| table | rows |", "|---|---|"]
         out += [f"| {k} | {v} |" for k, v in self.tables.items()]
-        out += ["", "## Validation", "", "| table | source | rows | checks | failed |"]
+        passed = sum(1 for v in self.validation if not v["failed"])
+        out += ["", "## Validation", "", f"{passed} of {len(self.validation)} suites passed.", ""]
+        out += ["| table | source | rows | checks | failed |"]
         out += ["|---|---|---|---|---|"]
         out += [
             f"| {v['table']} | {v['source']} | {v['rows']} | {v['evaluated']} | {v['failed']} |"
@@ -54,3 +63,19 @@ class RunSummary:
         if self.notes:
             out += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
         return "\n".join(out) + "\n"
+
+    def changes_line(self) -> str:
+        """One line on what changed since the previous version."""
+        if self.changes_from is None:
+            return "First publication: no previous version to compare with."
+        if not self.changes:
+            return f"No changes since version `{self.changes_from}`."
+        kinds = ", ".join(f"{k} {n}" for k, n in self.changes.items())
+        return f"{sum(self.changes.values())} changes since version `{self.changes_from}`: {kinds}."
+
+
+def _link(path: str) -> str:
+    """A Markdown link to a local file when the path is absolute, else the path as code."""
+    if path.startswith("/"):
+        return f"[{path}](file://{path})"
+    return f"`{path}`"

@@ -6,6 +6,7 @@ validation runs; the paths an applicant waits on never import this module.
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import re
@@ -82,22 +83,25 @@ def build_expectations(table: Table, columns: list[str] | None = None) -> list[A
 
 
 class Gate:
-    """Runs declared suites. With ``docs_dir`` it keeps a file-backed GX context there and
-    writes Great Expectations' HTML Data Docs for every table it validates."""
+    """Runs declared suites in one in-memory GX context, keeping every validation result so
+    that ``build_data_docs`` can render a run's results as Great Expectations' HTML Data Docs.
+    An ephemeral context: a file-backed one writes every suite and result to disk as it goes
+    (slower, and a project folder per run) when only the rendered pages are kept."""
 
-    def __init__(self, docs_dir: Path | None = None):
+    def __init__(self) -> None:
         gx = _gx()
-        self.docs_dir = docs_dir
-        if docs_dir is None:
-            self.context = gx.get_context(mode="ephemeral")
-        else:
-            docs_dir.mkdir(parents=True, exist_ok=True)
-            self.context = gx.get_context(mode="file", project_root_dir=str(docs_dir))
+        self.context = gx.get_context(mode="ephemeral")
         self.source = self.context.data_sources.add_or_update_pandas("imgpipeline")
         self.results: list[Any] = []
 
-    def run(self, df: pd.DataFrame, table: Table, source: str) -> TableReport:
+    def run(
+        self, df: pd.DataFrame, table: Table, source: str, run_name: str | None = None
+    ) -> TableReport:
+        """Validate ``df`` against ``table``'s suite. ``run_name`` tags the result, so the
+        Data Docs of one refresh hold that refresh's validations only."""
         gx = _gx()
+        from great_expectations.core.run_identifier import RunIdentifier
+
         try:
             asset = self.source.get_asset(table.name)
         except LookupError:
@@ -115,7 +119,12 @@ class Gate:
         fmt: dict[str, Any] = {"result_format": "COMPLETE", "include_unexpected_rows": False}
         if index_cols:
             fmt["unexpected_index_column_names"] = index_cols
-        result = vd.run(batch_parameters={"dataframe": df}, result_format=fmt)
+        result = vd.run(
+            batch_parameters={"dataframe": df},
+            result_format=fmt,
+            run_id=RunIdentifier(run_name=run_name) if run_name else None,
+        )
+        result.meta["imgpipeline_source"] = source
         self.results.append(result)
         report = TableReport(table.name, source, len(df), len(result.results))
         for r in result.results:
@@ -130,24 +139,24 @@ class Gate:
         )
         return report
 
-    def build_data_docs(self) -> Path | None:
-        """Write the HTML Data Docs for the validations run so far; return the index page."""
-        if self.docs_dir is None:
-            return None
-        for result in self.results:
-            self.context.validation_results_store.store_validation_results(
-                suite_validation_result=result,
-                suite_validation_result_identifier=_result_identifier(result),
-            )
-        self.context.build_data_docs()
-        index = next(self.docs_dir.rglob("data_docs/local_site/index.html"), None)
-        return index
+    def take_results(self, run_name: str | None) -> list[Any]:
+        """The results tagged ``run_name`` (all, for None), removed from the gate so a
+        long-lived process does not keep every run's results."""
+        mine = [r for r in self.results if run_name is None or _run_name(r) == run_name]
+        taken = {id(r) for r in mine}
+        self.results = [r for r in self.results if id(r) not in taken]
+        return mine
 
 
 @functools.lru_cache(maxsize=1)
 def default_gate() -> Gate:
-    """One in-memory GX context per process: building one takes seconds."""
+    """One in-memory GX context per process: importing GX takes seconds."""
     return Gate()
+
+
+def _run_name(result: Any) -> str | None:
+    run_id = result.meta.get("run_id")
+    return getattr(run_id, "run_name", None)
 
 
 def _batch_definition(asset: Any) -> Any:
@@ -157,21 +166,82 @@ def _batch_definition(asset: Any) -> Any:
         return asset.add_batch_definition_whole_dataframe("whole")
 
 
-def _result_identifier(result: Any) -> Any:
+DOCS_SITE = "imgpipeline"
+
+
+def build_data_docs(results: list[Any], out_dir: Path) -> Path:
+    """Render validation results as Great Expectations' HTML Data Docs in ``out_dir``
+    (``out_dir/index.html``): one page per validated table with every expectation, its
+    outcome and observed values, and one page per suite.
+
+    A fresh in-memory context holds only these results and their suites, so the site shows
+    this run alone; the site is a plain folder that can sit inside a published version.
+    GX copies ~4 MB of static assets of which the pages use a favicon; files under
+    ``static/`` that no page references are removed."""
+    gx = _gx()
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
 
-    return ValidationResultIdentifier(
-        expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
-        run_id=result.meta["run_id"],
-        batch_identifier=result.meta.get("active_batch_definition", {}).get(
-            "batch_identifiers", "whole"
-        )
-        if isinstance(result.meta.get("active_batch_definition"), dict)
-        else "whole",
+    out_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="ephemeral")
+    context.add_data_docs_site(
+        DOCS_SITE,
+        {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(out_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
     )
+    suites: dict[str, Any] = {}
+    for result in results:
+        suites[result.suite_name] = gx.ExpectationSuite(
+            name=result.suite_name,
+            expectations=[copy.copy(r.expectation_config.to_domain_obj()) for r in result.results],
+        )
+    for suite in suites.values():
+        context.suites.add(suite)
+    for result in results:
+        batch = result.meta.get("active_batch_definition") or {}
+        context.validation_results_store.store_validation_results(
+            suite_validation_result=result,
+            suite_validation_result_identifier=ValidationResultIdentifier(
+                expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
+                run_id=result.meta["run_id"],
+                batch_identifier=(
+                    f"{batch.get('datasource_name', 'imgpipeline')}-"
+                    f"{batch.get('data_asset_name', result.suite_name)}"
+                ),
+            ),
+        )
+    context.build_data_docs(site_names=[DOCS_SITE])
+    _prune_static(out_dir)
+    index = out_dir / "index.html"
+    if not index.exists():
+        raise RuntimeError(f"Great Expectations wrote no Data Docs index in {out_dir}")
+    return index
+
+
+def _prune_static(site: Path) -> None:
+    """Delete files under ``site/static`` that no page of the site links to."""
+    static = site / "static"
+    if not static.is_dir():
+        return
+    used: set[Path] = set()
+    for page in site.rglob("*.html"):
+        for link in re.findall(r"""(?:href|src)=["']([^"'#?]+)""", page.read_text()):
+            if "://" not in link:
+                used.add((page.parent / link).resolve())
+    for path in sorted(static.rglob("*"), reverse=True):
+        if path.is_file() and path.resolve() not in used:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 _PLAIN = {
@@ -224,12 +294,15 @@ def _short(kwargs: dict[str, Any]) -> str:
 
 
 def validate_frames(
-    frames: list[tuple[pd.DataFrame, Table, str]], gate: Gate | None = None
+    frames: list[tuple[pd.DataFrame, Table, str]],
+    gate: Gate | None = None,
+    run_name: str | None = None,
 ) -> list[TableReport]:
     """Validate every (frame, table, source); raise ValidationFailed naming every failure
-    after all tables are checked, so one run reports all problems at once."""
+    after all tables are checked, so one run reports all problems at once. ``run_name``
+    tags the results for that run's Data Docs."""
     gate = gate or default_gate()
-    reports = [gate.run(df, table, source) for df, table, source in frames]
+    reports = [gate.run(df, table, source, run_name) for df, table, source in frames]
     failures = [f for rep in reports for f in rep.failures]
     if failures:
         raise ValidationFailed(failures)

@@ -1,0 +1,73 @@
+"""Published: what changed since the version that was current before this refresh."""
+
+from imgpipeline.declare import ACGME_ID_PATTERN, Column, Table
+
+CHANGES = (
+    "table_added",
+    "table_removed",
+    "column_added",
+    "column_removed",
+    "column_populated",
+    "column_emptied",
+    "program_added",
+    "program_removed",
+    "visa_gained",
+    "visa_lost",
+    "img_share_moved",
+    "tier_changed",
+    "text_changed",
+    "value_changed",
+)
+
+TABLE = Table(
+    name="changes",
+    title="Changes since the previous version",
+    grain=(
+        "one row per difference between this version and the one current before it: a table, "
+        "a column, or one field of one program"
+    ),
+    key=("change", "table", "column", "acgme_id"),
+    schema_version="1.0",
+    published=True,
+    source="this version's tables compared with the previous version's (imgpipeline.changes)",
+    description=(
+        "Empty for a first publication (nothing to compare with). Program-level rows come from "
+        "`programs` (and the tier from `program_features`); column-level rows from every "
+        "published table. Values are shown as text, missing as null."
+    ),
+    notes=(
+        "A column that was missing in every row and is now populated (a source gained a "
+        "field) is one `column_populated` row, not one `value_changed` row per program.",
+        "IMG share moves are reported when they exceed `img_share_change_threshold` "
+        "(settings; a fraction), or when a share appears or disappears.",
+    ),
+    columns=(
+        Column("change", "string", "Kind of change", nullable=False, allowed=CHANGES),
+        Column("table", "string", "Published table the change is in", nullable=False),
+        Column("column", "string", "Column the change is in; missing for table- and row-level changes"),
+        Column(
+            "acgme_id",
+            "string",
+            "Program the change is about; missing for table- and column-level changes",
+            source="ACGME",
+            pattern=ACGME_ID_PATTERN,
+        ),
+        Column("program_name", "string", "The program's name (this version's, else the previous one's)", source="ACGME"),
+        Column("old_value", "string", "Value in the previous version, as text; null when missing"),
+        Column("new_value", "string", "Value in this version, as text; null when missing"),
+        Column("detail", "string", "The change in words", nullable=False),
+        Column("from_version", "string", "Version this one is compared with", nullable=False),
+        Column(
+            "from_snapshots",
+            "string",
+            "Snapshot ids the previous version was built from, joined by '|'",
+            source="manifest",
+        ),
+        Column(
+            "to_snapshots",
+            "string",
+            "Snapshot ids this version was built from, joined by '|'",
+            source="manifest",
+        ),
+    ),
+)
