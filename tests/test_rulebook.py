@@ -75,3 +75,15 @@ def test_fee_schedule_has_its_date_and_source() -> None:
     assert s.as_of and s.season.startswith("2026") and s.url.startswith("https://")
     with pytest.raises(ValidationError, match="open-ended"):
         FeeSchedule.model_validate({**section("fees")["eras_residency"], "bands": [{"first": 1, "last": 30, "usd_each": 11}]})
+
+
+def test_match_probability_section() -> None:
+    from imgpipeline.match_probability import ProbabilityRules
+    from imgpipeline.match_probability import rules as probability_rules
+
+    r = probability_rules()
+    assert r.specialty == "Internal Medicine"
+    assert set(r.measures) == {"step2ck", "contiguous_ranks"}
+    assert r.measures["step2ck"].logit_terms == ("x",)
+    with pytest.raises(ValidationError, match="band"):
+        ProbabilityRules.model_validate({**r.model_dump(), "band": (0.9, 0.1)})
