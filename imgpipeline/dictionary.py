@@ -114,8 +114,26 @@ def section(t: Table) -> list[str]:
     return lines + [""]
 
 
+def rules(c: Column) -> list[str]:
+    """The column's checked rules in words; every allowed value is listed (they are part of
+    the meaning), unlike the shortened ``Column.checks``."""
+    out = ["required" if not c.nullable else "may be missing"]
+    if c.unique:
+        out.append("unique")
+    if c.min is not None or c.max is not None:
+        lo = "" if c.min is None else f"{c.min:g}"
+        hi = "" if c.max is None else f"{c.max:g}"
+        out.append(f"in [{lo}, {hi}]")
+    if c.allowed is not None:
+        out.append("one of " + ", ".join(f"`{v}`" for v in c.allowed))
+    if c.pattern:
+        out.append(f"matches `{c.pattern}`")
+    if c.since:
+        out.append(f"missing for snapshots before {c.since}")
+    return out
+
+
 def _column_row(c: Column) -> str:
-    rules = c.checks() or ["nullable"]
     cells = [
         f"`{c.name}`",
         TYPES[c.dtype],
@@ -123,7 +141,7 @@ def _column_row(c: Column) -> str:
         c.description,
         c.basis,
         c.source,
-        "; ".join(rules),
+        "; ".join(rules(c)),
     ]
     return "| " + " | ".join(_cell(x) for x in cells) + " |"
 

@@ -1,0 +1,67 @@
+"""docs/reading.md's examples run, as a reader would run them, against a real published
+version (the session fixture ``published``), with ``data/processed/current`` pointed at it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from imgpipeline.publish import read_table
+from imgpipeline.settings import PROJECT_DIR, Settings
+from imgpipeline.tables import PUBLISHED
+
+pytestmark = pytest.mark.xdist_group("published")
+
+READING = PROJECT_DIR / "docs" / "reading.md"
+CURRENT = "data/processed/current"
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+LIBRARIES = {"pandas": "import pandas", "pyarrow": "import pyarrow", "duckdb": "import duckdb", "polars": "import polars"}
+
+
+def blocks() -> list[str]:
+    """The python examples, each padded with blank lines so a traceback names its line of
+    reading.md."""
+    text = READING.read_text()
+    return ["\n" * text[: m.start(1)].count("\n") + m.group(1) for m in BLOCK.finditer(text)]
+
+
+def run(code: str, current: Path) -> str:
+    """One example with the current folder swapped in; what it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code.replace(CURRENT, str(current)), str(READING), "exec"), {})
+    return out.getvalue()
+
+
+def test_the_examples_cover_every_library_and_read_the_current_folder() -> None:
+    found = blocks()
+    assert len(found) >= 6
+    for library, statement in LIBRARIES.items():
+        assert any(statement in b for b in found), f"no {library} example in {READING}"
+    assert all(CURRENT in b for b in found), "an example that does not read the published data"
+    named = {m for b in found for m in re.findall(rf"{CURRENT}/(\w+)\.parquet", b)}
+    assert named and named <= set(PUBLISHED), named - set(PUBLISHED)
+
+
+@pytest.mark.parametrize("index", range(len(blocks())))
+def test_each_example_runs_on_a_real_version(index: int, published: Settings) -> None:
+    printed = run(blocks()[index], published.current_dir)
+    assert printed.strip(), "the example printed nothing"
+
+
+def test_the_examples_print_the_real_numbers(published: Settings) -> None:
+    printed = "\n".join(run(b, published.current_dir) for b in blocks())
+    programs = read_table("programs", published)
+    assert f"{len(programs)} programs" in printed
+    assert f"{int(programs['img_share'].isna().sum())} without a stated IMG share" in printed
+    h1b = int((programs["lists_h1b"] == True).sum())  # noqa: E712
+    assert f"{h1b} programs list H-1B" in printed
+    ny = int((programs["state"] == "NY").sum())
+    assert f"{ny} programs in New York" in printed
+    assert f"programs schema {PUBLISHED['programs'].schema_version} fingerprint {PUBLISHED['programs'].fingerprint()}" in printed
+    for path in published.current_dir.glob("*.parquet"):
+        assert re.search(rf"{path.stem}\s+\d+ rows\s+schema {PUBLISHED[path.stem].schema_version}", printed)
