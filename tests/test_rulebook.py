@@ -87,3 +87,17 @@ def test_match_probability_section() -> None:
     assert r.measures["step2ck"].logit_terms == ("x",)
     with pytest.raises(ValidationError, match="band"):
         ProbabilityRules.model_validate({**r.model_dump(), "band": (0.9, 0.1)})
+
+
+def test_scoring_section_and_its_tier_profiles_are_the_article_examples() -> None:
+    from imgpipeline.scoring import rules as scoring_rules
+
+    r = scoring_rules()
+    profiles = r.tier_profiles
+    assert 220 <= profiles["moderately_low"]["step2ck_score"] <= 225  # "e.g., Step 2 CK 220-225"
+    assert profiles["high"]["step2ck_score"] <= 215  # "Step 2 CK <=215"
+    assert profiles["very_high"]["usmle_failures"] >= 2  # "Multiple USMLE failures"
+    assert profiles["very_high"]["years_since_graduation"] > 5 and profiles["very_high"]["usce_hands_on_months"] == 0
+    assert r.yog.older_after_years == 5  # "YOG >5"
+    assert r.program_tier.highly_competitive_academic["very_high"] < r.program_tier.mid_tier_academic_hybrid["very_high"] < 0
+    assert r.bands.target < r.bands.likely
