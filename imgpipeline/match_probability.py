@@ -389,3 +389,24 @@ def lookup(curve: pd.DataFrame, measure: str, values: np.ndarray | list[float] |
     p[missing], low[missing], high[missing] = np.nan, np.nan, np.nan
     support[missing] = None
     return pd.DataFrame({"p_match": p, "p_match_low": low, "p_match_high": high, "support": support})
+
+
+def curve_summary_markdown(curve: pd.DataFrame, scores: tuple[int, ...] = (209, 215, 220, 225, 230, 240, 250, 260)) -> str:
+    """The run-summary section: the Step 2 CK curve at a few scores, with band and support."""
+    c = curve[curve["measure"] == "step2ck"].set_index("value")
+    first = c.index[c["support"] != "extrapolated"].min()
+    lines = [
+        f"P(match) for non-US IMGs in {c['specialty'].iloc[0]} by Step 2 CK (published rate "
+        f"{int(c['img_matched'].iloc[0]):,} / {int(c['img_total'].iloc[0]):,} = "
+        f"{c['img_matched'].iloc[0] / c['img_total'].iloc[0]:.3f}); below {first} no value "
+        f"(extrapolated: at most {c.loc[first, 'p_match_high']:.2f}).",
+        "",
+        "| Step 2 CK | p_match | band | support |",
+        "|---|---|---|---|",
+    ]
+    for s in scores:
+        if s in c.index:
+            r = c.loc[s]
+            p = "" if pd.isna(r["p_match"]) else f"{r['p_match']:.2f}"
+            lines.append(f"| {s} | {p} | {r['p_match_low']:.2f}-{r['p_match_high']:.2f} | {r['support']} |")
+    return "\n".join(lines)

@@ -134,3 +134,9 @@ def test_lookup_for_applicants(curve: pd.DataFrame) -> None:
     assert np.isnan(out.loc[4, "p_match"]) and out.loc[4, "p_match_high"] == 1.0
     with pytest.raises(KeyError):
         mp.lookup(curve, "publications", [1])
+
+
+def test_run_summary_text(curve: pd.DataFrame) -> None:
+    text = mp.curve_summary_markdown(curve)
+    assert "3,392 / 6,992 = 0.485" in text and "below 209 no value" in text
+    assert "| 215 | 0.25 |" in text and "| core |" in text

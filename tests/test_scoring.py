@@ -508,3 +508,16 @@ def test_the_refresh_publishes_scores_for_every_program_and_tier(published) -> N
     assert validity.loc[validity["passed"].notna(), "passed"].all()
     curve = read_table("match_probability_curve", published)
     assert {"p_match_low", "p_match_high"} <= set(curve.columns) and len(curve) > 100
+
+
+def test_the_scoring_path_imports_neither_prefect_nor_gx() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, imgpipeline.scoring, imgpipeline.risk, imgpipeline.applicant, imgpipeline.fees, imgpipeline.match_probability; "
+        "bad = [m for m in ('prefect', 'great_expectations') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
