@@ -256,6 +256,12 @@ def test_a_first_publication_has_an_empty_changes_table(published: Settings) -> 
     assert changes.empty and list(changes.columns) == TABLES["changes"].column_names
     manifest = read_manifest(published)
     assert manifest["changes_from"] is None and manifest["changes"] == {}
+    from typer.testing import CliRunner
+
+    from imgpipeline.cli import app
+
+    shown = CliRunner().invoke(app, ["changes", "--processed-dir", str(published.processed_dir)])
+    assert shown.exit_code == 0 and "First publication" in shown.output
 
 
 @pytest.mark.slow
@@ -283,3 +289,12 @@ def test_refreshing_the_older_then_the_newer_snapshot_publishes_exactly_the_diff
     assert manifest["changes_from"] == first["version"]
     assert second["changes"] == {k: int(v) for k, v in changes["change"].value_counts().items()}
     assert "acgme_first_year" in second["sections"]["Changes since the previous version"]
+    # `imgpipeline changes` prints the same summary from the published files.
+    from typer.testing import CliRunner
+
+    from imgpipeline.cli import app
+
+    shown = CliRunner().invoke(app, ["changes", "--processed-dir", str(tmp_path / "processed")])
+    assert shown.exit_code == 0, shown.output
+    assert first["version"] in shown.output and "acgme_first_year" in shown.output
+    assert "1400500009" in shown.output and "1400500018" in shown.output
