@@ -93,3 +93,26 @@ def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Setti
         processed_dir=str(settings.processed_dir),
     )
     return settings
+
+
+@pytest.fixture(scope="session")
+def programs_frame(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, staged_acgme, staged_freida):
+    """The published ``programs`` frame of the real snapshots (landed into a temp dir for their
+    provenance), without running the flow."""
+    from imgpipeline.land import land_snapshot
+    from imgpipeline.programs import build_programs
+
+    base = tmp_path_factory.mktemp("programs")
+    settings = get_settings(source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "processed")
+    acgme_snap = land_snapshot("acgme_programs", settings)
+    freida_snap = land_snapshot("freida_programs", settings)
+    return build_programs(staged_acgme, staged_freida, acgme_snap, freida_snap)[0]
+
+
+@pytest.fixture(scope="session")
+def features(programs_frame):
+    """``program_features``, ``feature_evidence`` and the imputation metrics of the real
+    snapshots (one build per worker: mark users @pytest.mark.xdist_group("features"))."""
+    from imgpipeline.features import build_features
+
+    return build_features(programs_frame)

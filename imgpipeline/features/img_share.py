@@ -1,0 +1,303 @@
+"""IMG share: FREIDA's stated share of current residents who are IMGs, or an imputed one.
+
+A stated share is never changed. A missing share is imputed by gradient boosting
+(scikit-learn's HistGradientBoostingRegressor, absolute-error loss) from the program's other
+signals, with a prediction interval from conformalized quantile regression (quantile models
+at the interval's two ends, widened by the cross-validated conformity score so the interval
+reaches its nominal coverage). A program with fewer than the rulebook's minimum of signals
+(e.g. no type, no positions and no interviews) stays unknown: nothing is imputed from nothing.
+
+``cross_validate`` measures the imputation on programs with a stated share: K-fold MAE of the
+point estimate (against two baselines), and the empirical coverage and width of the interval,
+each fold's interval widened by the conformity scores of the other folds only, so a fold's own
+labels never calibrate its own interval. The final interval is widened by all folds' scores.
+FREIDA's DO share is missing exactly where the IMG share is, so it cannot serve as a predictor.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from imgpipeline.features.rules import ImgShareRules
+from imgpipeline.features.signals import PROGRAM_TYPES, STATE_REGION
+
+log = logging.getLogger(__name__)
+
+PREDICTORS = (
+    "program_type",
+    "first_year_positions",
+    "interviews_last_year",
+    "interviews_per_position",
+    "census_region",
+    "lists_j1",
+    "lists_h1b",
+    "lists_f1",
+    "offers_preliminary",
+    "accreditation_age_years",
+    "us_government",
+    "avg_hours_on_duty_y1",
+    "name_says_university",
+)
+CATEGORICAL = ("program_type", "census_region")
+
+
+def predictor_frame(programs: pd.DataFrame, as_of_year: int) -> pd.DataFrame:
+    """The model's inputs, one row per program. Zero positions or interviews (new programs
+    that have not recruited yet) count as missing, not as a size."""
+    pos = programs["first_year_positions"].astype("Float64").astype(float)
+    iv = programs["interviews_last_year"].astype("Float64").astype(float)
+    pos = pos.where(pos > 0)
+    iv = iv.where(iv > 0)
+    out = pd.DataFrame(index=programs.index)
+    out["program_type"] = pd.Categorical(
+        programs["program_type_stated"].map(PROGRAM_TYPES), categories=list(PROGRAM_TYPES.values())
+    )
+    out["first_year_positions"] = pos
+    out["interviews_last_year"] = iv
+    out["interviews_per_position"] = iv / pos
+    out["census_region"] = pd.Categorical(
+        programs["state"].map(STATE_REGION), categories=["Northeast", "Midwest", "South", "West"]
+    )
+    for col in ("lists_j1", "lists_h1b", "lists_f1", "offers_preliminary"):
+        out[col] = programs[col].astype("boolean").astype("Float64").astype(float)
+    out["accreditation_age_years"] = (as_of_year - programs["acgme_first_year"].astype("Float64")).astype(float)
+    gov = programs["affiliated_us_government"]
+    out["us_government"] = gov.eq("Other US Government programs").astype(float).where(gov.notna())
+    out["avg_hours_on_duty_y1"] = programs["avg_hours_on_duty_y1"].astype("Float64").astype(float)
+    out["name_says_university"] = (
+        programs["program_name"].str.contains(r"University|College of Medicine|School of Medicine", case=False).astype(float)
+    )
+    return out
+
+
+def predictor_count(programs: pd.DataFrame, rules: ImgShareRules) -> pd.Series:
+    """How many of the rulebook's predictor signals FREIDA holds for each program."""
+    present = {
+        "program_type": programs["program_type_stated"].notna(),
+        "first_year_positions": programs["first_year_positions"].fillna(0).gt(0),
+        "interviews_last_year": programs["interviews_last_year"].fillna(0).gt(0),
+    }
+    unknown = set(rules.predictor_signals) - set(present)
+    if unknown:
+        raise ValueError(f"rulebook img_share.predictor_signals: unknown {sorted(unknown)}")
+    return sum(present[s].astype(int) for s in rules.predictor_signals) * programs["in_freida"].astype(int)
+
+
+def _model(rules: ImgShareRules, seed: int, loss: str, quantile: float | None = None):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    m = rules.model
+    return HistGradientBoostingRegressor(
+        loss=loss,
+        quantile=quantile,
+        max_iter=m.max_iter,
+        learning_rate=m.learning_rate,
+        max_depth=m.max_depth,
+        min_samples_leaf=m.min_samples_leaf,
+        l2_regularization=m.l2_regularization,
+        categorical_features="from_dtype",
+        early_stopping=False,
+        random_state=seed,
+    )
+
+
+def conformal_widening(scores: np.ndarray, coverage: float) -> float:
+    """How far to widen the quantile interval so that a share ``coverage`` of new programs
+    fall in it: the finite-sample conformal quantile of the conformity scores."""
+    n = len(scores)
+    level = min(1.0, np.ceil((n + 1) * coverage) / n)
+    return float(np.quantile(scores, level, method="higher"))
+
+
+def _interval(low: np.ndarray, high: np.ndarray, point: np.ndarray, widen: float):
+    lo = np.clip(low - widen, 0.0, 1.0)
+    hi = np.maximum(np.clip(high + widen, 0.0, 1.0), lo)
+    return np.clip(point, lo, hi), lo, hi
+
+
+@dataclass
+class IntervalModel:
+    """A point model, two quantile models and the conformal widening of their interval."""
+
+    point: object
+    low: object
+    high: object
+    widen: float
+
+    def predict(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _interval(self.low.predict(X), self.high.predict(X), self.point.predict(X), self.widen)
+
+
+def cross_validate(X: pd.DataFrame, y: np.ndarray, rules: ImgShareRules, seed: int) -> pd.DataFrame:
+    """K-fold out-of-fold predictions for the programs with a stated share: the point
+    estimate, the two raw quantiles, the conformity score and the fold, plus a baseline (the
+    training folds' median share of the program's type)."""
+    from sklearn.model_selection import KFold
+
+    alpha = 1.0 - rules.interval_coverage
+    types = X["program_type"].astype(object).fillna("unknown")
+    out = pd.DataFrame(index=X.index, columns=["y", "point", "q_low", "q_high", "baseline", "fold"], dtype=float)
+    out["y"] = y
+    for k, (tr, te) in enumerate(KFold(rules.cv_folds, shuffle=True, random_state=seed).split(X)):
+        Xtr, ytr, Xte = X.iloc[tr], y[tr], X.iloc[te]
+        out.iloc[te, 1] = _model(rules, seed, "absolute_error").fit(Xtr, ytr).predict(Xte)
+        out.iloc[te, 2] = _model(rules, seed, "quantile", alpha / 2).fit(Xtr, ytr).predict(Xte)
+        out.iloc[te, 3] = _model(rules, seed, "quantile", 1 - alpha / 2).fit(Xtr, ytr).predict(Xte)
+        medians = pd.Series(ytr).groupby(types.iloc[tr].to_numpy()).median()
+        out.iloc[te, 4] = types.iloc[te].map(medians).fillna(float(np.median(ytr))).to_numpy(float)
+        out.iloc[te, 5] = k
+    out["score"] = np.maximum(out["q_low"] - out["y"], out["y"] - out["q_high"])
+    return out
+
+
+def evaluate(cv: pd.DataFrame, coverage: float) -> pd.DataFrame:
+    """Each fold's interval, widened by the conformity scores of the other folds only (its own
+    labels never calibrate its own interval): columns point, low, high beside ``cv``."""
+    out = cv.copy()
+    for k in cv["fold"].unique():
+        mine = cv["fold"].eq(k)
+        widen = conformal_widening(cv.loc[~mine, "score"].to_numpy(), coverage)
+        pt, lo, hi = _interval(
+            cv.loc[mine, "q_low"].to_numpy(), cv.loc[mine, "q_high"].to_numpy(), cv.loc[mine, "point"].to_numpy(), widen
+        )
+        out.loc[mine, "point"], out.loc[mine, "low"], out.loc[mine, "high"] = pt, lo, hi
+    return out
+
+
+def fit_interval_model(
+    X: pd.DataFrame, y: np.ndarray, cv: pd.DataFrame, rules: ImgShareRules, seed: int
+) -> IntervalModel:
+    """The models on every program with a stated share, the widening from all CV scores."""
+    alpha = 1.0 - rules.interval_coverage
+    return IntervalModel(
+        point=_model(rules, seed, "absolute_error").fit(X, y),
+        low=_model(rules, seed, "quantile", alpha / 2).fit(X, y),
+        high=_model(rules, seed, "quantile", 1 - alpha / 2).fit(X, y),
+        widen=conformal_widening(cv["score"].to_numpy(), rules.interval_coverage),
+    )
+
+
+@dataclass
+class ImgShareResult:
+    """Per program: value, low, high, basis, evidence; plus the cross-validation metrics."""
+
+    frame: pd.DataFrame
+    metrics: dict[str, float | int | str]
+
+
+def impute_img_share(
+    programs: pd.DataFrame, rules: ImgShareRules, seed: int, as_of_year: int
+) -> ImgShareResult:
+    """The IMG share of every program: stated where FREIDA states it, imputed (with an
+    interval) where FREIDA has enough other signals, unknown otherwise."""
+    X = predictor_frame(programs, as_of_year)
+    stated = programs["img_share"].astype("Float64")
+    known = stated.notna().to_numpy()
+    y = stated[known].astype(float).to_numpy()
+    enough = predictor_count(programs, rules).ge(rules.min_predictors).to_numpy()
+    todo = ~known & enough
+
+    from threadpoolctl import threadpool_limits
+
+    pt = np.full(len(programs), np.nan)
+    lo = np.full(len(programs), np.nan)
+    hi = np.full(len(programs), np.nan)
+    # One OpenMP thread: the models are small, and on a busy machine OpenMP's spinning threads
+    # make the fits twenty times slower, not faster.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        cv = evaluate(cross_validate(X[known], y, rules, seed), rules.interval_coverage)
+        model = fit_interval_model(X[known], y, cv, rules, seed)
+        if todo.any():
+            pt[todo], lo[todo], hi[todo] = model.predict(X[todo])
+
+    cov = rules.interval_coverage
+    mae = float(np.mean(np.abs(cv["y"] - cv["point"])))
+    coverage = float(np.mean((cv["y"] >= cv["low"]) & (cv["y"] <= cv["high"])))
+    evidence = np.where(
+        known,
+        "FREIDA % IMG: " + (stated * 100).round(1).astype(str) + "%",
+        np.where(
+            todo,
+            [
+                f"imputed by gradient boosting from {', '.join(PREDICTORS)}; "
+                f"{cov:.0%} interval [{a:.3f}, {b:.3f}]; cross-validated MAE {mae:.3f}"
+                for a, b in zip(lo, hi, strict=True)
+            ],
+            np.where(
+                programs["in_freida"].to_numpy(bool),
+                f"FREIDA lists no IMG share and fewer than {rules.min_predictors} of "
+                f"{', '.join(rules.predictor_signals)}: not imputed",
+                "no FREIDA page: not imputed",
+            ),
+        ),
+    )
+    frame = pd.DataFrame(
+        {
+            "value": np.where(known, stated.astype(float).to_numpy(), pt),
+            "low": lo,
+            "high": hi,
+            "basis": np.where(known, "stated", np.where(todo, "imputed", "unknown")),
+            "evidence": evidence,
+        },
+        index=programs.index,
+    )
+    # Imputed values to FREIDA's precision (0.1 percentage point); stated values untouched.
+    frame.loc[todo, ["value", "low", "high"]] = frame.loc[todo, ["value", "low", "high"]].round(3)
+    new_known = X.loc[known, "accreditation_age_years"].le(6)
+    metrics: dict[str, float | int | str] = {
+        "programs": len(programs),
+        "stated": int(known.sum()),
+        "missing": int((~known).sum()),
+        "imputed": int(todo.sum()),
+        "unknown": int((~known & ~enough).sum()),
+        "cv_folds": rules.cv_folds,
+        "cv_mae": round(mae, 4),
+        "cv_mae_baseline_type_median": round(float(np.mean(np.abs(cv["y"] - cv["baseline"]))), 4),
+        "cv_mae_baseline_overall_median": round(float(np.mean(np.abs(y - np.median(y)))), 4),
+        "interval_nominal_coverage": cov,
+        "interval_cv_coverage": round(coverage, 4),
+        "interval_cv_mean_width": round(float(np.mean(cv["high"] - cv["low"])), 4),
+        "interval_mean_width_imputed": round(float(np.mean(hi[todo] - lo[todo])), 4) if todo.any() else float("nan"),
+        "stated_programs_accredited_within_6_years": int(new_known.sum()),
+        "imputed_programs_accredited_within_6_years": int(X.loc[todo, "accreditation_age_years"].le(6).sum()),
+        "seed": seed,
+        "model": "HistGradientBoostingRegressor (absolute error) + conformalized quantile interval",
+    }
+    log.info(
+        "img_share: %d stated, %d imputed, %d unknown; CV MAE %.3f (type-median baseline %.3f), "
+        "%.0f%% interval coverage %.3f",
+        metrics["stated"], metrics["imputed"], metrics["unknown"], mae,
+        metrics["cv_mae_baseline_type_median"], cov * 100, coverage,
+    )
+    return ImgShareResult(frame, metrics)
+
+
+def metrics_markdown(metrics: dict[str, float | int | str]) -> str:
+    """The imputation metrics as a short Markdown paragraph and table (run summary, docs)."""
+    m = metrics
+    return "\n".join(
+        [
+            f"{m['stated']} programs state an IMG share; {m['missing']} do not: {m['imputed']} imputed, "
+            f"{m['unknown']} left unknown (too few signals).",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| {m['cv_folds']}-fold CV MAE (share, 0-1) | {m['cv_mae']:.3f} |",
+            f"| baseline MAE: median share of the program's type | {m['cv_mae_baseline_type_median']:.3f} |",
+            f"| baseline MAE: overall median | {m['cv_mae_baseline_overall_median']:.3f} |",
+            f"| interval nominal coverage | {float(m['interval_nominal_coverage']):.0%} |",
+            f"| interval empirical coverage (CV; each fold calibrated on the others only) | {float(m['interval_cv_coverage']):.1%} |",
+            f"| mean interval width (CV) | {m['interval_cv_mean_width']:.3f} |",
+            f"| mean interval width (imputed programs) | {m['interval_mean_width_imputed']:.3f} |",
+            f"| stated-share programs accredited within 6 years | {m['stated_programs_accredited_within_6_years']} |",
+            f"| imputed programs accredited within 6 years | {m['imputed_programs_accredited_within_6_years']} |",
+            "",
+            "Most imputed programs are new (first ACGME year within six years); few programs that "
+            "new state a share, so the CV error is measured on older programs and the imputed "
+            "values for new programs are forecasts of a resident body that barely exists yet.",
+        ]
+    )

@@ -1,0 +1,34 @@
+"""Published: the evidence behind every feature value of ``program_features``, one row each."""
+
+from imgpipeline.declare import BASES, Column, Table
+from imgpipeline.tables._common import acgme_id
+
+SNAPSHOT_ID = r"^[a-z0-9_]+@[0-9-]+#[0-9a-f]{12}( \+ [a-z0-9_]+@[0-9-]+#[0-9a-f]{12})*$"
+
+TABLE = Table(
+    name="feature_evidence",
+    title="Evidence behind each program feature",
+    grain="one row per program and feature",
+    key=("acgme_id", "feature"),
+    schema_version="1.0",
+    published=True,
+    source="imgpipeline.features, from programs (ACGME list joined with FREIDA)",
+    description=(
+        "Why each value of `program_features` is what it is: the FREIDA or ACGME field, the "
+        "program's own sentence (quoted exactly, for stated policies), the rulebook rule (for "
+        "inferred values) or the model and its interval (for imputed IMG shares), with the "
+        "snapshot(s) the evidence comes from."
+    ),
+    min_rows=550 * 20,
+    max_rows=900 * 30,
+    columns=(
+        acgme_id(unique=False),
+        Column("feature", "string", "Feature name: a column of program_features", nullable=False),
+        Column("value", "string", "The feature's value as text (true/false for flags); missing where unknown"),
+        Column("basis", "string", "stated / imputed / inferred / unknown", nullable=False, allowed=BASES),
+        Column("source", "string", "Source table(s) the evidence comes from", nullable=False, allowed=("freida_programs", "acgme_programs", "freida_programs+acgme_programs")),
+        Column("snapshot", "string", "Snapshot id(s) of that evidence: source@as-of#sha256[:12], joined by ' + '", source="manifest", nullable=False, pattern=SNAPSHOT_ID),
+        Column("as_of", "string", "As-of date(s) of those snapshots", source="manifest", nullable=False),
+        Column("evidence", "string", "The field, quoted program sentence, rule or model behind the value", nullable=False),
+    ),
+)

@@ -1,0 +1,117 @@
+"""IMG share: stated values untouched, imputed ones with an interval, unknowns where nothing
+supports an imputation, and the imputation's error measured by cross-validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from imgpipeline.features.img_share import (
+    conformal_widening,
+    cross_validate,
+    predictor_count,
+    predictor_frame,
+)
+from imgpipeline.features.rules import feature_rules
+
+RULES = feature_rules().img_share
+
+
+@given(
+    st.lists(st.floats(min_value=-1, max_value=1, allow_nan=False), min_size=5, max_size=300),
+    st.sampled_from([0.5, 0.8, 0.9, 0.95]),
+)
+def test_the_conformal_widening_covers_its_scores(scores: list[float], coverage: float) -> None:
+    """Widening by the finite-sample conformal quantile covers at least ``coverage`` of the
+    calibration scores themselves (the guarantee's in-sample form)."""
+    widen = conformal_widening(np.array(scores), coverage)
+    assert np.mean(np.array(scores) <= widen) >= coverage
+
+
+def test_zero_positions_or_interviews_are_not_a_size() -> None:
+    programs = pd.DataFrame(
+        {
+            "program_type_stated": ["Community-based", None, None],
+            "first_year_positions": [0, 12, 0],
+            "interviews_last_year": [0, 150, 0],
+            "in_freida": [True, True, True],
+            "state": ["NY", "TX", "PR"],
+            "lists_j1": [True, False, True],
+            "lists_h1b": [False, False, True],
+            "lists_f1": [False, False, False],
+            "offers_preliminary": [True, False, True],
+            "acgme_first_year": [2023, 2000, 2024],
+            "affiliated_us_government": ["Not affiliated with US Government", None, None],
+            "avg_hours_on_duty_y1": [60.0, None, 55.0],
+            "program_name": ["A Program", "University of X Program", "B Program"],
+        }
+    )
+    X = predictor_frame(programs, 2025)
+    assert X["first_year_positions"].isna().tolist() == [True, False, True]
+    assert X["interviews_per_position"].tolist()[1] == pytest.approx(12.5)
+    assert X["census_region"].astype(object).tolist()[:2] == ["Northeast", "South"]
+    assert pd.isna(X["census_region"].iloc[2])  # territories are in no census region
+    assert predictor_count(programs, RULES).tolist() == [1, 2, 0]
+
+
+@pytest.mark.xdist_group("features")
+def test_cross_validation_is_deterministic(programs_frame) -> None:
+    known = programs_frame[programs_frame["img_share"].notna()].head(150)
+    X = predictor_frame(known, 2025)
+    y = known["img_share"].astype(float).to_numpy()
+    a = cross_validate(X, y, RULES, seed=7)
+    b = cross_validate(X, y, RULES, seed=7)
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.mark.xdist_group("features")
+def test_nyu_grossman_share_is_stated(features) -> None:
+    row = features.program_features.set_index("acgme_id").loc["1403521292"]
+    assert row["img_share"] == pytest.approx(0.023)
+    assert row["img_share_basis"] == "stated"
+    assert pd.isna(row["img_share_low"]) and pd.isna(row["img_share_high"])
+
+
+@pytest.mark.xdist_group("features")
+def test_a_stated_share_is_never_changed(features, programs_frame) -> None:
+    pf = features.program_features.set_index("acgme_id")
+    stated = programs_frame.set_index("acgme_id")["img_share"].dropna()
+    assert len(stated) > 500
+    assert (pf.loc[stated.index, "img_share_basis"] == "stated").all()
+    assert (pf.loc[stated.index, "img_share"].astype(float) == stated.astype(float)).all()
+    # and nothing else is called stated
+    assert (pf["img_share_basis"] == "stated").sum() == len(stated)
+
+
+@pytest.mark.xdist_group("features")
+def test_imputed_values_sit_in_their_intervals_and_unknowns_lack_signals(features, programs_frame) -> None:
+    pf = features.program_features.set_index("acgme_id")
+    imputed = pf[pf["img_share_basis"] == "imputed"]
+    assert len(imputed) > 100
+    v, lo, hi = (imputed[c].astype(float) for c in ("img_share", "img_share_low", "img_share_high"))
+    assert ((lo <= v) & (v <= hi) & (lo >= 0) & (hi <= 1)).all()
+    assert (hi - lo > 0).all()
+
+    unknown = pf[pf["img_share_basis"] == "unknown"]
+    assert unknown["img_share"].isna().all() and unknown["img_share_low"].isna().all()
+    counts = predictor_count(programs_frame.set_index("acgme_id"), RULES)
+    assert (counts[unknown.index] < RULES.min_predictors).all()
+    assert (counts[imputed.index] >= RULES.min_predictors).all()
+    # the programs FREIDA has no page for are among the unknowns
+    no_page = programs_frame.loc[~programs_frame["in_freida"], "acgme_id"]
+    assert set(no_page) <= set(unknown.index)
+
+
+@pytest.mark.xdist_group("features")
+def test_the_imputation_error_is_measured_and_beats_the_baselines(features) -> None:
+    m = features.img_share_metrics
+    assert m["stated"] + m["imputed"] + m["unknown"] == m["programs"] == 688
+    assert m["missing"] == m["imputed"] + m["unknown"]
+    assert m["cv_folds"] == RULES.cv_folds
+    # The model must beat predicting the overall median and the median of the program's type.
+    assert m["cv_mae"] < m["cv_mae_baseline_type_median"] < m["cv_mae_baseline_overall_median"]
+    # The interval's empirical coverage is near its nominal coverage.
+    assert abs(m["interval_cv_coverage"] - m["interval_nominal_coverage"]) <= 0.05
