@@ -22,11 +22,20 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from imgpipeline import changes as change_steps
+from imgpipeline import conflicts as conflict_steps
+from imgpipeline import crosswalk as crosswalk_steps
+from imgpipeline import match_probability as probability_steps
 from imgpipeline import programs as program_steps
+from imgpipeline import scoring as scoring_steps
+from imgpipeline.features import build as feature_steps
+from imgpipeline.features.visa import visa_conflicts
 from imgpipeline.land import Snapshot
 from imgpipeline.land import land_snapshot as land
 from imgpipeline.publish import publish_version as publish
 from imgpipeline.settings import Settings, get_settings
+from imgpipeline.stage import charting as charting_stage
+from imgpipeline.stage import freida2016 as freida2016_stage
+from imgpipeline.stage import nrmp_results as nrmp_stage
 from imgpipeline.stage.acgme import stage_acgme as parse_acgme
 from imgpipeline.stage.freida import collapse_exact_duplicates, read_freida_csv
 from imgpipeline.stage.freida import stage_freida as parse_freida
@@ -34,7 +43,13 @@ from imgpipeline.summary import RunSummary
 from imgpipeline.tables import TABLES
 
 WEEKLY_CRON = "0 6 * * 1"
-SOURCES = ("acgme_programs", "freida_programs")
+SOURCES = (
+    "acgme_programs",
+    "freida_programs",
+    "freida_2016",
+    "nrmp_charting_outcomes",
+    "nrmp_program_results_fl",
+)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="land_snapshot-{name}")
@@ -81,6 +96,75 @@ def build_programs(
     acgme: pd.DataFrame, freida: pd.DataFrame, acgme_snap: Snapshot, freida_snap: Snapshot
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     return program_steps.build_programs(acgme, freida, acgme_snap, freida_snap)
+
+
+@task(cache_policy=NO_CACHE)
+def stage_freida_2016(snap: Snapshot) -> pd.DataFrame:
+    return TABLES["freida_2016_programs"].coerce(freida2016_stage.stage_freida_2016(snap.local_path))
+
+
+@task(cache_policy=NO_CACHE)
+def stage_nrmp_results(snap: Snapshot) -> pd.DataFrame:
+    return nrmp_stage.stage_nrmp_results(snap.local_path)
+
+
+@task(cache_policy=NO_CACHE)
+def stage_charting(snap: Snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return charting_stage.stage_charting(snap)
+
+
+@task(cache_policy=NO_CACHE)
+def build_features(programs: pd.DataFrame, settings: Settings) -> feature_steps.FeatureTables:
+    return feature_steps.build_features(programs, settings)
+
+
+@task(cache_policy=NO_CACHE)
+def build_history(
+    staged_2016: pd.DataFrame,
+    staged_nrmp: pd.DataFrame,
+    programs: pd.DataFrame,
+    snaps: dict[str, Snapshot],
+    settings: Settings,
+) -> dict[str, pd.DataFrame]:
+    """The dated outcome and history tables: 2016 minimums, NRMP Florida results, and the
+    NRMP-to-ACGME crosswalk, with the records none of them could link."""
+    minimums = freida2016_stage.build_minimums_2016(staged_2016, programs, snaps["freida_2016"])
+    results = nrmp_stage.build_nrmp_program_results(staged_nrmp, snaps["nrmp_program_results_fl"])
+    crosswalk, unmatched_codes = crosswalk_steps.build_crosswalk(
+        results, programs, crosswalk_steps.load_rules(settings), staged_2016, snaps
+    )
+    return {
+        "program_minimums_2016": minimums,
+        "nrmp_program_results": results,
+        "nrmp_crosswalk": crosswalk,
+        "unmatched": pd.concat(
+            [freida2016_stage.unmatched_2016(minimums), unmatched_codes], ignore_index=True
+        ),
+    }
+
+
+@task(cache_policy=NO_CACHE)
+def build_conflicts(programs: pd.DataFrame, minimums: pd.DataFrame) -> pd.DataFrame:
+    """Where sources disagree: FREIDA vs ACGME, 2016 vs 2025 visas, visa list vs text."""
+    return conflict_steps.build_conflicts(programs, minimums, visa_conflicts(programs))
+
+
+@task(cache_policy=NO_CACHE)
+def fit_match_probability(
+    outcomes: pd.DataFrame, totals: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
+    return probability_steps.build_match_probability_curve(
+        outcomes, totals, seed=settings.random_seed
+    )
+
+
+@task(cache_policy=NO_CACHE)
+def score_programs(
+    features: feature_steps.FeatureTables, minimums: pd.DataFrame
+) -> scoring_steps.ScoreTables:
+    return scoring_steps.build_program_scores(
+        features.program_features, features.feature_evidence, minimums
+    )
 
 
 @task(cache_policy=NO_CACHE)
@@ -139,19 +223,50 @@ def refresh(
         processed_dir=processed_dir,
     )
     snaps = {name: land_snapshot(name, settings) for name in SOURCES}
+
     acgme = stage_acgme(snaps["acgme_programs"])
     freida, repeated = stage_freida(snaps["freida_programs"])
+    staged_2016 = stage_freida_2016(snaps["freida_2016"])
+    staged_nrmp = stage_nrmp_results(snaps["nrmp_program_results_fl"])
+    outcomes, totals = stage_charting(snaps["nrmp_charting_outcomes"])
     staged_report = validate_tables(
         [
             (acgme, "acgme_programs", snaps["acgme_programs"].snapshot_id),
             (freida, "freida_programs", snaps["freida_programs"].snapshot_id),
+            (staged_2016, "freida_2016_programs", snaps["freida_2016"].snapshot_id),
         ]
     )
+
     programs, unmatched = build_programs(
         acgme, freida, snaps["acgme_programs"], snaps["freida_programs"]
     )
-    snapshots = program_steps.snapshots_frame(list(snaps.values()))
-    published = {"programs": programs, "unmatched_records": unmatched, "snapshots": snapshots}
+    features = build_features(programs, settings)
+    history = build_history(staged_2016, staged_nrmp, programs, snaps, settings)
+    minimums = history["program_minimums_2016"]
+    conflicts = build_conflicts(programs, minimums)
+    curve = fit_match_probability(outcomes, totals, settings)
+    scores = score_programs(features, minimums)
+    unmatched = TABLES["unmatched_records"].coerce(
+        pd.concat([unmatched, history["unmatched"]], ignore_index=True)
+    )
+
+    published = {
+        "programs": programs,
+        "unmatched_records": unmatched,
+        "snapshots": program_steps.snapshots_frame(list(snaps.values())),
+        "program_features": features.program_features,
+        "feature_evidence": features.feature_evidence,
+        "program_minimums_2016": minimums,
+        "nrmp_program_results": history["nrmp_program_results"],
+        "nrmp_crosswalk": history["nrmp_crosswalk"],
+        "conflicts": conflicts,
+        "charting_outcomes": outcomes,
+        "charting_outcomes_totals": totals,
+        "match_probability_curve": curve,
+        "program_scores": scores.program_scores,
+        "score_reasons": scores.score_reasons,
+        "score_validity": scores.score_validity,
+    }
     published["changes"], changes_from = diff_changes(published, settings)
     published_report = validate_tables([(df, name, "published") for name, df in published.items()])
     data_docs = build_data_docs()
@@ -160,14 +275,7 @@ def refresh(
         snapshots=[{"source": s.source, "as_of": s.as_of, "sha256": s.sha256, "snapshot": s.snapshot_id} for s in snaps.values()],
         tables={name: len(df) for name, df in published.items()},
         validation=staged_report + published_report,
-        unmatched={
-            "ACGME programs without a FREIDA page": sorted(
-                unmatched.loc[unmatched["source"] == "acgme_programs", "record_id"]
-            ),
-            "FREIDA pages not on the ACGME list": sorted(
-                unmatched.loc[unmatched["source"] == "freida_programs", "record_id"]
-            ),
-        },
+        unmatched=program_steps.unmatched_summary(unmatched),
         collapsed_duplicates={snaps["freida_programs"].snapshot_id: repeated},
         data_docs="data_docs/index.html",
         changes_from=changes_from,
@@ -175,6 +283,11 @@ def refresh(
     )
     changes_text = change_steps.summarize(published["changes"], changes_from)
     summary.sections["Changes since the previous version"] = changes_text
+    summary.sections["Program features"] = features.summary_markdown()
+    summary.sections["Match probability (IM, non-US IMGs)"] = (
+        probability_steps.curve_summary_markdown(curve)
+    )
+    summary.sections["Program scores: validity"] = scores.summary_markdown
     summary = publish_version(published, settings, summary, {"data_docs": data_docs})
     create_markdown_artifact(
         key="refresh-changes", markdown=changes_text, description="changes since the last version"

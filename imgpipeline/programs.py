@@ -79,6 +79,24 @@ def build_programs(
     return programs, TABLES["unmatched_records"].coerce(unmatched)
 
 
+UNMATCHED_LABELS = {
+    ("acgme_programs", "freida_programs"): "ACGME programs without a FREIDA page",
+    ("freida_programs", "acgme_programs"): "FREIDA pages not on the ACGME list",
+    ("freida_2016", "acgme_programs"): "2016 FREIDA IM programs no longer on the ACGME list",
+    ("nrmp_program_results_fl", "acgme_programs"): "NRMP Florida IM codes not linked to an ACGME program",
+}
+
+
+def unmatched_summary(unmatched: pd.DataFrame) -> dict[str, list[str]]:
+    """The run summary's view of ``unmatched_records``: ids per kind of gap (every known kind
+    listed, empty ones too, so a summary shows that a gap was checked)."""
+    out: dict[str, list[str]] = {label: [] for label in UNMATCHED_LABELS.values()}
+    for (source, missing), group in unmatched.groupby(["source", "missing_from"], sort=False):
+        label = UNMATCHED_LABELS.get((source, missing), f"{source} records missing from {missing}")
+        out[label] = sorted(group["record_id"].astype(str))
+    return out
+
+
 def snapshots_frame(snaps: list[Snapshot]) -> pd.DataFrame:
     """The ``snapshots`` table: the provenance of a version."""
     rows = [
