@@ -393,7 +393,12 @@ def summarize(changes: pd.DataFrame, from_version: str | None) -> str:
     if changes.empty:
         return f"No changes since version `{from_version}`."
     lines = [f"Compared with version `{from_version}`: {len(changes)} changes.", ""]
-    lines += [f"- {kind}: {n}" for kind, n in counts(changes).items()]
+    # Per table, the program universe first: a change in a source shows up there, and what
+    # it implies for derived tables (features, scores) on the following lines.
+    tables = sorted(changes["table"].unique(), key=lambda t: (t != PROGRAMS, t))
+    for table in tables:
+        kinds = ", ".join(f"{k} {n}" for k, n in counts(changes[changes["table"] == table]).items())
+        lines.append(f"- {table}: {kinds}")
     for kind in counts(changes):
         part = changes[changes["change"] == kind]
         lines += ["", f"**{kind}**", ""]
