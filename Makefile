@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 export GX_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := imgpipeline
 export MPLBACKEND := Agg

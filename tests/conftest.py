@@ -17,7 +17,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # Prefect's home stays inside the project, one per test worker (each temporary server owns
 # its database); telemetry off. Set before anything imports prefect.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / f"test-{_worker}"))
+# A PREFECT_HOME from the environment is a base folder: each worker gets its own inside it.
+_home_base = Path(os.environ.get("PREFECT_HOME", str(ROOT / ".prefect")))
+os.environ["PREFECT_HOME"] = str(_home_base / f"test-{_worker}")
+# A fresh home migrates its database on first start: slow on a loaded 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "imgpipeline")
