@@ -63,5 +63,7 @@ def test_the_examples_print_the_real_numbers(published: Settings) -> None:
     ny = int((programs["state"] == "NY").sum())
     assert f"{ny} programs in New York" in printed
     assert f"programs schema {PUBLISHED['programs'].schema_version} fingerprint {PUBLISHED['programs'].fingerprint()}" in printed
+    added_up = re.search(r"points add up to (-?[\d.]+) = score (-?[\d.]+)", printed)
+    assert added_up and added_up.group(1) == added_up.group(2), "the reasons do not add up"
     for path in published.current_dir.glob("*.parquet"):
         assert re.search(rf"{path.stem}\s+\d+ rows\s+schema {PUBLISHED[path.stem].schema_version}", printed)
