@@ -97,8 +97,8 @@ class Gate:
     def run(
         self, df: pd.DataFrame, table: Table, source: str, run_name: str | None = None
     ) -> TableReport:
-        """Validate ``df`` against ``table``'s suite. ``run_name`` tags the result, so the
-        Data Docs of one refresh hold that refresh's validations only."""
+        """Validate ``df`` against ``table``'s suite. With ``run_name`` the result is kept,
+        tagged, for that run's Data Docs (``take_results``)."""
         gx = _gx()
         from great_expectations.core.run_identifier import RunIdentifier
 
@@ -125,7 +125,13 @@ class Gate:
             run_id=RunIdentifier(run_name=run_name) if run_name else None,
         )
         result.meta["imgpipeline_source"] = source
-        self.results.append(result)
+        # vd.run also stored the result in the context's in-memory store; only a tagged run's
+        # results are kept (for its Data Docs), so a long-lived process does not grow.
+        store = self.context.validation_results_store
+        for key in store.list_keys():
+            store.remove_key(key)
+        if run_name is not None:
+            self.results.append(result)
         report = TableReport(table.name, source, len(df), len(result.results))
         for r in result.results:
             if not r.success:
@@ -305,6 +311,8 @@ def validate_frames(
     reports = [gate.run(df, table, source, run_name) for df, table, source in frames]
     failures = [f for rep in reports for f in rep.failures]
     if failures:
+        if run_name is not None:
+            gate.take_results(run_name)  # nothing is published: no Data Docs to build
         raise ValidationFailed(failures)
     return reports
 

@@ -55,12 +55,26 @@ def test_a_run_gets_its_own_pages_and_a_failure_shows_its_values(staged_freida: 
     text = page_text(page)
     assert "values must belong to this set" in text and "ZZ" in text and "1403521292" in text
     assert (site / "expectations" / "freida_programs.html").exists()
-    # The other run's result stays with the gate; this run's results were taken.
+    # The other run's result stays with the gate; this run's results were taken; untagged
+    # validations keep nothing, and neither does GX's own store.
     assert [r.meta["run_id"].run_name for r in gate.results] == ["run-a"]
+    gate.run(staged_freida, table, "untagged")
+    assert len(gate.results) == 1 and gate.context.validation_results_store.list_keys() == []
     # Every local link resolves, and GX's unused static files (about 4 MB) are gone.
     assert all(target.exists() for _, target in local_links(site))
     assert sum(f.stat().st_size for f in site.rglob("*") if f.is_file()) < 1_000_000
     assert not (site / "static" / "images" / "glossary_scroller.gif").exists()
+
+
+def test_a_failed_run_leaves_no_results_behind(staged_freida: pd.DataFrame) -> None:
+    from imgpipeline.errors import ValidationFailed
+    from imgpipeline.validate import Gate, validate_frames
+
+    gate = Gate()
+    broken = staged_freida.assign(state="ZZ")
+    with pytest.raises(ValidationFailed, match="state"):
+        validate_frames([(broken, TABLES["freida_programs"], "broken")], gate, run_name="failed-run")
+    assert gate.results == []
 
 
 @pytest.mark.xdist_group("published")
