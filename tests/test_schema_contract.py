@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -111,7 +112,12 @@ def test_every_published_file_carries_its_locked_version(published: Settings) ->
         locked = lock[name][v]
         assert meta[b"schema_fingerprint"].decode() == locked["fingerprint"]
         assert manifest["tables"][name]["schema_version"] == v
+        # The locked columns, as a Parquet file stores them (seconds are stored as ms).
+        want = pa.schema([pa.field(c, ARROW_TYPES[d], nullable=n) for c, d, n in locked["columns"]])
+        sink = pa.BufferOutputStream()
+        pq.write_table(want.empty_table(), sink)
+        stored = pq.read_schema(pa.BufferReader(sink.getvalue()))
         schema = pq.read_schema(path)
         assert [[f.name, f.type, f.nullable] for f in schema] == [
-            [c, ARROW_TYPES[dtype], nullable] for c, dtype, nullable in locked["columns"]
+            [f.name, f.type, f.nullable] for f in stored
         ]
