@@ -20,6 +20,7 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 # A PREFECT_HOME from the environment is a base folder: each worker gets its own inside it.
 _home_base = Path(os.environ.get("PREFECT_HOME", str(ROOT / ".prefect")))
 os.environ["PREFECT_HOME"] = str(_home_base / f"test-{_worker}")
+Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 # A fresh home migrates its database on first start: slow on a loaded 2-core machine.
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
