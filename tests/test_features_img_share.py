@@ -115,3 +115,20 @@ def test_the_imputation_error_is_measured_and_beats_the_baselines(features) -> N
     assert m["cv_mae"] < m["cv_mae_baseline_type_median"] < m["cv_mae_baseline_overall_median"]
     # The interval's empirical coverage is near its nominal coverage.
     assert abs(m["interval_cv_coverage"] - m["interval_nominal_coverage"]) <= 0.05
+
+
+@pytest.mark.xdist_group("features")
+def test_a_snapshot_without_a_predictor_column_still_imputes_without_it(programs_frame) -> None:
+    """The 2025-05-24 FREIDA snapshot has no acgme_first_academic_year: the imputation leaves
+    that predictor out (and says so) instead of failing on an all-missing column."""
+    from imgpipeline.features.img_share import impute_img_share
+
+    older = programs_frame.assign(acgme_first_year=pd.NA)
+    result = impute_img_share(older, RULES, seed=7, as_of_year=2025)
+    assert result.metrics["predictors_unavailable"] == "accreditation_age_years"
+    imputed = result.frame[result.frame["basis"] == "imputed"]
+    assert len(imputed) == result.metrics["imputed"] > 100
+    assert imputed["evidence"].str.contains("accreditation_age_years").sum() == 0
+    # Stated values are untouched whatever the predictors.
+    stated = programs_frame["img_share"].notna().to_numpy()
+    assert np.allclose(result.frame.loc[stated, "value"], programs_frame.loc[stated, "img_share"].astype(float))

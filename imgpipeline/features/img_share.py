@@ -71,7 +71,7 @@ def predictor_frame(programs: pd.DataFrame, as_of_year: int) -> pd.DataFrame:
     out["name_says_university"] = (
         programs["program_name"].str.contains(r"University|College of Medicine|School of Medicine", case=False).astype(float)
     )
-    return out
+    return out[list(PREDICTORS)]
 
 
 def predictor_count(programs: pd.DataFrame, rules: ImgShareRules) -> pd.Series:
@@ -194,9 +194,13 @@ def impute_img_share(
 ) -> ImgShareResult:
     """The IMG share of every program: stated where FREIDA states it, imputed (with an
     interval) where FREIDA has enough other signals, unknown otherwise."""
-    X = predictor_frame(programs, as_of_year)
+    features_all = predictor_frame(programs, as_of_year)
     stated = programs["img_share"].astype("Float64")
     known = stated.notna().to_numpy()
+    # A predictor the snapshot lacks altogether (e.g. acgme_first_academic_year before
+    # 2025-05-26) cannot be learned from: leave it out, and say so in the evidence.
+    unavailable = [c for c in features_all.columns if features_all.loc[known, c].isna().all()]
+    X = features_all.drop(columns=unavailable)
     y = stated[known].astype(float).to_numpy()
     enough = predictor_count(programs, rules).ge(rules.min_predictors).to_numpy()
     todo = ~known & enough
@@ -223,7 +227,7 @@ def impute_img_share(
         np.where(
             todo,
             [
-                f"imputed by gradient boosting from {', '.join(PREDICTORS)}; "
+                f"imputed by gradient boosting from {', '.join(X.columns)}; "
                 f"{cov:.0%} interval [{a:.3f}, {b:.3f}]; cross-validated MAE {mae:.3f}"
                 for a, b in zip(lo, hi, strict=True)
             ],
@@ -247,7 +251,8 @@ def impute_img_share(
     )
     # Imputed values to FREIDA's precision (0.1 percentage point); stated values untouched.
     frame.loc[todo, ["value", "low", "high"]] = frame.loc[todo, ["value", "low", "high"]].round(3)
-    new_known = X.loc[known, "accreditation_age_years"].le(6)
+    age = features_all["accreditation_age_years"]
+    new_known = age[known].le(6)
     metrics: dict[str, float | int | str] = {
         "programs": len(programs),
         "stated": int(known.sum()),
@@ -263,7 +268,8 @@ def impute_img_share(
         "interval_cv_mean_width": round(float(np.mean(cv["high"] - cv["low"])), 4),
         "interval_mean_width_imputed": round(float(np.mean(hi[todo] - lo[todo])), 4) if todo.any() else float("nan"),
         "stated_programs_accredited_within_6_years": int(new_known.sum()),
-        "imputed_programs_accredited_within_6_years": int(X.loc[todo, "accreditation_age_years"].le(6).sum()),
+        "imputed_programs_accredited_within_6_years": int(age[todo].le(6).sum()),
+        "predictors_unavailable": ", ".join(unavailable) or "none",
         "seed": seed,
         "model": "HistGradientBoostingRegressor (absolute error) + conformalized quantile interval",
     }
