@@ -21,7 +21,6 @@ from imgpipeline.publish import read_manifest as read_version_manifest
 from imgpipeline.settings import Settings, get_settings
 
 NYU = "1403521292"
-ACGME_REL = "acgme/internal-medicine-programs_2024-2025.pdf"
 
 runner = CliRunner()
 
@@ -39,14 +38,16 @@ def workspace(
     staged_acgme: pd.DataFrame,
     staged_freida: pd.DataFrame,
 ) -> dict[str, Path]:
-    """A source folder with the real ACGME PDF and SHA256SUMS (symlinked) and two broken
+    """A source folder with every real snapshot and SHA256SUMS (symlinked) and two broken
     copies of the real FREIDA CSV, plus a processed folder holding a good published version."""
     base = tmp_path_factory.mktemp("cli")
     src = base / "src"
-    (src / "acgme").mkdir(parents=True)
-    (src / "freida").mkdir()
-    (src / ACGME_REL).symlink_to(data_dir / ACGME_REL)
-    (src / "SHA256SUMS").symlink_to(data_dir / "SHA256SUMS")
+    # Every real snapshot (symlinked) beside the broken copies, so only FREIDA differs.
+    for real_file in data_dir.rglob("*"):
+        if real_file.is_file():
+            link = src / real_file.relative_to(data_dir)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(real_file)
 
     real = pd.read_csv(freida_csv, dtype=str, keep_default_na=False)
     twin = real[real["program_id"] == NYU].assign(pct_img="50.0", first_year_positions="3.0")
