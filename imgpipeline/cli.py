@@ -25,6 +25,7 @@ def prefect_environment() -> None:
     library logs shown in flow runs. Values already in the environment win."""
     os.environ.setdefault("PREFECT_HOME", str(PROJECT_DIR / ".prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "imgpipeline")
 
@@ -110,6 +111,57 @@ def where(processed_dir: ProcessedDir = None) -> None:
         err.print(f"nothing published yet under {settings.processed_dir}: run `make run`")
         raise typer.Exit(1)
     console.print(str(current))
+
+
+@app.command()
+def recommend(
+    profile: Annotated[Path, typer.Argument(help="Applicant profile (YAML; docs/recommend.md)")],
+    out: Annotated[Path | None, typer.Option(help="Folder for the CSV, JSON and Parquet files (default ./recommendation-<profile>)")] = None,
+    processed_dir: ProcessedDir = None,
+    version_dir: Annotated[Path | None, typer.Option(help="Read this published version folder instead of the current one")] = None,
+    rows: Annotated[int, typer.Option(help="Programs shown on screen (the files hold the whole list)")] = 25,
+) -> None:
+    """Your risk tier, how many programs to apply to, the ranked list with reasons, and the
+    ERAS fee; from the published data alone (no Prefect, no Great Expectations)."""
+    from imgpipeline.applicant import ProfileError, load_profile
+    from imgpipeline.recommend import recommend as build
+    from imgpipeline.recommend import renderables
+
+    try:
+        applicant = load_profile(profile)
+        rec = build(applicant, version_dir or get_settings(processed_dir=processed_dir))
+    except (ProfileError, PipelineError, FileNotFoundError) as exc:
+        err.print(f"[bold red]no recommendation:[/] {exc}")
+        raise typer.Exit(1) from None
+    for item in renderables(rec, rows):
+        console.print(item)
+    files = rec.write(out or Path(f"recommendation-{profile.stem}"))
+    console.print("Files: " + ", ".join(str(p) for p in files.values()))
+
+
+@app.command()
+def batch(
+    profiles: Annotated[Path, typer.Argument(help="Applicant profiles: CSV or Parquet (one row each) or a YAML list (docs/recommend.md)")],
+    processed_dir: ProcessedDir = None,
+    chunk_size: Annotated[int, typer.Option(help="Profiles per scoring task")] = 5000,
+    dask: Annotated[bool, typer.Option(help="Run the scoring tasks on a Dask cluster (prefect-dask)")] = False,
+    dask_address: Annotated[str | None, typer.Option(help="Scheduler address of an existing Dask cluster (default: a local one)")] = None,
+    dask_workers: Annotated[int, typer.Option(help="Workers of the local Dask cluster")] = 2,
+) -> None:
+    """Score a file of many applicant profiles against every program and publish one row per
+    applicant per recommended program (a Prefect flow; a new version under <processed>/batches)."""
+    prefect_environment()
+    from flows.batch import run_batch
+
+    try:
+        result = run_batch(
+            str(profiles), processed_dir=str(processed_dir) if processed_dir else None, chunk_size=chunk_size,
+            runner="dask" if dask or dask_address else "default", dask_address=dask_address, dask_workers=dask_workers,
+        )
+    except PipelineError as exc:
+        err.print(f"[bold red]batch failed; nothing was published.[/]\n{exc}")
+        raise typer.Exit(1) from None
+    console.print(Markdown(result["markdown"]))
 
 
 @app.command()

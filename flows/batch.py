@@ -1,0 +1,177 @@
+"""The batch flow: read -> validate profiles -> score chunks -> validate -> publish.
+
+Scores a file of many applicant profiles against every program of one published refresh
+version and publishes one row per applicant per recommended program (``batch_recommendations``)
+and one per applicant (``batch_applicants``), atomically, as a new version under
+``<processed>/batches`` (its own ``versions/`` and ``current``, apart from the refresh's).
+
+Only wiring lives here (``imgpipeline.batch`` does the work). The applicants are split into
+chunks scored by separate tasks; the result does not depend on the chunking or on the task
+runner: Prefect's default thread pool, or Dask (``run_batch(runner="dask")``: a local cluster,
+or ``dask_address`` of an existing one) for when one machine is not enough.
+
+Run it: ``imgpipeline batch profiles.csv [--dask]``, or ``python -m flows.batch profiles.csv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from imgpipeline import batch as batch_steps
+from imgpipeline.fees import eras_schedule
+from imgpipeline.publish import publish_version
+from imgpipeline.recommend import load_published, resolve_version
+from imgpipeline.rulebook import rulebook_path
+from imgpipeline.settings import Settings, get_settings
+from imgpipeline.tables import TABLES
+
+BATCH_TABLES = ("batch_applicants", "batch_recommendations")
+
+
+@task(cache_policy=NO_CACHE)
+def read_profiles(path: str) -> batch_steps.Profiles:
+    """Read and validate every profile of the file (all problems reported at once)."""
+    return batch_steps.read_profiles(path)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="score_chunk-{index}")
+def score_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score one chunk against every program (the published data is loaded once per process)."""
+    return batch_steps.score_chunk(chunk, load_published(Path(version_dir)))
+
+
+@task(cache_policy=NO_CACHE)
+def validate_tables(frames: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    """Each table's declared GX suite; any failure raises ValidationFailed (nothing published)."""
+    from imgpipeline.validate import default_gate, validate_frames
+
+    try:
+        reports = validate_frames([(df, TABLES[name], "batch") for name, df in frames.items()], run_name=flow_run.id)
+    finally:
+        default_gate().take_results(flow_run.id)  # no Data Docs for batches: free the results
+    return [{"table": r.table, "rows": r.rows, "evaluated": r.evaluated, "failed": len(r.failures)} for r in reports]
+
+
+@task(cache_policy=NO_CACHE)
+def publish_batch(tables: dict[str, pd.DataFrame], settings: Settings, summary: dict[str, Any]) -> Path:
+    """A new version folder under <processed>/batches, then one switch of its ``current``."""
+    return publish_version(tables, batch_settings(settings), summary)
+
+
+def batch_settings(settings: Settings) -> Settings:
+    """The settings whose processed folder is the batches' own: ``<processed>/batches``."""
+    return settings.model_copy(update={"processed_dir": settings.processed_dir / "batches"})
+
+
+def _markdown(summary: dict[str, Any], folder: Path) -> str:
+    a = summary["applicants"]
+    lines = [
+        f"# imgpipeline batch: version `{folder.name}`",
+        "",
+        f"Outputs: `{folder}`",
+        "",
+        f"Scored {a['profiles']:,} profiles of `{summary['input']['file']}` (sha256 `{summary['input']['sha256'][:16]}`) against "
+        f"the {summary['programs']} programs of refresh version `{summary['published_version']}`: "
+        f"{summary['tables']['batch_recommendations']:,} listed programs in {summary['chunks']} chunk(s) on the {summary['runner']} runner.",
+        "",
+        "| risk tier | applicants | mean listed | below the article's size |",
+        "|---|---|---|---|",
+    ]
+    for tier, row in a["by_tier"].items():
+        lines.append(f"| {tier} | {row['applicants']:,} | {row['mean_listed']:.1f} | {row['below_article_size']:,} |")
+    return "\n".join(lines)
+
+
+def _summary(applicants: pd.DataFrame, profiles: batch_steps.Profiles, version_dir: Path, runner: str, chunks: int, n_programs: int, n_rows: int) -> dict[str, Any]:
+    refresh = load_published(version_dir).manifest
+    s = eras_schedule()
+    by_tier = {
+        str(t): {"applicants": int(len(g)), "mean_listed": float(g["programs_listed"].mean()), "below_article_size": int(g["below_article_size"].sum())}
+        for t, g in applicants.groupby("risk_tier", sort=False)
+    }
+    return {
+        "kind": "batch",
+        "input": {"file": profiles.source, "sha256": profiles.sha256},
+        "published_version": version_dir.name,
+        "published_snapshots": refresh.get("snapshots", []),
+        "rulebook_sha256": hashlib.sha256(rulebook_path().read_bytes()).hexdigest(),
+        "fees": {"season": s.season, "as_of": s.as_of, "source": s.source},
+        "runner": runner,
+        "chunks": chunks,
+        "programs": n_programs,
+        "applicants": {"profiles": len(applicants), "by_tier": by_tier},
+        "tables": {"batch_applicants": len(applicants), "batch_recommendations": n_rows},
+    }
+
+
+@flow(name="batch", log_prints=False)
+def batch(
+    profiles: str,
+    processed_dir: str | None = None,
+    version_dir: str | None = None,
+    chunk_size: int = 5000,
+    runner_name: str = "default",
+) -> dict[str, Any]:
+    """Score every profile of ``profiles`` (CSV, Parquet or a YAML list) against the current
+    published version (or ``version_dir``) and publish the lists as a new batch version."""
+    log = get_run_logger()
+    settings = get_settings(processed_dir=processed_dir)
+    version = resolve_version(Path(version_dir) if version_dir else settings)
+    n_programs = load_published(version).n  # fails early on a version without features
+    people = read_profiles(profiles)
+    chunks = people.chunks(chunk_size)
+    futures = [score_chunk.submit(c, str(version), i) for i, c in enumerate(chunks)]
+    parts = [f.result() for f in futures]
+    applicants = TABLES["batch_applicants"].coerce(pd.concat([p[0] for p in parts], ignore_index=True))
+    recs = TABLES["batch_recommendations"].coerce(pd.concat([p[1] for p in parts], ignore_index=True))
+    del parts
+    tables = {"batch_applicants": applicants, "batch_recommendations": recs}
+    report = validate_tables(tables)
+    summary = _summary(applicants, people, version, runner_name, len(chunks), n_programs, len(recs))
+    summary["validation"] = report
+    folder = publish_batch(tables, settings, summary)
+    markdown = _markdown(summary, folder)
+    create_markdown_artifact(key="batch-summary", markdown=markdown, description="imgpipeline batch")
+    log.info("published batch version %s at %s", folder.name, folder)
+    return {**summary, "version": folder.name, "version_dir": str(folder), "markdown": markdown}
+
+
+def run_batch(
+    profiles: str,
+    processed_dir: str | None = None,
+    version_dir: str | None = None,
+    chunk_size: int = 5000,
+    runner: Literal["default", "dask"] = "default",
+    dask_address: str | None = None,
+    dask_workers: int = 2,
+    dask_processes: bool = True,
+) -> dict[str, Any]:
+    """Run the flow on Prefect's default task runner, or on Dask: an existing cluster at
+    ``dask_address``, else a local one of ``dask_workers`` single-threaded workers."""
+    if runner == "default":
+        return batch(profiles, processed_dir, version_dir, chunk_size, "default")
+    from prefect_dask import DaskTaskRunner
+
+    if dask_address:
+        task_runner = DaskTaskRunner(address=dask_address)
+    else:
+        task_runner = DaskTaskRunner(
+            cluster_kwargs={"n_workers": dask_workers, "threads_per_worker": 1, "processes": dask_processes, "dashboard_address": None}
+        )
+    return batch.with_options(task_runner=task_runner)(profiles, processed_dir, version_dir, chunk_size, "dask")
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if not args:
+        sys.exit("usage: python -m flows.batch PROFILES [--dask]")
+    print(run_batch(args[0], runner="dask" if "--dask" in args else "default")["markdown"])  # noqa: T201
