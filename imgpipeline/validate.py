@@ -107,11 +107,20 @@ class Gate:
         except LookupError:
             asset = self.source.add_dataframe_asset(table.name)
         batch_def = _batch_definition(asset)
+        # Replace the table's suite, never update it: once a suite of that name is stored,
+        # GX saves it to the store again on every add_expectation (seconds per validation).
+        from great_expectations.exceptions import DataContextError
+
+        for store in (self.context.validation_definitions, self.context.suites):
+            try:
+                store.delete(table.name)
+            except DataContextError:  # not stored yet
+                pass
         suite = gx.ExpectationSuite(name=table.name)
         for e in build_expectations(table, list(df.columns)):
             suite.add_expectation(e)
-        suite = self.context.suites.add_or_update(suite)
-        vd = self.context.validation_definitions.add_or_update(
+        suite = self.context.suites.add(suite)
+        vd = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=table.name, data=batch_def, suite=suite)
         )
         keys = [k for k in table.key if k in df.columns]
