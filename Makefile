@@ -11,6 +11,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 export GX_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := imgpipeline
+export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
 export MPLBACKEND := Agg
 
 .PHONY: setup run test lint bench docs clean

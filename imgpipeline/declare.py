@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -71,6 +72,11 @@ class Column:
     allowed: tuple[str, ...] | None = None
     pattern: str | None = None
     since: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pattern is not None and re.compile(self.pattern).groups:
+            # pandas' str.contains (which GX uses) warns on capturing groups: use (?:...).
+            raise ValueError(f"column {self.name!r}: pattern has capturing groups: {self.pattern}")
 
     @property
     def arrow_type(self) -> pa.DataType:

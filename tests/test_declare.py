@@ -100,3 +100,11 @@ def test_every_declared_table_is_consistent() -> None:
         schema = table.arrow_schema()
         assert schema.metadata[b"schema_version"] == table.schema_version.encode()
         json.dumps(table.dictionary_markdown())
+
+
+def test_a_pattern_with_capturing_groups_is_refused_at_declaration() -> None:
+    from imgpipeline.declare import Column
+
+    with pytest.raises(ValueError, match="capturing groups"):
+        Column("code", "string", "a code", pattern=r"^(A|B)\d$")
+    assert Column("code", "string", "a code", pattern=r"^(?:A|B)\d$").pattern

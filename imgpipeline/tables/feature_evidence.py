@@ -3,7 +3,7 @@
 from imgpipeline.declare import BASES, Column, Table
 from imgpipeline.tables._common import acgme_id
 
-SNAPSHOT_ID = r"^[a-z0-9_]+@[0-9-]+#[0-9a-f]{12}( \+ [a-z0-9_]+@[0-9-]+#[0-9a-f]{12})*$"
+SNAPSHOT_ID = r"^[a-z0-9_]+@[0-9-]+#[0-9a-f]{12}(?: \+ [a-z0-9_]+@[0-9-]+#[0-9a-f]{12})*$"
 
 TABLE = Table(
     name="feature_evidence",
