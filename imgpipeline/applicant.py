@@ -20,7 +20,15 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from imgpipeline.declare import US_STATES
 from imgpipeline.rulebook import section
@@ -237,28 +245,18 @@ class ApplicantProfile(_Strict):
         assert out is not None
         return out
 
-    @field_validator("us_im_letters")
+    @field_validator("us_im_letters", "research_items", "budget_usd")
     @classmethod
-    def _letters(cls, v: int) -> int:
-        b = bounds()
-        if not 0 <= v <= b.max_letters:
-            raise ValueError(f"must be between 0 and {b.max_letters}, got {v}")
-        return v
-
-    @field_validator("research_items")
-    @classmethod
-    def _research(cls, v: int) -> int:
-        b = bounds()
-        if not 0 <= v <= b.max_research_items:
-            raise ValueError(f"must be between 0 and {b.max_research_items}, got {v}")
-        return v
-
-    @field_validator("budget_usd")
-    @classmethod
-    def _budget(cls, v: float | None) -> float | None:
-        b = bounds()
-        if v is not None and not 0 <= v <= b.max_budget_usd:
-            raise ValueError(f"must be between 0 and {b.max_budget_usd:g} USD, got {v:g}")
+    def _bounded(cls, v: float | None, info: ValidationInfo) -> float | None:
+        """Counts and the budget lie between 0 and the rulebook's bound for the field."""
+        limit = {
+            "us_im_letters": bounds().max_letters,
+            "research_items": bounds().max_research_items,
+            "budget_usd": bounds().max_budget_usd,
+        }[info.field_name]
+        if v is not None and not 0 <= v <= limit:
+            unit = " USD" if info.field_name == "budget_usd" else ""
+            raise ValueError(f"must be between 0 and {limit:g}{unit}, got {v:g}")
         return v
 
     @field_validator("visa_need", mode="before")
