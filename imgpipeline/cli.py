@@ -180,6 +180,29 @@ def changes(processed_dir: ProcessedDir = None) -> None:
 
 
 @app.command()
+def notebooks(
+    processed_dir: ProcessedDir = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only notebooks whose name starts with this (e.g. 01)")
+    ] = None,
+) -> None:
+    """Execute the analysis notebooks on the current version; the executed notebooks go to
+    <version>/notebooks/ and their figures to <version>/figures/."""
+    from imgpipeline.notebooks import run_notebooks
+
+    settings = get_settings(processed_dir=processed_dir)
+    try:
+        written = run_notebooks(settings, only)
+    except FileNotFoundError as exc:
+        err.print(str(exc))
+        raise typer.Exit(1) from None
+    for path in written:
+        console.print(f"executed {path}")
+    if written:
+        console.print(f"figures: {written[0].parent.parent / 'figures'}")
+
+
+@app.command()
 def dictionary(
     check: Annotated[bool, typer.Option(help="Only check that docs/data_dictionary.md is current")] = False,
 ) -> None:

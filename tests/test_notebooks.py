@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from imgpipeline.notebooks import execute_notebook, notebook_paths, run_notebooks
 from imgpipeline.publish import current_version
 from imgpipeline.settings import PROJECT_DIR, Settings
 
-NOTEBOOKS = sorted((PROJECT_DIR / "notebooks").glob("[0-9][0-9]_*.py"))
+NOTEBOOKS = notebook_paths()
 # What a notebook may import from the package: reading the published data, nothing that
 # computes it.
 READERS = {"imgpipeline.publish", "imgpipeline.settings", "imgpipeline.tables"}
@@ -51,27 +52,13 @@ def test_notebooks_are_numbered_percent_scripts_without_outputs() -> None:
 @pytest.mark.slow
 @pytest.mark.xdist_group("published")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_on_the_published_outputs(
-    path: Path, published: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import jupytext
-    from nbclient import NotebookClient
-
+def test_notebook_runs_on_the_published_outputs(path: Path, published: Settings) -> None:
     version = current_version(published)
     assert version is not None
-    missing = [t for t in tables_of(path) if not (version / f"{t}.parquet").exists()]
-    if missing:
-        pytest.skip(f"the refresh flow does not publish {', '.join(missing)} yet")
     expected = [version / "figures" / f"{name}.png" for name in figures_of(path)]
     for figure in expected:
         figure.unlink(missing_ok=True)
-    # The kernel inherits the environment: the notebook reads the published fixture's folder.
-    monkeypatch.setenv("IMGPIPELINE_PROCESSED_DIR", str(published.processed_dir))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    notebook = jupytext.read(path)
-    NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    ).execute()
+    notebook = execute_notebook(path, published)
     errors = [
         o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"
     ]
@@ -83,3 +70,15 @@ def test_notebook_runs_on_the_published_outputs(
     for figure in expected:
         assert figure.exists() and figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
         assert f"saved {figure}" in printed
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("published")
+def test_run_notebooks_keeps_the_executed_notebook_beside_the_version(published: Settings) -> None:
+    [written] = run_notebooks(published, names=["03"])
+    version = current_version(published)
+    assert written == version / "notebooks" / "03_match_probability.ipynb"
+    import nbformat
+
+    cells = nbformat.read(written, as_version=4).cells
+    assert any(o.get("output_type") == "display_data" for c in cells for o in c.get("outputs", []))
