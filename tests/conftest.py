@@ -123,3 +123,16 @@ def features(programs_frame):
     from imgpipeline.features import build_features
 
     return build_features(programs_frame)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop Prefect's temporary server while pytest's output streams are still open (Prefect
+    would otherwise stop it at exit and log to a closed stream)."""
+    import sys
+
+    if "prefect.server.api.server" not in sys.modules:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    for server in list(SubprocessASGIServer._instances.values()):
+        server.stop()
