@@ -35,6 +35,7 @@ from imgpipeline.rulebook import section
 
 VisaNeed = Literal["none", "j1", "h1b", "either"]
 VISA_NEEDS: tuple[str, ...] = ("none", "j1", "h1b", "either")
+VISA_LABEL: dict[str, str] = {"none": "no visa", "j1": "J-1", "h1b": "H-1B", "either": "J-1 or H-1B"}
 _VISA_ALIASES = {
     "none": "none", "no": "none", "": "none", "false": "none",
     "j1": "j1", "j-1": "j1", "j 1": "j1",

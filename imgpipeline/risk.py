@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from imgpipeline.applicant import APPLICANT_COLUMNS, ApplicantProfile, applicant_frame
+from imgpipeline.applicant import APPLICANT_COLUMNS, VISA_LABEL, ApplicantProfile, applicant_frame
 from imgpipeline.rulebook import section
 
 TierId = Literal["lower", "moderately_low", "high", "very_high"]
@@ -263,7 +263,7 @@ def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None) -> RiskA
                 id=f.id,
                 tier=f.tier,
                 effect=f.effect,
-                says=_format(f.says, row),
+                says=_format(f.says, {**row, "visa_need": VISA_LABEL.get(str(row.get("visa_need")), row.get("visa_need"))}),
                 rule=f.rule(),
                 article=f.article,
                 decision=f.decision,

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from imgpipeline.applicant import APPLICANT_COLUMNS, VISA_NEEDS
+from imgpipeline.applicant import APPLICANT_COLUMNS, VISA_LABEL, VISA_NEEDS
 from imgpipeline.risk import TIERS, assess_frame
 from imgpipeline.risk import rules as risk_rules
 from imgpipeline.rulebook import rulebook_path, section
@@ -418,7 +418,6 @@ def prepare_programs(
 # Scoring: distinct applicant keys (G) x programs (P), as (G, P) arrays, in blocks of keys.
 # --------------------------------------------------------------------------------------------
 
-VISA_LABEL = {"none": "no visa", "j1": "J-1", "h1b": "H-1B", "either": "J-1 or H-1B"}
 EXCLUSION_FLAGS = ("excluded_visa", "excluded_failed_attempts", "excluded_yog", "excluded_imgs")
 
 
