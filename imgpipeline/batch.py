@@ -175,6 +175,8 @@ def read_profiles(path: str | Path, as_of_year: int | None = None) -> Profiles:
     ``MAX_REPORTED_PROBLEMS``) with its row, id and field; nothing is scored if any is bad.
     Profile ids must be present and unique (they are the rows' only identity)."""
     path = Path(path)
+    if not path.is_file():
+        raise BatchInputError(f"{path}: no such file")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     problems: list[str] = []
     profiles: list[ApplicantProfile] = []

@@ -142,7 +142,7 @@ def recommend(
 
 @app.command()
 def batch(
-    profiles: Annotated[Path, typer.Argument(help="Applicant profiles: CSV or Parquet (one row each) or a YAML list (docs/recommend.md)")],
+    profiles: Annotated[Path, typer.Argument(help="Applicant profiles: CSV or Parquet (one row each) or a YAML list (docs/recommend.md)", exists=True, dir_okay=False)],
     processed_dir: ProcessedDir = None,
     chunk_size: Annotated[int, typer.Option(help="Profiles per scoring task")] = 5000,
     dask: Annotated[bool, typer.Option(help="Run the scoring tasks on a Dask cluster (prefect-dask)")] = False,

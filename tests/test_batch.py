@@ -61,6 +61,8 @@ def test_unknown_columns_missing_ids_and_repeats_are_refused(tmp_path: Path) -> 
     (tmp_path / "c.csv").write_text("profile_id,graduation_year\n,2020\n")
     with pytest.raises(bt.BatchInputError, match="profile_id is required"):
         bt.read_profiles(tmp_path / "c.csv")
+    with pytest.raises(bt.BatchInputError, match="no such file"):
+        bt.read_profiles(tmp_path / "missing.csv")
     (tmp_path / "d.txt").write_text("x")
     with pytest.raises(bt.BatchInputError, match="expected .csv, .parquet or .yaml"):
         bt.read_profiles(tmp_path / "d.txt")
@@ -137,3 +139,13 @@ def test_every_hard_exclusion_holds_and_sizes_follow_the_article(many: bt.Profil
     # Ranks are 1..n per applicant, in file order.
     assert (recs.groupby("profile_id", sort=False)["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1)))).all()
     assert list(dict.fromkeys(recs["profile_id"])) == [p for p, n in zip(apps["profile_id"], per, strict=True) if n]
+
+
+def test_cli_batch_refuses_a_missing_file_before_starting_prefect(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from imgpipeline.cli import app
+
+    result = CliRunner().invoke(app, ["batch", str(tmp_path / "missing.csv"), "--processed-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and not (tmp_path / "batches").exists()
