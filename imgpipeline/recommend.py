@@ -7,11 +7,12 @@ list with the rulebook's ``list_size`` and ``recommend`` sections:
 
 * hard exclusions (visa not sponsored, a stated exclusion of failed attempts, a stated YOG
   window, a stated refusal of IMGs) are never listed;
-* programs the article says not to waste applications on (R1) and programs not accepting
-  applications (R2) are left out, counted and said;
+* programs the article says not to waste applications on (R1), programs not accepting
+  applications (R2) and long shots scoring below the rulebook's floor (R6) are left out,
+  counted and said;
 * the list holds the tier's ``list_size.max`` programs, fewer when fewer qualify (and then it
   says how many were excluded or left out, and why), in the tier's band mix (R3), preferred
-  states first among programs of similar reach (R4).
+  states first among programs of similar reach (R4), ties to the higher IMG share.
 
 ``build_lists`` does the choosing column-wise over (list keys x programs), so the batch flow
 (``imgpipeline.batch``) builds 100k lists with the same code. Imports neither Prefect nor Great
@@ -49,13 +50,15 @@ STATUS = (
     "avoided_program_tier",
     "avoided_few_imgs",
     "not_accepting",
+    "long_shot",
     "beyond_list",
 )
-LISTED, EXCLUDED, AVOIDED_TIER, AVOIDED_FEW_IMGS, NOT_ACCEPTING, BEYOND = range(len(STATUS))
+LISTED, EXCLUDED, AVOIDED_TIER, AVOIDED_FEW_IMGS, NOT_ACCEPTING, LONG_SHOT, BEYOND = range(len(STATUS))
 LEFT_OUT_TEXT = {
     "avoided_program_tier": "highly competitive academic centres (R1: 'elite academic centers with strong Step cutoffs')",
     "avoided_few_imgs": "programs with a stated IMG share at or below the rulebook's threshold (R1: 'very few or no IMGs')",
     "not_accepting": "programs not accepting 2026-2027 applications per FREIDA (R2)",
+    "long_shot": "long shots scoring below {floor:g} for you (R6: not worth an application fee; ranked in all_programs.csv)",
 }
 EXCLUSION_TEXT = {
     "excluded_visa": "needed visa not sponsored",
@@ -99,6 +102,7 @@ class RecommendRules(BaseModel):
 
     preferred_state_points: float = Field(ge=0)
     skip_not_accepting: bool
+    long_shot_below: float | None = Field(None, ge=0, le=100)
     avoid: dict[str, AvoidRule]
     mix: dict[str, dict[Literal["likely", "target", "reach"], float]]
 
@@ -142,6 +146,7 @@ class PublishedPrograms:
     avoid_tier: np.ndarray       # (4 applicant tiers, P): R1, program tier
     avoid_few_imgs: np.ndarray   # (4, P): R1, stated IMG share at most the threshold
     not_accepting: np.ndarray    # (P,): R2
+    img_share: np.ndarray        # (P,): stated or imputed IMG share, -1 where unknown (ties in the ranking)
     manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -235,6 +240,7 @@ def programs_from_frames(
         avoid_tier=avoid_tier,
         avoid_few_imgs=np.stack(few),
         not_accepting=not_accepting,
+        img_share=np.nan_to_num(share, nan=-1.0),
         manifest=manifest,
     )
 
@@ -252,13 +258,14 @@ class ListPlan:
     status: np.ndarray      # (K, P) int8: STATUS codes
     n_listed: np.ndarray    # (K,)
     n_eligible: np.ndarray  # (K,)
-    n_candidates: np.ndarray  # (K,) eligible and not left out (R1, R2)
+    n_candidates: np.ndarray  # (K,) eligible and not left out (R1, R2, R6)
 
 
-def _ranks(sort_key: np.ndarray) -> np.ndarray:
-    """Each element's 0-based position when its row is sorted ascending (stable: ties keep
-    program order)."""
-    order = np.argsort(sort_key, axis=1, kind="stable")
+def _ranks(sort_key: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Each element's 0-based position when its row is sorted ascending by ``sort_key``, ties
+    by ``tiebreak`` (P,) ascending, then in program order (stable sorts)."""
+    by_tie = np.argsort(tiebreak, kind="stable")
+    order = by_tie[np.argsort(sort_key[:, by_tie], axis=1, kind="stable")]
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.broadcast_to(np.arange(sort_key.shape[1]), sort_key.shape), axis=1)
     return ranks
@@ -276,11 +283,13 @@ def build_lists(
     """Choose each list key's programs.
 
     ``score``, ``band`` (codes of ``scoring.BANDS``), ``eligible`` and ``preferred`` are
-    (K, P); ``tier`` (K,) holds applicant-tier indexes (``risk.TIERS``). The list holds
-    ``list_size.max`` programs of the tier, or every candidate if fewer; each band takes at
-    most its ``mix`` share of the places (best-ranked first) and places left go to the
-    best-ranked candidates left. Ranking is by score plus ``preferred_state_points`` in a
-    preferred state; ties keep program order."""
+    (K, P); ``tier`` (K,) holds applicant-tier indexes (``risk.TIERS``). Candidates are the
+    eligible programs not left out (R1 avoid, R2 not accepting, R6 long shots scoring below
+    ``long_shot_below``). The list holds ``list_size.max`` programs of the tier, or every
+    candidate if fewer; each band takes at most its ``mix`` share of the places (best-ranked
+    first) and places left go to the best-ranked candidates left. Ranking is by score plus
+    ``preferred_state_points`` in a preferred state; ties go to the higher IMG share (an
+    unknown one last), then keep program order."""
     r = rules_ or rules()
     K, P = score.shape
     sizes = list_sizes()
@@ -288,27 +297,32 @@ def build_lists(
     avoid_tier = data.avoid_tier[tier]
     avoid_few = data.avoid_few_imgs[tier] & ~avoid_tier
     not_acc = np.broadcast_to(data.not_accepting, (K, P)) & ~avoid_tier & ~avoid_few
-    left_out = avoid_tier | avoid_few | not_acc
+    long_shot = np.zeros((K, P), dtype=bool)
+    if r.long_shot_below is not None:
+        long_shot = (score < r.long_shot_below) & ~avoid_tier & ~avoid_few & ~not_acc
+    left_out = avoid_tier | avoid_few | not_acc | long_shot
     cand = eligible & ~left_out
     n_cand = cand.sum(axis=1)
     n = np.minimum(hi, n_cand)
     key = score + r.preferred_state_points * preferred
+    tie = -data.img_share
     picked = np.zeros((K, P), dtype=bool)
     shares = r.mix_matrix()[tier]
     for j, name in enumerate(MIX_BANDS):
         quota = np.floor(shares[:, j] * n + 1e-9).astype(np.int64)
         in_band = cand & (band == BANDS.index(name))
-        pos = _ranks(np.where(in_band, -key, np.inf))
+        pos = _ranks(np.where(in_band, -key, np.inf), tie)
         picked |= in_band & (pos < quota[:, None])
     rest = cand & ~picked
-    pos = _ranks(np.where(rest, -key, np.inf))
+    pos = _ranks(np.where(rest, -key, np.inf), tie)
     picked |= rest & (pos < (n - picked.sum(axis=1))[:, None])
-    rank = np.where(picked, _ranks(np.where(picked, -key, np.inf)) + 1, 0).astype(np.int32)
+    rank = np.where(picked, _ranks(np.where(picked, -key, np.inf), tie) + 1, 0).astype(np.int32)
     status = np.full((K, P), BEYOND, dtype=np.int8)
     status[picked] = LISTED
     status[eligible & avoid_tier] = AVOIDED_TIER
     status[eligible & avoid_few] = AVOIDED_FEW_IMGS
     status[eligible & not_acc] = NOT_ACCEPTING
+    status[eligible & long_shot] = LONG_SHOT
     status[~eligible] = EXCLUDED
     return ListPlan(rank=rank, status=status, n_listed=picked.sum(axis=1), n_eligible=eligible.sum(axis=1), n_candidates=n_cand)
 
@@ -359,6 +373,14 @@ def fee_estimate(n: int, size: ListSize, budget: float | None, schedule: FeeSche
     )
 
 
+# What the chance is, so that nobody reads it as their own odds: the curve is marginal in Step 2 CK.
+MATCH_CHANCE_BASIS = (
+    "share of all non-US IMGs applying in IM with this Step 2 CK who matched (NRMP Charting "
+    "Outcomes); the score alone: failed attempts, years since graduation, USCE and visa need "
+    "are not in this figure"
+)
+
+
 def match_chance(curve: pd.DataFrame | None, step2ck: float | None) -> dict[str, Any] | None:
     """The published curve's row at the applicant's Step 2 CK (the curve is published per
     integer score): chance, band and support, or None without a curve or a score."""
@@ -366,7 +388,7 @@ def match_chance(curve: pd.DataFrame | None, step2ck: float | None) -> dict[str,
         return None
     c = curve[(curve["measure"] == "step2ck") & (curve["value"] == round(float(step2ck)))]
     if c.empty:
-        return {"step2ck": float(step2ck), "p_match": None, "p_match_low": None, "p_match_high": None, "support": "outside the published curve"}
+        return {"step2ck": float(step2ck), "p_match": None, "p_match_low": None, "p_match_high": None, "support": "outside the published curve", "basis": MATCH_CHANCE_BASIS}
     row = c.iloc[0]
 
     def num(v: Any) -> float | None:
@@ -380,6 +402,7 @@ def match_chance(curve: pd.DataFrame | None, step2ck: float | None) -> dict[str,
         "support": str(row["support"]),
         "specialty": str(row.get("specialty", "")),
         "as_of": str(row.get("charting_as_of", "")),
+        "basis": MATCH_CHANCE_BASIS,
     }
 
 
@@ -481,15 +504,16 @@ def _reason_text(contributions: str) -> str:
     return "; ".join(parts) or "no adjustment to the tier's base"
 
 
-def _size_note(size: ListSize, n_listed: int, n_eligible: int, n_candidates: int, n_programs: int, excluded: dict[str, int], left_out: dict[str, int], beyond: int) -> str:
+def _size_note(size: ListSize, n_listed: int, n_eligible: int, n_candidates: int, n_programs: int, excluded: dict[str, int], left_out: dict[str, int], beyond: int, floor: float | None = None) -> str:
     why_ex = ", ".join(f"{EXCLUSION_TEXT[k]} {v}" for k, v in excluded.items() if v)
-    why_out = "; ".join(f"{v} {LEFT_OUT_TEXT[k]}" for k, v in left_out.items() if v)
+    why_out = "; ".join(f"{v} {LEFT_OUT_TEXT[k].format(floor=floor or 0)}" for k, v in left_out.items() if v)
     if n_listed < size.min:
         return (
             f"{n_listed} programs, fewer than the article's {size.text()}: only {n_eligible} of "
             f"{n_programs} programs are open to you ({n_programs - n_eligible} excluded; by reason, a program may have several: {why_ex})"
             + (f", and {n_eligible - n_candidates} of those are left out ({why_out})" if n_eligible > n_candidates else "")
-            + ". Every qualifying program is listed."
+            + ". Every qualifying program is listed"
+            + (": the list stops there rather than fill the article's size with long shots." if left_out.get("long_shot") else ".")
         )
     text = f"{n_listed} programs, within the article's {size.text()}"
     if n_listed < size.max:
@@ -562,13 +586,15 @@ def recommend(
     n_listed = int(plan.n_listed[0])
     beyond = int((plan.status[0] == BEYOND).sum())
     size = assessment.list_size
-    note = _size_note(size, n_listed, int(plan.n_eligible[0]), int(plan.n_candidates[0]), data.n, excluded, left_out, beyond)
+    r = rules_ or rules()
+    note = _size_note(size, n_listed, int(plan.n_eligible[0]), int(plan.n_candidates[0]), data.n, excluded, left_out, beyond, r.long_shot_below)
     notes = []
     if codes:
         in_pref = int((eligible[0] & preferred).sum())
         notes.append(
             f"preferred states ({', '.join(x if x.isupper() else x.title() for x in profile.preferred_states)}): {int(listed['preferred_state'].sum())} listed, "
-            f"of {in_pref} open to you there; a preference ranks them first among programs of the same band, never past an exclusion"
+            f"of {in_pref} open to you there; a preference adds {r.preferred_state_points:g} ranking points: it reorders programs of "
+            "similar score, never changes a score, a band or an exclusion"
         )
     if n_listed < size.min and profile.visa_need == "h1b" and excluded["excluded_visa"]:
         either = score_programs(ps, apps.assign(visa_need="either"), with_text=False).scores
@@ -679,11 +705,13 @@ def renderables(rec: Recommendation, rows: int = 25) -> list[Any]:
     mp = rec.match_probability
     if mp is not None:
         if mp["p_match"] is None:
-            head.append(f"P(match in IM) at Step 2 CK {mp['step2ck']:g}: no value ({mp['support']}; at most {mp['p_match_high']})\n")
+            bound = "" if mp["p_match_high"] is None else f"; at most {mp['p_match_high']:.2f}"
+            head.append(f"P(match in IM) at Step 2 CK {mp['step2ck']:g}: no value ({mp['support']}{bound})\n")
         else:
             head.append(
                 f"P(match in IM) at Step 2 CK {mp['step2ck']:g}: {mp['p_match']:.2f} (band {mp['p_match_low']:.2f}-"
                 f"{mp['p_match_high']:.2f}, {mp['support']}; NRMP Charting Outcomes, non-US IMGs)\n"
+                "  (the score alone, over all non-US IMG applicants in IM: your other risk factors are not in this figure)\n"
             )
     for n in rec.notes:
         head.append(f"Note: {n}\n")

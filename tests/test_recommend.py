@@ -147,6 +147,37 @@ def test_a_preferred_state_reorders_within_reach_but_never_lists_an_excluded_pro
     assert sorted(rank[-10:-5]) == [1, 2, 3, 4, 5]
 
 
+def test_long_shots_are_left_out_counted_and_never_fill_the_size() -> None:
+    """R6: a program scoring below the rulebook's floor is not listed, even when the list is
+    short of the article's size; the floor leaves every other program alone."""
+    floor = R.long_shot_below
+    assert floor is not None and 0 < floor < 45  # below the target band: only reach programs
+    data = synthetic(100)
+    score = np.r_[np.full(50, 50.0), np.full(20, floor), np.full(30, floor - 0.01)]
+    for tier in TIERS:
+        plan = plan_for(data, score, np.ones(100, dtype=bool), tier)
+        status = plan.status[0]
+        assert plan.n_listed[0] == plan.n_candidates[0] == 70 < list_sizes()[tier].min
+        assert (status[70:] == rc.STATUS.index("long_shot")).all() and (plan.rank[0][70:] == 0).all()
+        assert (plan.rank[0][:70] > 0).all()
+    # Without the floor (rulebook long_shot_below: null) every eligible program qualifies.
+    no_floor = rc.RecommendRules.model_validate({**section("recommend"), "long_shot_below": None})
+    bands = np.where(score >= 45, BANDS.index("target"), BANDS.index("reach"))
+    plan = rc.build_lists(score[None, :], bands[None, :], np.ones((1, 100), dtype=bool), np.array([TIERS.index("very_high")]), np.zeros((1, 100), dtype=bool), data, no_floor)
+    assert plan.n_listed[0] == 100
+
+
+def test_ties_go_to_the_higher_img_share() -> None:
+    """Equal scores: the higher IMG share first, an unknown share last, then program order."""
+    share = [0.3, np.nan, 0.9, 0.6, 0.9]
+    data = synthetic(5, img_share=share)
+    plan = plan_for(data, np.full(5, 70.0), np.ones(5, dtype=bool), "lower")
+    assert plan.rank[0].tolist() == [4, 5, 1, 3, 2]
+    # The score still comes first: a higher score beats a higher share.
+    plan = plan_for(data, np.array([71.0, 70, 70, 70, 70]), np.ones(5, dtype=bool), "lower")
+    assert plan.rank[0].tolist() == [1, 5, 2, 4, 3]
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     scores=st.lists(st.floats(0, 100), min_size=220, max_size=220),
@@ -246,6 +277,14 @@ def test_very_high_h1b_example(data: rc.PublishedPrograms, very_high: rc.Recomme
     assert very_high.mix_by_program_tier["highly_competitive_academic"] == 0
     stated = f["img_share_basis"] == "stated"
     assert (f.loc[stated, "img_share"] > R.avoid["very_high"].stated_img_share_at_most).all()
+    # R6: no long shot pads the list; the note says the list stops there, and why.
+    assert (very_high.programs["score"] >= R.long_shot_below).all()
+    assert very_high.left_out["long_shot"] > 0 and "the list stops there" in note
+    shots = very_high.all_programs[very_high.all_programs["status"] == "long_shot"]
+    assert len(shots) == very_high.left_out["long_shot"] and (shots["score"] < R.long_shot_below).all()
+    # The chance at the applicant's Step 2 CK says it is the score's alone.
+    assert very_high.match_probability is not None
+    assert "not in this figure" in very_high.match_probability["basis"]
 
 
 @pytest.mark.xdist_group("published")
