@@ -73,6 +73,7 @@ class ApplicantBounds(BaseModel):
     usmle_score_max: int
     max_attempts: int
     earliest_graduation_year: int
+    max_step2ck_years_before_graduation: int
     max_usce_months: float
     max_letters: int
     max_research_items: int
@@ -118,14 +119,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Step1(_Strict):
-    """USMLE Step 1: a three-digit score (numeric era) or pass/fail, and how many attempts."""
+class _Exam(_Strict):
+    """What the three Steps share: a score on the USMLE scale, attempts within the rulebook's
+    bound, and the failed attempts they imply."""
 
-    score: int | None = Field(None, description="Score of the last attempt (numeric era); none in the pass/fail era")
-    passed: bool = Field(True, description="Whether Step 1 has been passed (on the last attempt)")
-    attempts: int = Field(1, description="How many times Step 1 was taken")
+    passed: bool
+    attempts: int = Field(1, description="How many times the Step was taken")
 
-    @field_validator("score")
+    @field_validator("score", check_fields=False)
     @classmethod
     def _score(cls, v: int | None) -> int | None:
         return _check_score(v)
@@ -137,54 +138,36 @@ class Step1(_Strict):
 
     @property
     def failures(self) -> int:
+        """Failed attempts: every attempt but a passing last one."""
         return self.attempts - 1 if self.passed else self.attempts
 
 
-class Step2CK(_Strict):
+class Step1(_Exam):
+    """USMLE Step 1: a three-digit score (numeric era) or pass/fail, and how many attempts."""
+
+    score: int | None = Field(None, description="Score of the last attempt (numeric era); none in the pass/fail era")
+    passed: bool = Field(True, description="Whether Step 1 has been passed (on the last attempt)")
+
+
+class Step2CK(_Exam):
     """USMLE Step 2 CK: the score, attempts and the year it was (last) taken."""
 
     score: int = Field(..., description="Score of the last attempt")
     passed: bool = Field(True, description="Whether the last attempt passed")
-    attempts: int = Field(1, description="How many times Step 2 CK was taken")
     year: int | None = Field(None, description="Year of the last attempt (for the gap after graduation)")
-
-    @field_validator("score")
-    @classmethod
-    def _score(cls, v: int | None) -> int | None:
-        return _check_score(v)
-
-    @field_validator("attempts")
-    @classmethod
-    def _attempts(cls, v: int) -> int:
-        return _check_attempts(v)
 
     @field_validator("year")
     @classmethod
     def _year(cls, v: int | None) -> int | None:
         return _check_year(v, "year")
 
-    @property
-    def failures(self) -> int:
-        return self.attempts - 1 if self.passed else self.attempts
 
-
-class Step3(_Strict):
+class Step3(_Exam):
     """USMLE Step 3: taken or not, passed or not, and the score if known."""
 
     taken: bool = False
     passed: bool = False
     score: int | None = None
-    attempts: int = Field(1, description="How many times Step 3 was taken (ignored if not taken)")
-
-    @field_validator("score")
-    @classmethod
-    def _score(cls, v: int | None) -> int | None:
-        return _check_score(v)
-
-    @field_validator("attempts")
-    @classmethod
-    def _attempts(cls, v: int) -> int:
-        return _check_attempts(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> Step3:
@@ -194,9 +177,8 @@ class Step3(_Strict):
 
     @property
     def failures(self) -> int:
-        if not self.taken:
-            return 0
-        return self.attempts - 1 if self.passed else self.attempts
+        """Failed attempts; none if Step 3 was not taken (its attempts are then ignored)."""
+        return super().failures if self.taken else 0
 
 
 class USCE(_Strict):
@@ -295,9 +277,10 @@ class ApplicantProfile(_Strict):
     def _timeline(self) -> ApplicantProfile:
         if self.step2ck is not None and self.step2ck.year is not None:
             # Step 2 CK is often taken in the last years of medical school, rarely earlier.
-            if self.step2ck.year < self.graduation_year - 4:
+            years = bounds().max_step2ck_years_before_graduation
+            if self.step2ck.year < self.graduation_year - years:
                 raise ValueError(
-                    f"step2ck.year {self.step2ck.year} is more than 4 years before "
+                    f"step2ck.year {self.step2ck.year} is more than {years} years before "
                     f"graduation_year {self.graduation_year}"
                 )
         return self
