@@ -110,6 +110,9 @@ CASES: list[tuple[str, dict[str, Any], str, set[str]]] = [
     ("Step 1 205 (below ~210)", {"step1": {"score": 205}}, "moderately_low", {"step1_below_210"}),
     ("Step 1 215 (below ~220)", {"step1": {"score": 215}}, "moderately_low", {"step1_below_220"}),
     ("Step 1 220: not low", {"step1": {"score": 220}}, "lower", set()),
+    ("Step 1 201: below ~210, not <=200", {"step1": {"score": 201}}, "moderately_low", {"step1_below_210"}),
+    ("Step 1 209: below ~210", {"step1": {"score": 209}}, "moderately_low", {"step1_below_210"}),
+    ("Step 1 219: below ~220", {"step1": {"score": 219}}, "moderately_low", {"step1_below_220"}),
     # Secondary factors (D7, D9).
     ("graduation to Step 2 CK 3 years (>2)", {"graduation_year": YEAR - 4, "step2ck": {"year": YEAR - 1}}, "moderately_low", {"graduation_to_step2ck_over_2_years"}),
     ("graduation to Step 2 CK 2 years: not a factor", {"graduation_year": YEAR - 4, "step2ck": {"year": YEAR - 2}}, "lower", set()),
@@ -120,6 +123,8 @@ CASES: list[tuple[str, dict[str, Any], str, set[str]]] = [
     # A strong Step 2 CK partially offsets a Step 1 failure: noted, tier unchanged (D8).
     ("Step 1 failure + Step 2 CK 245: still high, offset noted", {"step1": {"attempts": 2}, "step2ck": {"score": 245}}, "high", {"step1_failed", "strong_step2ck_offsets_step1"}),
     ("Step 1 210 + Step 2 CK 240: offset noted", {"step1": {"score": 210}}, "moderately_low", {"step1_below_220", "strong_step2ck_offsets_step1"}),
+    ("Step 1 failure + Step 2 CK 235 (the article's ~235): offset noted", {"step1": {"attempts": 2}, "step2ck": {"score": 235}}, "high", {"step1_failed", "strong_step2ck_offsets_step1"}),
+    ("Step 1 failure + Step 2 CK 215: high, no offset", {"step1": {"attempts": 2}, "step2ck": {"score": 215}}, "high", {"step1_failed", "step2ck_215_or_less"}),
     # The article's moderately-low description, whole: 220-225, no failures, recent, some USCE.
     ("issue 5's moderately-low J-1 example", {"step2ck": {"score": 223}, "visa_need": "J-1", "usce": {"hands_on_months": 4}}, "moderately_low", {"step2ck_below_230", "visa_needed"}),
     (
@@ -138,6 +143,30 @@ def test_article_examples(case: str, changes: dict[str, Any], tier: str, factors
     assert factors <= got_factors, (case, got_factors)
     if not factors:
         assert got_factors == set(), (case, got_factors)
+
+
+@pytest.mark.parametrize(
+    ("changes", "fires", "not_fires"),
+    [
+        # Each threshold of the article on both sides: the factor fires on one side only.
+        ({"step2ck": {"score": 215}}, "step2ck_215_or_less", "step2ck_below_220"),
+        ({"step2ck": {"score": 216}}, "step2ck_below_220", "step2ck_215_or_less"),
+        ({"step2ck": {"score": 219}}, "step2ck_below_220", "step2ck_below_230"),
+        ({"step2ck": {"score": 220}}, "step2ck_below_230", "step2ck_below_220"),
+        ({"step1": {"score": 200}}, "step1_200_or_less", "step1_below_210"),
+        ({"step1": {"score": 201}}, "step1_below_210", "step1_200_or_less"),
+        ({"step1": {"score": 209}}, "step1_below_210", "step1_below_220"),
+        ({"step1": {"score": 210}}, "step1_below_220", "step1_below_210"),
+        ({"graduation_year": YEAR - 6, "step2ck": {"year": YEAR - 6}}, "yog_over_5", "usmle_multiple_failures"),
+        ({"step1": {"attempts": 2}}, "step1_failed", "usmle_multiple_failures"),
+        ({"step1": {"attempts": 2}, "step2ck": {"score": 235}}, "strong_step2ck_offsets_step1", "step2ck_below_230"),
+        ({"step1": {"attempts": 2}, "step2ck": {"score": 234}}, "step1_failed", "strong_step2ck_offsets_step1"),
+        ({"step1": {"score": 219}, "step2ck": {"score": 234}}, "step1_below_220", "strong_step2ck_offsets_step1"),
+    ],
+)
+def test_thresholds_on_both_sides(changes: dict[str, Any], fires: str, not_fires: str) -> None:
+    _, got = tier_of(**changes)
+    assert fires in got and not_fires not in got, got
 
 
 def test_every_rule_has_an_example() -> None:
