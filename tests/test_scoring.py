@@ -494,8 +494,8 @@ def test_the_refresh_publishes_scores_for_every_program_and_tier(published) -> N
 
     folder = current_version(published)
     assert folder is not None
-    if not (folder / "program_scores.parquet").exists():
-        pytest.skip("program_scores is not wired into flows/refresh.py yet")
+    for name in ("program_scores", "score_reasons", "score_validity", "match_probability_curve"):
+        assert (folder / f"{name}.parquet").exists(), name  # one version holds them all
     ps = read_table("program_scores", published)
     programs = read_table("programs", published)
     assert set(ps["acgme_id"]) == set(programs["acgme_id"])
