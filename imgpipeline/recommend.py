@@ -731,8 +731,9 @@ def renderables(rec: Recommendation, rows: int = 25) -> list[Any]:
             share, f"{r.score:.1f}", r.band, "; ".join(x for x in (why if why != "-" else "", f"[yellow]{caution}[/]" if caution else "") if x) or "-",
         )
     foot = Text(
-        "* preferred state; ~ imputed IMG share. Points: IMG share, tier, visa, YOG, USCE, new program, holistic review, "
-        "IMGs welcome. Every row's contributions with their evidence, the full cautions and the provenance are in the files.",
+        "* preferred state; ~ imputed IMG share. Score: how reachable the program is for your tier, 0-100, the sum of its "
+        "points (not a probability). Points: IMG share, tier, visa, YOG, USCE, new program, holistic review, IMGs welcome. "
+        "Every row's contributions with their evidence, the full cautions and the provenance are in the files.",
         style="dim",
     )
     return [head, table, foot]
