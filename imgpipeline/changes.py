@@ -4,15 +4,23 @@
 refresh flow reads the current version (``read_version``) and calls it before switching, so
 every version carries what changed since the one before it.
 
-Three levels, so one real change is reported once:
+The program universe (``programs``: the ACGME list joined with FREIDA, as the sources state
+it) is compared program by program; every other table in one summary row, so a change in a
+source is named once, where it happened, and what it moved downstream is counted beside it:
 
 - tables: a published table that appears or disappears;
-- columns (every published table): a column that appears or disappears, or that was missing in
-  every row and is now populated (a source gained a field), or the reverse;
-- programs (``programs``, and the tier from ``program_features``): programs added or removed,
-  visa sponsorship gained or lost, IMG share moved by more than a threshold, tier changes,
-  program text changes, and any other changed field, skipping the provenance columns (they
-  change with every snapshot) and columns already reported at column level.
+- columns: a column that appears or disappears (any table); in ``programs``, a column that
+  was missing in every row and is now populated (a source gained a field), or the reverse;
+- programs (``programs``, and from ``program_features`` the tier and the sponsorship it
+  decides): programs added or removed, visa sponsorship gained or lost, stated IMG share moved
+  by more than a threshold, tier changes, program text changes, and any other changed field,
+  skipping the provenance columns (they change with every snapshot) and columns already
+  reported at column level;
+- rows (every other table but ``snapshots``, whose differences are the ``from_snapshots`` /
+  ``to_snapshots`` of every row): one ``rows_changed`` row per table whose rows differ by the
+  table's declared key, provenance aside: rows added, removed and changed, and how many rows
+  each column changed in (for numbers, the largest move). For derived tables (features,
+  scores) that is what the source changes implied, e.g. imputed IMG shares re-estimated.
 """
 
 from __future__ import annotations
@@ -44,6 +52,11 @@ COLUMNS = TABLES["changes"].column_names
 PRESENCE = {PROGRAMS: ("in_freida", "FREIDA")}
 # How many rows of each kind the summary lists before saying "and N more".
 SUMMARY_ROWS = 12
+# Tables without a rows_changed row: this table itself, and the snapshots (provenance: their
+# differences are every row's from_snapshots / to_snapshots).
+UNSUMMARISED = ("changes", "snapshots")
+# How many changed columns a rows_changed detail names before saying "and N more".
+DETAIL_COLUMNS = 10
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,10 @@ def diff_versions(
         at_column_level[name] = {r["column"] for r in found}
         rows += found
     rows += _program_changes(old, new, img_share_threshold, at_column_level)
+    for name in sorted(set(old) & set(new) - {PROGRAMS, *UNSUMMARISED}):
+        row = _rows_changed(name, old[name], new[name])
+        if row is not None:
+            rows.append(row)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["from_version"] = from_version
     out["from_snapshots"] = _snapshot_ids(old)
@@ -155,11 +172,15 @@ def _snapshot_ids(tables: Mapping[str, pd.DataFrame]) -> str | None:
 
 
 def _column_changes(name: str, old: pd.DataFrame, new: pd.DataFrame) -> list[dict[str, Any]]:
+    """Columns added or removed (any table); in ``programs``, columns populated or emptied
+    (elsewhere, the table's ``rows_changed`` row counts them)."""
     rows = []
     for col in [c for c in new.columns if c not in old.columns]:
         rows.append(_row("column_added", name, column=col, detail=f"new column {name}.{col}: {_filled(new[col])}"))
     for col in [c for c in old.columns if c not in new.columns]:
         rows.append(_row("column_removed", name, column=col, detail=f"column {name}.{col} is gone (was {_filled(old[col])})"))
+    if name != PROGRAMS:
+        return rows
     for col in [c for c in new.columns if c in old.columns]:
         before, after = int(old[col].notna().sum()), int(new[col].notna().sum())
         if before == 0 and after > 0 and len(old):
@@ -173,6 +194,81 @@ def _column_changes(name: str, old: pd.DataFrame, new: pd.DataFrame) -> list[dic
                 detail=f"{name}.{col} was {_filled(old[col])}; now missing in every row ({len(new)})",
             ))
     return rows
+
+
+def _rows_changed(name: str, old: pd.DataFrame, new: pd.DataFrame) -> dict[str, Any] | None:
+    """One row saying how the rows of table ``name`` differ by its declared key (provenance
+    columns aside), or None when they do not."""
+    decl = TABLES.get(name)
+    key = [k for k in (decl.key if decl else ()) if k in old.columns and k in new.columns]
+    skip = _provenance(name) | set(key)
+    cols = [c for c in new.columns if c in old.columns and c not in skip]
+    counts = f"{len(old)} -> {len(new)} rows"
+    if not key or old.duplicated(key).any() or new.duplicated(key).any():
+        # No usable key: only whether the table as a whole differs can be said.
+        same = len(old) == len(new) and all(
+            _same(old[c].reset_index(drop=True), new[c].reset_index(drop=True)).all() for c in cols
+        )
+        if same:
+            return None
+        return _row("rows_changed", name, old_value=counts, new_value=None,
+                    detail=f"{name}: rows differ ({counts}; no unique key to pair them)")
+    both = old[key + cols].merge(new[key + cols], on=key, how="outer", suffixes=("_old", "_new"), indicator=True)
+    added = int(both["_merge"].eq("right_only").sum())
+    removed = int(both["_merge"].eq("left_only").sum())
+    paired = both[both["_merge"].eq("both")]
+    changed_any = pd.Series(False, index=paired.index)
+    per_column = []
+    for c in cols:
+        differs = ~_same(paired[f"{c}_old"], paired[f"{c}_new"])
+        n = int(differs.sum())
+        if not n:
+            continue
+        changed_any |= differs
+        note = ""
+        a, b = paired[f"{c}_old"], paired[f"{c}_new"]
+        if a.isna().all():
+            note = "was missing in every row"
+        elif b.isna().all():
+            note = "now missing in every row"
+        elif _is_number(a) and _is_number(b):
+            moved = (b.astype("Float64") - a.astype("Float64")).abs().max()
+            if not pd.isna(moved):
+                note = f"largest move {float(moved):.3g}"
+        per_column.append((n, c, note))
+    changed = int(changed_any.sum())
+    if not (added or removed or changed):
+        return None
+    per_column.sort(key=lambda t: -t[0])
+    shown = ", ".join(f"{c} {n}" + (f" ({note})" if note else "") for n, c, note in per_column[:DETAIL_COLUMNS])
+    if len(per_column) > DETAIL_COLUMNS:
+        shown += f", and {len(per_column) - DETAIL_COLUMNS} more columns"
+    parts = [f"{changed} of {len(paired)} rows changed" + (f" ({shown})" if shown else "")]
+    if added:
+        parts.append(f"{added} added")
+    if removed:
+        parts.append(f"{removed} removed")
+    return _row("rows_changed", name, old_value=counts, new_value=None,
+                detail=f"{name} by {', '.join(key)}: " + "; ".join(parts))
+
+
+def _is_number(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
+def _same(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Row-wise equality as ``text`` sees it (missing equals missing, floats to 6 decimals,
+    dates whatever their unit), vectorised where the dtypes allow."""
+    a_na, b_na = a.isna().to_numpy(bool), b.isna().to_numpy(bool)
+    if _is_number(a) and _is_number(b):
+        fa = a.astype("Float64").round(6).to_numpy(float, na_value=np.nan)
+        fb = b.astype("Float64").round(6).to_numpy(float, na_value=np.nan)
+        eq = fa == fb
+    elif isinstance(a.dtype, pd.StringDtype) and isinstance(b.dtype, pd.StringDtype):
+        eq = a.fillna("").to_numpy(object) == b.fillna("").to_numpy(object)
+    else:
+        eq = a.astype(object).map(text).to_numpy(object) == b.astype(object).map(text).to_numpy(object)
+    return pd.Series((a_na & b_na) | (~a_na & ~b_na & eq.astype(bool)), index=a.index)
 
 
 def _filled(s: pd.Series) -> str:

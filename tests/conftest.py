@@ -84,21 +84,30 @@ def tmp_settings(tmp_path: Path, data_dir: Path) -> Settings:
     )
 
 
+# The FREIDA snapshot before the current one: the first of the two refreshes of ``published``.
+OLDER_FREIDA = "freida/internal-medicine-programs_2025-05-24.csv"
+
+
 @pytest.fixture(scope="session")
 def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Settings:
-    """One real refresh of the real snapshots through the Prefect flow, on the embedded
-    temporary server; returns the settings that locate its outputs."""
+    """Two real refreshes through the Prefect flow, on the embedded temporary server, as a
+    schedule would run them: the older FREIDA snapshot (2025-05-24), then the current
+    sources. The current version is the second; its changes.parquet is the real difference
+    between the two snapshots, and its manifest's ``changes_from`` names the first version
+    (still in versions/). Returns the settings that locate the outputs."""
     from flows.refresh import refresh
 
     base = tmp_path_factory.mktemp("published")
     settings = get_settings(
         source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "processed"
     )
-    refresh(
-        source_dir=str(data_dir),
-        raw_dir=str(settings.raw_dir),
-        processed_dir=str(settings.processed_dir),
-    )
+    where = {
+        "source_dir": str(data_dir),
+        "raw_dir": str(settings.raw_dir),
+        "processed_dir": str(settings.processed_dir),
+    }
+    refresh(**where, source_files={"freida_programs": OLDER_FREIDA})
+    refresh(**where)
     return settings
 
 

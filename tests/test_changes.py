@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from imgpipeline.changes import diff_versions, read_version, summarize, text
 from imgpipeline.land import land_snapshot
 from imgpipeline.programs import build_programs, snapshots_frame
-from imgpipeline.publish import current_version, read_manifest, read_table, write_table
+from imgpipeline.publish import current_version, read_manifest, write_table
 from imgpipeline.settings import Settings, get_settings
 from imgpipeline.stage.freida import collapse_exact_duplicates, read_freida_csv, stage_freida
 from imgpipeline.tables import TABLES
@@ -137,7 +137,13 @@ def test_modified_copies_report_every_change_and_nothing_else(
         ("value_changed", "first_year_positions", "1405421434"),
         ("value_changed", "in_freida", "1404100909"),
         ("column_emptied", "avg_hours_on_duty_y1", None),
+        ("rows_changed", None, None),
     }
+    # Downstream of programs, one row per table: the unmatched records gained the program
+    # that lost its FREIDA page and the FREIDA page whose program left the ACGME list.
+    (rows,) = changes[changes["change"] == "rows_changed"].itertuples()
+    assert rows.table == "unmatched_records" and rows.old_value == "12 -> 14 rows"
+    assert rows.detail == "unmatched_records by source, record_id: 0 of 12 rows changed; 2 added"
     by = changes.set_index(["change", "acgme_id"])
     moved = by.loc[("img_share_moved", "1403521301")]
     assert (moved["old_value"], moved["new_value"]) == ("0.641", "0.5") and "-0.141" in moved["detail"]
@@ -157,7 +163,7 @@ def test_modified_copies_report_every_change_and_nothing_else(
     from imgpipeline.validate import validate_frames
 
     (report,) = validate_frames([(changes, TABLES["changes"], "test")])
-    assert report.success and report.rows == 15
+    assert report.success and report.rows == 16
 
 
 def program_frame(**cols) -> pd.DataFrame:
@@ -207,16 +213,49 @@ def test_tier_changes_and_feature_sponsorship_replace_freida_lists() -> None:
         from_version="v",
         img_share_threshold=0.05,
     )
-    # Sponsorship as program_features decides it (text may override FREIDA's list), once.
+    # Sponsorship as program_features decides it (text may override FREIDA's list), once;
+    # beside the program rows, the table's rows_changed row counts the columns that moved.
     assert kinds(changes) == {
         ("tier_changed", "tier", "1400000002"),
         ("visa_lost", "sponsors_j1", "1400000001"),
+        ("rows_changed", None, None),
     }
+    assert changes.loc[changes["change"] == "rows_changed", "detail"].tolist() == [
+        "program_features by acgme_id: 2 of 2 rows changed (tier 1, sponsors_j1 1)"
+    ]
     tier = changes[changes["change"] == "tier_changed"].iloc[0]
     assert (tier["old_value"], tier["new_value"], tier["program_name"]) == ("community", "mid_tier_academic_hybrid", "B Program")
     # Without program_features, FREIDA's list is the sponsorship signal.
     alone = diff_versions({"programs": programs}, {"programs": programs_new}, from_version="v", img_share_threshold=0.05)
     assert kinds(alone) == {("visa_lost", "lists_j1", "1400000002")}
+
+
+def test_other_tables_get_one_rows_changed_row_by_their_key() -> None:
+    """Rows paired by the declared key (program_code, year); provenance columns ignored;
+    floats equal to 6 decimals; the largest move of a number; added and removed rows."""
+    def results(**cols) -> pd.DataFrame:
+        base = {
+            "program_code": ["1102140C0", "1102140C0", "1104140C0"],
+            "year": [2025, 2026, 2026],
+            "nrmp_snapshot": ["nrmp@2026-04#aaaaaaaaaaaa"] * 3,
+        }
+        return pd.DataFrame({**base, **cols})
+
+    old = {"nrmp_program_results": results(quota=[10, 12, 8], fill_rate=[1.0, 0.5, 0.25])}
+    same = results(quota=[10, 12, 8], fill_rate=[1.0, 0.5000000001, 0.25]).assign(
+        nrmp_snapshot="nrmp@2026-05#bbbbbbbbbbbb"
+    )
+    assert diff_versions(old, {"nrmp_program_results": same}, from_version="v", img_share_threshold=0.05).empty
+
+    moved = results(quota=[10, 12, 9], fill_rate=[1.0, 0.75, 0.25])
+    moved = pd.concat([moved.iloc[1:], moved.iloc[[0]].assign(year=2027)], ignore_index=True)
+    changes = diff_versions(old, {"nrmp_program_results": moved}, from_version="v", img_share_threshold=0.05)
+    (row,) = changes.itertuples()
+    assert (row.change, row.table, row.old_value) == ("rows_changed", "nrmp_program_results", "3 -> 3 rows")
+    assert row.detail == (
+        "nrmp_program_results by program_code, year: 2 of 2 rows changed "
+        "(quota 1 (largest move 1), fill_rate 1 (largest move 0.25)); 1 added; 1 removed"
+    )
 
 
 def test_values_compare_equal_whatever_the_dtypes() -> None:
@@ -251,33 +290,41 @@ def test_added_and_removed_programs_are_exactly_the_set_differences(real_new: di
 
 
 @pytest.mark.xdist_group("published")
-def test_a_first_publication_has_an_empty_changes_table(published: Settings) -> None:
-    changes = read_table("changes", published)
+def test_a_first_publication_has_an_empty_changes_table(published: Settings, tmp_path: Path) -> None:
+    """The fixture's first refresh (the older snapshot) had nothing to compare with."""
+    first = published.versions_dir / read_manifest(published)["changes_from"]
+    changes = pd.read_parquet(first / "changes.parquet")
     assert changes.empty and list(changes.columns) == TABLES["changes"].column_names
-    manifest = read_manifest(published)
+    manifest = json.loads((first / "manifest.json").read_text())
     assert manifest["changes_from"] is None and manifest["changes"] == {}
+    # `imgpipeline changes` on a folder whose current version is that first one.
+    (tmp_path / "current").symlink_to(first, target_is_directory=True)
     from typer.testing import CliRunner
 
     from imgpipeline.cli import app
 
-    shown = CliRunner().invoke(app, ["changes", "--processed-dir", str(published.processed_dir)])
+    shown = CliRunner().invoke(app, ["changes", "--processed-dir", str(tmp_path)])
     assert shown.exit_code == 0 and "First publication" in shown.output
+
+
+# What the newer FREIDA snapshot moved in the derived tables: the new column fills in the
+# first ACGME year (and the age and new-program flag derived from it), the IMG-share model
+# gains a predictor (imputed shares re-estimated; one crosses the tier threshold), and scores
+# follow. Each such table gets one rows_changed row; no program, visa or stated share moves.
+DERIVED = {"program_features", "feature_evidence", "program_scores", "score_reasons", "score_validity"}
 
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("published")
 def test_refreshing_the_older_then_the_newer_snapshot_publishes_exactly_the_difference(
-    published: Settings, data_dir: Path, tmp_path: Path
+    published: Settings,
 ) -> None:
-    """Two refreshes through the flow (the ``published`` fixture's server is reused)."""
-    from flows.refresh import refresh
-
-    where = {"source_dir": str(data_dir), "raw_dir": str(tmp_path / "raw"), "processed_dir": str(tmp_path / "processed")}
-    first = refresh(**where, source_files={"freida_programs": "freida/internal-medicine-programs_2025-05-24.csv"})
-    second = refresh(**where)
-    s = get_settings(processed_dir=tmp_path / "processed")
-    version = current_version(s)
-    assert version is not None and version.name == second["version"] != first["version"]
+    """The ``published`` fixture's two refreshes: the older FREIDA snapshot, then the newer."""
+    version = current_version(published)
+    assert version is not None
+    manifest = read_manifest(published)
+    first = manifest["changes_from"]
+    assert first is not None and first != version.name and (published.versions_dir / first).is_dir()
     changes = pd.read_parquet(version / "changes.parquet")
     # In the program universe: exactly the new column and the two program texts.
     assert kinds(changes[changes["table"] == "programs"]) == {
@@ -285,20 +332,28 @@ def test_refreshing_the_older_then_the_newer_snapshot_publishes_exactly_the_diff
         ("text_changed", "special_features_text", "1400500009"),
         ("text_changed", "special_features_text", "1400500018"),
     }
-    # Derived tables (features, scores) may only show what the new column implies: columns
-    # it fills in, and tiers it moves. No program, visa or IMG-share change anywhere.
+    # Downstream: one rows_changed row per derived table that moved, and the one tier that the
+    # re-estimated imputed share moved (McLaren: 0.132 -> 0.207, past the 0.2 hybrid line).
     derived = changes[changes["table"] != "programs"]
-    assert set(derived["change"]) <= {"column_populated", "tier_changed"}, derived[["change", "table", "column"]]
-    manifest = json.loads((version / "manifest.json").read_text())
-    assert manifest["changes_from"] == first["version"]
-    assert second["changes"] == {k: int(v) for k, v in changes["change"].value_counts().items()}
-    assert "acgme_first_year" in second["sections"]["Changes since the previous version"]
+    assert kinds(derived) == {("tier_changed", "tier", "1402500002"), ("rows_changed", None, None)}
+    rows = derived[derived["change"] == "rows_changed"].set_index("table")["detail"]
+    assert set(rows.index) == DERIVED, rows
+    features = rows["program_features"]
+    assert features.startswith("program_features by acgme_id: 682 of 688 rows changed (")
+    assert "acgme_first_year 682 (was missing in every row)" in features
+    assert "new_program 603" in features and "img_share 135 (largest move " in features
+    # Tables the FREIDA change does not reach are not mentioned (the in-memory tables of the
+    # second run compared with the Parquet of the first: no false differences).
+    assert not {"charting_outcomes", "match_probability_curve", "nrmp_program_results", "conflicts"} & set(changes["table"])
+    assert manifest["changes"] == {k: int(v) for k, v in changes["change"].value_counts().items()}
+    section = manifest["sections"]["Changes since the previous version"]
+    assert "acgme_first_year" in section and "- programs: column_populated 1, text_changed 2" in section
     # `imgpipeline changes` prints the same summary from the published files.
     from typer.testing import CliRunner
 
     from imgpipeline.cli import app
 
-    shown = CliRunner().invoke(app, ["changes", "--processed-dir", str(tmp_path / "processed")])
+    shown = CliRunner().invoke(app, ["changes", "--processed-dir", str(published.processed_dir)])
     assert shown.exit_code == 0, shown.output
-    assert first["version"] in shown.output and "acgme_first_year" in shown.output
+    assert first in shown.output and "acgme_first_year" in shown.output
     assert "1400500009" in shown.output and "1400500018" in shown.output

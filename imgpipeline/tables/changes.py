@@ -17,6 +17,7 @@ CHANGES = (
     "tier_changed",
     "text_changed",
     "value_changed",
+    "rows_changed",
 )
 
 TABLE = Table(
@@ -24,7 +25,7 @@ TABLE = Table(
     title="Changes since the previous version",
     grain=(
         "one row per difference between this version and the one current before it: a table, "
-        "a column, or one field of one program"
+        "a column, one field of one program, or (tables other than programs) a table's rows"
     ),
     key=("change", "table", "column", "acgme_id"),
     schema_version="1.0",
@@ -32,14 +33,20 @@ TABLE = Table(
     source="this version's tables compared with the previous version's (imgpipeline.changes)",
     description=(
         "Empty for a first publication (nothing to compare with). Program-level rows come from "
-        "`programs` (and the tier from `program_features`); column-level rows from every "
-        "published table. Values are shown as text, missing as null."
+        "`programs` (and the tier and visa sponsorship from `program_features`); columns added "
+        "or removed from every published table; every other table whose rows differ (by its "
+        "key, provenance aside) gets one `rows_changed` row counting rows added, removed and "
+        "changed per column: for derived tables (features, scores) what the source changes "
+        "implied. Values are shown as text, missing as null."
     ),
     notes=(
-        "A column that was missing in every row and is now populated (a source gained a "
+        "In `programs`, a column that was missing in every row and is now populated (a source gained a "
         "field) is one `column_populated` row, not one `value_changed` row per program.",
-        "IMG share moves are reported when they exceed `img_share_change_threshold` "
-        "(settings; a fraction), or when a share appears or disappears.",
+        "Stated IMG share moves are reported when they exceed `img_share_change_threshold` "
+        "(settings; a fraction), or when a share appears or disappears; re-estimated imputed "
+        "shares are counted in `program_features`' `rows_changed` row with the largest move.",
+        "`rows_changed`: `old_value` holds the row counts (old -> new); `column`, `acgme_id` "
+        "and `new_value` are null.",
     ),
     columns=(
         Column("change", "string", "Kind of change", nullable=False, allowed=CHANGES),

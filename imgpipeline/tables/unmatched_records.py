@@ -18,7 +18,7 @@ TABLE = Table(
         Column("city", "string", "City in the source that has it"),
         Column("state", "string", "State in the source that has it"),
         Column("note", "string", "What it means for the published tables", nullable=False),
-        Column("snapshot", "string", "Snapshot id of the source that has it", nullable=False),
+        Column("snapshot", "string", "Snapshot id of the source that has it", source="manifest", nullable=False),
     ),
 )
 
