@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from imgpipeline.declare import PROVENANCE
 from imgpipeline.publish import current_version
 from imgpipeline.settings import Settings
 from imgpipeline.tables import TABLES
@@ -364,7 +365,7 @@ def _has(old: Mapping[str, pd.DataFrame], new: Mapping[str, pd.DataFrame], table
 def _provenance(table: str) -> set[str]:
     """Columns that trace rows to snapshots: they change with every snapshot by design."""
     decl = TABLES.get(table)
-    return {c.name for c in decl.columns if c.source == "manifest"} if decl else set()
+    return {c.name for c in decl.columns if c.source == PROVENANCE} if decl else set()
 
 
 def _names(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, str]:

@@ -53,6 +53,9 @@ ACGME_ID_PATTERN = r"^140\d{7}$"
 # Contact data that must never reach an output: e-mail addresses and US phone numbers.
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 PHONE_PATTERN = r"(?:\(\d{3}\)\s*|\b\d{3}[-.\s])\d{3}[-.\s]\d{4}\b"
+# The ``source`` of a column that traces rows to their landed snapshot (snapshot id, as-of
+# date, sha256): never missing in a published table (the validation gate checks it).
+PROVENANCE = "manifest"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Mapping
 from pathlib import Path
 
-from imgpipeline.declare import Column, Table
+from imgpipeline.declare import PROVENANCE, Column, Table
 from imgpipeline.settings import PROJECT_DIR
 from imgpipeline.tables import TABLES
 
@@ -104,20 +104,27 @@ def section(t: Table) -> list[str]:
         lines.append(f"- Plausible rows: {_bound(t.min_rows)} to {_bound(t.max_rows)} (checked)")
     if t.no_contact_data:
         lines.append("- No text column may hold an e-mail address or phone number (checked)")
+    traced = [c.name for c in t.columns if c.source == PROVENANCE]
+    if t.published and traced:
+        lines.append(
+            "- Every row traces to its snapshot; never missing (checked): "
+            + ", ".join(f"`{c}`" for c in traced)
+        )
     lines += [f"- {note}" for note in t.notes]
     lines += [
         "",
         "| column | type | unit | meaning | basis | source | rules (checked) |",
         "|---|---|---|---|---|---|---|",
     ]
-    lines += [_column_row(c) for c in t.columns]
+    lines += [_column_row(c, traced=t.published and c.source == PROVENANCE) for c in t.columns]
     return lines + [""]
 
 
-def rules(c: Column) -> list[str]:
+def rules(c: Column, traced: bool = False) -> list[str]:
     """The column's checked rules in words; every allowed value is listed (they are part of
-    the meaning), unlike the shortened ``Column.checks``."""
-    out = ["required" if not c.nullable else "may be missing"]
+    the meaning), unlike the shortened ``Column.checks``. ``traced``: a provenance column of a
+    published table, checked as required whatever its Parquet nullability."""
+    out = ["required" if not c.nullable or traced else "may be missing"]
     if c.unique:
         out.append("unique")
     if c.min is not None or c.max is not None:
@@ -133,7 +140,7 @@ def rules(c: Column) -> list[str]:
     return out
 
 
-def _column_row(c: Column) -> str:
+def _column_row(c: Column, traced: bool = False) -> str:
     cells = [
         f"`{c.name}`",
         TYPES[c.dtype],
@@ -141,7 +148,7 @@ def _column_row(c: Column) -> str:
         c.description,
         c.basis,
         c.source,
-        "; ".join(rules(c)),
+        "; ".join(rules(c, traced)),
     ]
     return "| " + " | ".join(_cell(x) for x in cells) + " |"
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from imgpipeline.declare import EMAIL_PATTERN, GX_TYPES, PHONE_PATTERN, Table
+from imgpipeline.declare import EMAIL_PATTERN, GX_TYPES, PHONE_PATTERN, PROVENANCE, Table
 from imgpipeline.errors import Failure, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,8 @@ def build_expectations(table: Table, columns: list[str] | None = None) -> list[A
         if c.name not in present:
             continue
         out.append(E.ExpectColumnValuesToBeOfType(column=c.name, type_=GX_TYPES[c.dtype]))
-        if not c.nullable:
+        if not c.nullable or (table.published and c.source == PROVENANCE):
+            # A published row traces to its snapshot: its provenance is never missing.
             out.append(E.ExpectColumnValuesToNotBeNull(column=c.name))
         if c.unique:
             out.append(E.ExpectColumnValuesToBeUnique(column=c.name))

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from imgpipeline import dictionary
+from imgpipeline.declare import PROVENANCE
 from imgpipeline.cli import app
 from imgpipeline.publish import current_version
 from imgpipeline.settings import Settings
@@ -49,7 +50,9 @@ def test_every_column_of_every_table_is_documented_as_declared() -> None:
             _, dtype, unit, meaning, basis, source, rules = rows[c.name]
             assert dtype.startswith(c.dtype), (name, c.name)
             assert (unit, meaning, basis, source) == (c.unit, c.description, c.basis, c.source), (name, c.name)
-            assert rules.startswith("required" if not c.nullable else "may be missing")
+            # Provenance of a published row is checked as required whatever its nullability.
+            traced = table.published and c.source == PROVENANCE
+            assert rules.startswith("required" if not c.nullable or traced else "may be missing")
             for value in c.allowed or ():
                 assert f"`{value}`" in rules, (name, c.name, value)
 

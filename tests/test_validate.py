@@ -126,3 +126,21 @@ def test_the_older_snapshot_passes_with_the_column_missing_by_declaration(
     frame = FREIDA.coerce(staged, as_of="2025-05-24")
     [report] = validate_frames([(frame, FREIDA, "freida@2025-05-24")])
     assert report.success and report.rows == 688
+
+
+def test_a_published_row_without_its_provenance_fails(programs_frame: pd.DataFrame) -> None:
+    """Provenance columns (source ``manifest``) of a published table are checked as never
+    missing: a row that no longer says which snapshot it came from is not published."""
+    programs = TABLES["programs"]
+    broken = programs_frame.copy()
+    broken.loc[broken["acgme_id"] == NYU, "freida_sha256"] = None
+    broken.loc[broken["acgme_id"] == NYU, "acgme_as_of"] = None
+    with pytest.raises(ValidationFailed) as exc:
+        validate_frames([(broken, programs, "published")])
+    found = failures_by_rule(exc.value)
+    assert found == {
+        ("column_values_to_not_be_null", "freida_sha256"): [NYU],
+        ("column_values_to_not_be_null", "acgme_as_of"): [NYU],
+    }
+    # Staged tables carry no provenance columns; their nullable columns stay nullable.
+    assert not any(c.source == "manifest" for c in TABLES["freida_programs"].columns)
