@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from imgpipeline import dictionary
-from imgpipeline.declare import PROVENANCE
 from imgpipeline.cli import app
+from imgpipeline.declare import PROVENANCE
 from imgpipeline.publish import current_version
 from imgpipeline.settings import Settings
 from imgpipeline.tables import PUBLISHED, TABLES
