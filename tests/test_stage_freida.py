@@ -297,3 +297,23 @@ def test_sample_in_the_real_format_stages_without_personal_data(freida_csv: Path
     for personal in ("Placeholder", "Fictional", "010-0100", "010-0101",
                      "jane.placeholder@", "john.fictional@", "coordinator@"):
         assert personal not in cells, personal
+
+
+def test_a_filled_cell_that_cannot_be_read_stops_the_staging(raw_new: pd.DataFrame) -> None:
+    """A percentage, count, flag or academic year in another form would otherwise become
+    missing, as if FREIDA were blank: staging names the column, program, row and value."""
+    from imgpipeline.errors import StagingError
+
+    raw = read_freida_csv(SAMPLE)
+    raw.loc[1, "pct_img"] = "12.5%"
+    raw.loc[2, "accepting_applications_2025_2026"] = "Yes"
+    raw.loc[0, "acgme_first_academic_year"] = "since 2000"
+    with pytest.raises(StagingError) as exc:
+        stage_freida(raw)
+    message = str(exc.value)
+    assert "column 'pct_img': 1 values that are not readable as img_share: 1409999002 (source_row 3): '12.5%'" in message
+    assert "column 'accepting_applications_2025_2026'" in message and "'Yes'" in message
+    assert "column 'acgme_first_academic_year'" in message and "1409999001 (source_row 2): 'since 2000'" in message
+    # Blank cells stay missing without complaint (the real files: 163 blank shares).
+    assert stage_freida(read_freida_csv(SAMPLE))["img_share"].isna().sum() == 1
+    assert raw_new["pct_img"].isna().sum() == 163

@@ -131,7 +131,38 @@ def stage_freida(raw: pd.DataFrame) -> pd.DataFrame:
         out["special_features_text"] = raw["special_features_text"].map(mask_contacts)
     if "data_last_updated" in raw:
         out["data_last_updated"] = pd.to_datetime(raw["data_last_updated"], utc=True)
+    _refuse_unreadable(raw, out)
     return out
+
+
+def _refuse_unreadable(raw: pd.DataFrame, staged: pd.DataFrame) -> None:
+    """A filled cell that staging could not read (a number, percentage, flag or academic year
+    in another form) would become missing, as if FREIDA were blank: stop instead, naming the
+    column, the rows and the values."""
+    read_as = {
+        **NUMBERS,
+        **PERCENTS,
+        **FLAGS,
+        "acgme_first_academic_year": "acgme_first_year",
+    }
+    problems = []
+    for src, dst in read_as.items():
+        if src not in raw or dst not in staged:
+            continue
+        lost = raw[src].notna() & raw[src].str.strip().ne("") & staged[dst].isna()
+        if lost.any():
+            rows = ", ".join(
+                f"{pid} (source_row {row}): {value!r}"
+                for pid, row, value in zip(
+                    raw.loc[lost, "program_id"] if "program_id" in raw else raw.index[lost],
+                    staged.loc[lost, "source_row"],
+                    raw.loc[lost, src],
+                    strict=True,
+                )
+            )
+            problems.append(f"column {src!r}: {int(lost.sum())} values that are not readable as {dst}: {rows}")
+    if problems:
+        raise StagingError("freida_programs: " + "; ".join(problems))
 
 
 def collapse_exact_duplicates(
