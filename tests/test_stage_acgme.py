@@ -57,6 +57,16 @@ def test_688_programs_with_688_unique_ids(staged_acgme: pd.DataFrame, raw_staged
     assert raw_staged.attrs["stated_program_count"] == 688
 
 
+def test_a_row_count_other_than_the_reports_own_stops_the_staging() -> None:
+    from imgpipeline.errors import StagingError
+    from imgpipeline.stage.acgme import check_count
+
+    check_count(688, 688)
+    check_count(688, None)  # a report without the line: the other checks still run
+    with pytest.raises(StagingError, match="the report says 688 programs found, 687 rows were read"):
+        check_count(687, 688)
+
+
 def test_ids_are_exactly_the_bracketed_numbers_of_the_pdf(
     staged_acgme: pd.DataFrame, pdf_text: str
 ) -> None:

@@ -172,5 +172,15 @@ def stage_acgme(path: Path) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame.from_records(records)
+    check_count(len(df), stated)
     df.attrs["stated_program_count"] = stated
     return df
+
+
+def check_count(read: int, stated: int | None) -> None:
+    """The report counts its own rows ("688 programs found"): a layout the parser misreads
+    shows here first, before any other check."""
+    if stated is not None and read != stated:
+        raise StagingError(
+            f"acgme_programs: the report says {stated} programs found, {read} rows were read"
+        )
