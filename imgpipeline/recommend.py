@@ -356,7 +356,7 @@ class FeeEstimate:
         out = f"ERAS fee for {self.programs} IM programs: ${self.usd:,.0f} ({self.season}, schedule as of {self.as_of})"
         if self.budget_usd is not None and self.budget_covers is not None and self.budget_covers < self.programs:
             out += f"; your budget of ${self.budget_usd:,.0f} covers {self.budget_covers} programs"
-        return out
+        return out + ". AAMC application fees only: ECFMG's fees for IMGs (ERAS token, USMLE transcript) are extra"
 
 
 def fee_estimate(n: int, size: ListSize, budget: float | None, schedule: FeeSchedule | None = None) -> FeeEstimate:
