@@ -115,6 +115,14 @@ def test_the_imputation_error_is_measured_and_beats_the_baselines(features) -> N
     assert m["cv_mae"] < m["cv_mae_baseline_type_median"] < m["cv_mae_baseline_overall_median"]
     # The interval's empirical coverage is near its nominal coverage.
     assert abs(m["interval_cv_coverage"] - m["interval_nominal_coverage"]) <= 0.05
+    # Most imputed programs are new (the rulebook's new_program.max_age_years) and no program
+    # that new states a share: the summary says the measured error does not cover them.
+    assert (m["new_program_max_age_years"], m["imputed_new_programs"], m["stated_new_programs"]) == (5, 102, 0)
+    new = features.program_features.query("img_share_basis == 'imputed'")["new_program"]
+    assert int(new.sum()) == 102
+    from imgpipeline.features.img_share import metrics_markdown
+
+    assert "102 of the 138 imputed programs are new and 0 programs that new state a share" in metrics_markdown(m)
 
 
 @pytest.mark.xdist_group("features")
@@ -129,6 +137,11 @@ def test_a_snapshot_without_a_predictor_column_still_imputes_without_it(programs
     imputed = result.frame[result.frame["basis"] == "imputed"]
     assert len(imputed) == result.metrics["imputed"] > 100
     assert imputed["evidence"].str.contains("accreditation_age_years").sum() == 0
+    # How many imputed programs are new cannot be known, and the summary says so.
+    from imgpipeline.features.img_share import metrics_markdown
+
+    assert result.metrics["imputed_age_unknown"] == result.metrics["imputed"]
+    assert "how many of them are new" in metrics_markdown(result.metrics)
     # Stated values are untouched whatever the predictors.
     stated = programs_frame["img_share"].notna().to_numpy()
     assert np.allclose(result.frame.loc[stated, "value"], programs_frame.loc[stated, "img_share"].astype(float))

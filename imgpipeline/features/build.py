@@ -114,7 +114,7 @@ def compute_features(
     extras["accreditation_age_is_lower_bound"] = lower_bound
     feats.update(accepting(programs))
 
-    share = impute_img_share(programs, rules.img_share, seed, year)
+    share = impute_img_share(programs, rules.img_share, seed, year, rules.new_program.max_age_years)
     feats["img_share"] = feature(
         programs.index, share.frame["value"], share.frame["basis"], "freida", share.frame["evidence"]
     )

@@ -190,10 +190,16 @@ class ImgShareResult:
 
 
 def impute_img_share(
-    programs: pd.DataFrame, rules: ImgShareRules, seed: int, as_of_year: int
+    programs: pd.DataFrame,
+    rules: ImgShareRules,
+    seed: int,
+    as_of_year: int,
+    new_max_age: int = 5,
 ) -> ImgShareResult:
     """The IMG share of every program: stated where FREIDA states it, imputed (with an
-    interval) where FREIDA has enough other signals, unknown otherwise."""
+    interval) where FREIDA has enough other signals, unknown otherwise. ``new_max_age`` (the
+    rulebook's ``new_program.max_age_years``) counts the new programs among the stated and
+    the imputed ones: the measured error says little about them."""
     features_all = predictor_frame(programs, as_of_year)
     stated = programs["img_share"].astype("Float64")
     known = stated.notna().to_numpy()
@@ -252,7 +258,7 @@ def impute_img_share(
     # Imputed values to FREIDA's precision (0.1 percentage point); stated values untouched.
     frame.loc[todo, ["value", "low", "high"]] = frame.loc[todo, ["value", "low", "high"]].round(3)
     age = features_all["accreditation_age_years"]
-    new_known = age[known].le(6)
+    is_new = age.le(new_max_age)
     metrics: dict[str, float | int | str] = {
         "programs": len(programs),
         "stated": int(known.sum()),
@@ -267,8 +273,10 @@ def impute_img_share(
         "interval_cv_coverage": round(coverage, 4),
         "interval_cv_mean_width": round(float(np.mean(cv["high"] - cv["low"])), 4),
         "interval_mean_width_imputed": round(float(np.mean(hi[todo] - lo[todo])), 4) if todo.any() else float("nan"),
-        "stated_programs_accredited_within_6_years": int(new_known.sum()),
-        "imputed_programs_accredited_within_6_years": int(age[todo].le(6).sum()),
+        "new_program_max_age_years": new_max_age,
+        "stated_new_programs": int(is_new[known].sum()),
+        "imputed_new_programs": int(is_new[todo].sum()),
+        "imputed_age_unknown": int(age[todo].isna().sum()),
         "predictors_unavailable": ", ".join(unavailable) or "none",
         "seed": seed,
         "model": "HistGradientBoostingRegressor (absolute error) + conformalized quantile interval",
@@ -299,11 +307,26 @@ def metrics_markdown(metrics: dict[str, float | int | str]) -> str:
             f"| interval empirical coverage (CV; each fold calibrated on the others only) | {float(m['interval_cv_coverage']):.1%} |",
             f"| mean interval width (CV) | {m['interval_cv_mean_width']:.3f} |",
             f"| mean interval width (imputed programs) | {m['interval_mean_width_imputed']:.3f} |",
-            f"| stated-share programs accredited within 6 years | {m['stated_programs_accredited_within_6_years']} |",
-            f"| imputed programs accredited within 6 years | {m['imputed_programs_accredited_within_6_years']} |",
+            f"| new programs (accredited within {m['new_program_max_age_years']} years) with a stated share | {m['stated_new_programs']} |",
+            f"| new programs among the imputed | {m['imputed_new_programs']} |",
             "",
-            "Most imputed programs are new (first ACGME year within six years); few programs that "
-            "new state a share, so the CV error is measured on older programs and the imputed "
-            "values for new programs are forecasts of a resident body that barely exists yet.",
+            _new_programs_caveat(m),
         ]
+    )
+
+
+def _new_programs_caveat(m: dict[str, float | int | str]) -> str:
+    """What the measured error says about new programs, from the numbers of this run."""
+    imputed, new, age_unknown = int(m["imputed"]), int(m["imputed_new_programs"]), int(m["imputed_age_unknown"])
+    if imputed and age_unknown == imputed:
+        return (
+            "The snapshot gives no first ACGME year for the imputed programs, so how many of "
+            "them are new (and outside what the cross-validation measured) is unknown."
+        )
+    if not new:
+        return "No imputed program is new: the cross-validated error applies to all of them."
+    return (
+        f"{new} of the {imputed} imputed programs are new and {m['stated_new_programs']} programs "
+        "that new state a share: the cross-validated error is measured on older programs, and "
+        "the imputed values for new programs forecast a resident body that barely exists yet."
     )
