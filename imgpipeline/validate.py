@@ -91,7 +91,11 @@ class Gate:
 
     def __init__(self) -> None:
         gx = _gx()
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
         self.context = gx.get_context(mode="ephemeral")
+        # GX draws a tqdm bar per suite on stderr: noise in a refresh's console and logs.
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.source = self.context.data_sources.add_or_update_pandas("imgpipeline")
         self.results: list[Any] = []
 
