@@ -53,8 +53,11 @@ def refresh(
     """Land, validate and publish a new version from the source snapshots (a Prefect flow)."""
     prefect_environment()
     from flows.refresh import refresh as refresh_flow
+    from imgpipeline.publish import current_version
 
     files = {"freida_programs": freida_file} if freida_file else None
+    settings = get_settings(processed_dir=processed_dir)
+    before = current_version(settings)
     try:
         result = refresh_flow(
             source_dir=source_dir,
@@ -62,12 +65,17 @@ def refresh(
             raw_dir=str(raw_dir) if raw_dir else None,
             processed_dir=str(processed_dir) if processed_dir else None,
         )
-    except PipelineError as exc:
-        err.print(f"[bold red]refresh failed; nothing was published.[/]\n{exc}")
-        settings = get_settings(processed_dir=processed_dir)
-        current = settings.current_dir
-        if current.exists():
-            err.print(f"The last good version is still current: {current.resolve()}")
+    except Exception as exc:
+        # A check that failed (PipelineError) says what failed; anything else is a bug, whose
+        # traceback Prefect has logged above. Either way: what is current now.
+        what = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
+        after = current_version(settings)
+        if after is not None and after != before:
+            err.print(f"[bold red]refresh failed after publishing {after.name}.[/]\n{what}")
+        else:
+            err.print(f"[bold red]refresh failed; nothing was published.[/]\n{what}")
+            if after is not None:
+                err.print(f"The last good version is still current: {after}")
         raise typer.Exit(1) from None
     print_summary(result)
 

@@ -57,6 +57,16 @@ def test_688_programs_with_688_unique_ids(staged_acgme: pd.DataFrame, raw_staged
     assert raw_staged.attrs["stated_program_count"] == 688
 
 
+def test_a_file_that_is_not_a_pdf_stops_the_staging(tmp_path: Path) -> None:
+    from imgpipeline.errors import StagingError
+    from imgpipeline.stage.acgme import stage_acgme
+
+    fake = tmp_path / "internal-medicine-programs_2024-2025.pdf"
+    fake.write_text("Program Number,Address\n")
+    with pytest.raises(StagingError, match="internal-medicine-programs_2024-2025.pdf is not a readable PDF"):
+        stage_acgme(fake)
+
+
 def test_a_row_count_other_than_the_reports_own_stops_the_staging() -> None:
     from imgpipeline.errors import StagingError
     from imgpipeline.stage.acgme import check_count

@@ -66,7 +66,10 @@ def _one_line(cell: str) -> str:
 def read_cells(path: Path) -> tuple[list[dict[str, object]], int | None]:
     """Cut the report into one dict of raw cell texts per program, plus the count the report
     says it holds ("688 programs found")."""
-    pdf = pdfium.PdfDocument(str(path))
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise StagingError(f"acgme_programs: {path.name} is not a readable PDF: {exc}") from exc
     rows: list[dict[str, object]] = []
     stated: int | None = None
     try:
