@@ -74,7 +74,8 @@ def census_region(programs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _stated_number(programs: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
+def _stated_field(programs: pd.DataFrame, column: str, label: str) -> pd.DataFrame:
+    """A FREIDA field as stated; unknown where the page leaves it blank or there is no page."""
     v = programs[column]
     known = v.notna()
     return feature(
@@ -98,8 +99,8 @@ def selectivity(programs: pd.DataFrame) -> dict[str, pd.DataFrame]:
     ok = pos.gt(0).fillna(False) & iv.notna()
     ipp = (iv / pos.where(pos.gt(0))).round(2)
     return {
-        "first_year_positions": _stated_number(programs, "first_year_positions", "first-year positions"),
-        "interviews_last_year": _stated_number(programs, "interviews_last_year", "interviews last year"),
+        "first_year_positions": _stated_field(programs, "first_year_positions", "first-year positions"),
+        "interviews_last_year": _stated_field(programs, "interviews_last_year", "interviews last year"),
         "interviews_per_position": feature(
             programs.index,
             ipp.astype(object).where(ok, None),
@@ -172,18 +173,11 @@ def history(programs: pd.DataFrame, rules: FeatureRules) -> tuple[dict[str, pd.D
 
 
 def accepting(programs: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    out = {}
-    for col, label in (
-        ("accepting_2025_2026", "accepting applications for 2025-2026"),
-        ("accepting_2026_2027", "accepting applications for 2026-2027"),
-    ):
-        v = programs[col]
-        known = v.notna()
-        out[col] = feature(
-            programs.index,
-            v.astype(object).where(known, None),
-            where(known, "stated", "unknown"),
-            "freida",
-            where(known, f"FREIDA {label}: " + v.astype(str), "no FREIDA page"),
+    """FREIDA's accepting-applications flags, as stated."""
+    return {
+        col: _stated_field(programs, col, label)
+        for col, label in (
+            ("accepting_2025_2026", "accepting applications for 2025-2026"),
+            ("accepting_2026_2027", "accepting applications for 2026-2027"),
         )
-    return out
+    }
