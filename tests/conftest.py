@@ -134,6 +134,25 @@ def features(programs_frame):
     return build_features(programs_frame)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Make ``--dist loadgroup`` group again. pytest-xdist 3.8 tags a test of an
+    ``xdist_group`` by rewriting ``item._nodeid``, which pytest 9 no longer reads (the id lives
+    in ``item._id``): without this the scheduler sees no groups, spreads the ``published`` and
+    ``features`` tests over both workers, and each worker runs the session fixtures again (two
+    refreshes each)."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted(
+            {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+        )
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix):
+            item._id = coerce_node_id(item.nodeid + suffix)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Stop Prefect's temporary server while pytest's output streams are still open (Prefect
     would otherwise stop it at exit and log to a closed stream)."""
@@ -141,7 +160,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     if "prefect.server.api.server" not in sys.modules:
         return
+    import logging
+
     from prefect.server.api.server import SubprocessASGIServer
 
+    # Prefect's console handler may still hold a stream a CLI test (CliRunner) has closed: its
+    # "Stopping temporary server" line would print a logging traceback instead.
+    logging.raiseExceptions = False
     for server in list(SubprocessASGIServer._instances.values()):
         server.stop()
