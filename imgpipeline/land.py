@@ -168,6 +168,12 @@ def land_snapshot(name: str, settings: Settings) -> Snapshot:
     location = resolve_location(source, settings)
     as_of = as_of_for(source, location)
     filename = PurePosixPath(location.split("?", 1)[0]).name
+    if as_of is None:
+        stem, suffix = PurePosixPath(filename).stem, PurePosixPath(filename).suffix
+        raise LandingError(
+            f"{name}: cannot tell the as-of date of {location}: name the file "
+            f"{stem}_YYYY-MM-DD{suffix} (the catalog's date {source.as_of} is that of {source.path})"
+        )
     target_dir = settings.raw_dir / name / as_of
     target_dir.mkdir(parents=True, exist_ok=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 RIGHTS_NOTE = (
     "Facts from {owner}; reuse governed by {owner}'s terms. The repository the snapshot comes "
@@ -80,7 +81,12 @@ CATALOG: dict[str, Source] = {
 _DATE_IN_NAME = re.compile(r"_(\d{4}-\d{2}-\d{2})\.[A-Za-z0-9]+$")
 
 
-def as_of_for(source: Source, location: str) -> str:
-    """The as-of date of a snapshot: the date its file name carries, else the catalog's."""
-    m = _DATE_IN_NAME.search(location)
-    return m.group(1) if m else source.as_of
+def as_of_for(source: Source, location: str) -> str | None:
+    """The as-of date of a snapshot: the date its file name carries; else the catalog's, when
+    it is the catalog's file; else None (another file's date cannot be known, and the
+    catalog's would be invented for it)."""
+    name = PurePosixPath(location.split("?", 1)[0]).name
+    m = _DATE_IN_NAME.search(name)
+    if m:
+        return m.group(1)
+    return source.as_of if name == PurePosixPath(source.path).name else None

@@ -244,3 +244,23 @@ def test_a_404_is_not_retried(mirror: Mirror, tmp_path: Path) -> None:
     with pytest.raises(LandingError, match="404"):
         land_snapshot("acgme_programs", settings)
     assert mirror.requests["acgme/missing_2025-05-02.pdf"] == 1
+
+
+def test_a_file_other_than_the_catalogs_needs_its_date_in_its_name(tmp_path: Path, data_dir: Path) -> None:
+    """Another FREIDA file (a new scrape) gets the date its name carries; with none, its
+    as-of date cannot be known, and the catalog's date (of another file) is not lent to it."""
+    src = tmp_path / "src" / "freida"
+    src.mkdir(parents=True)
+    shutil.copyfile(data_dir / FREIDA_OLD_REL, src / "new-scrape_2025-06-09.csv")
+    shutil.copyfile(data_dir / FREIDA_OLD_REL, src / "new-scrape.csv")
+    base = {"source_dir": str(tmp_path / "src"), "raw_dir": tmp_path / "raw"}
+
+    dated = get_settings(**base, source_files={"freida_programs": "freida/new-scrape_2025-06-09.csv"})
+    assert land_snapshot("freida_programs", dated).as_of == "2025-06-09"
+
+    undated = get_settings(**base, source_files={"freida_programs": "freida/new-scrape.csv"})
+    with pytest.raises(LandingError, match=r"cannot tell the as-of date of .*new-scrape\.csv: name the file new-scrape_YYYY-MM-DD\.csv"):
+        land_snapshot("freida_programs", undated)
+    assert [r["as_of"] for r in read_manifest(undated)] == ["2025-06-09"]
+    # The catalog's own files keep the catalog's dates (the ACGME report's name has none).
+    assert land_snapshot("acgme_programs", get_settings(source_dir=str(data_dir), raw_dir=tmp_path / "raw")).as_of == "2025-05-02"
