@@ -37,7 +37,7 @@ SourceDir = Annotated[
 ]
 FreidaFile = Annotated[
     str | None,
-    typer.Option(help="FREIDA snapshot to read instead of the newest (path or URL, relative to --source-dir)"),
+    typer.Option(help="FREIDA snapshot to read instead of the newest (path or URL, relative to --source-dir; its name carries its as-of date: <name>_YYYY-MM-DD.csv)"),
 ]
 ProcessedDir = Annotated[Path | None, typer.Option(help="Where versions are published")]
 RawDir = Annotated[Path | None, typer.Option(help="Where snapshots are landed")]
