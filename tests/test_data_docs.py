@@ -114,5 +114,9 @@ def test_the_run_summary_artifact_links_the_data_docs(published: Settings) -> No
     (summary,) = [a for a in artifacts if f"version `{version.name}`" in str(a.data)]
     index = version / "data_docs" / "index.html"
     assert f"[{index}](file://{index})" in str(summary.data)
-    # The fixture's second refresh: its summary says what it was compared with.
-    assert f"changes since version `{read_manifest(published)['changes_from']}`" in str(summary.data)
+    # The fixture's second refresh: its summary says what it was compared with; the first
+    # refresh's summary says it was a first publication.
+    first = read_manifest(published)["changes_from"]
+    assert f"changes since version `{first}`" in str(summary.data)
+    (earlier,) = [a for a in artifacts if f"version `{first}`" in str(a.data) and a.id != summary.id]
+    assert "First publication: no previous version to compare with." in str(earlier.data)
