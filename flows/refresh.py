@@ -104,8 +104,9 @@ def stage_freida_2016(snap: Snapshot) -> pd.DataFrame:
 
 
 @task(cache_policy=NO_CACHE)
-def stage_nrmp_results(snap: Snapshot) -> pd.DataFrame:
-    return nrmp_stage.stage_nrmp_results(snap.local_path)
+def stage_nrmp_results(snap: Snapshot) -> tuple[pd.DataFrame, list[str]]:
+    """The tidy results, and the codes the file lists on several rows (merged by year)."""
+    return nrmp_stage.stage_nrmp_results(snap.local_path), nrmp_stage.repeated_codes(snap.local_path)
 
 
 @task(cache_policy=NO_CACHE)
@@ -227,7 +228,7 @@ def refresh(
     acgme = stage_acgme(snaps["acgme_programs"])
     freida, repeated = stage_freida(snaps["freida_programs"])
     staged_2016 = stage_freida_2016(snaps["freida_2016"])
-    staged_nrmp = stage_nrmp_results(snaps["nrmp_program_results_fl"])
+    staged_nrmp, merged_codes = stage_nrmp_results(snaps["nrmp_program_results_fl"])
     outcomes, totals = stage_charting(snaps["nrmp_charting_outcomes"])
     staged_report = validate_tables(
         [
@@ -280,6 +281,12 @@ def refresh(
         data_docs="data_docs/index.html",
         changes_from=changes_from,
         changes=change_steps.counts(published["changes"]),
+        notes=[
+            f"{snaps['nrmp_program_results_fl'].snapshot_id}: NRMP codes on several rows, merged "
+            f"by year (a row without positions gives way to the one with them): {', '.join(merged_codes)}"
+        ]
+        if merged_codes
+        else [],
     )
     changes_text = change_steps.summarize(published["changes"], changes_from)
     summary.sections["Changes since the previous version"] = changes_text

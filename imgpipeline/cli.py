@@ -98,6 +98,8 @@ def print_summary(result: dict) -> None:
     for src, ids in result.get("collapsed_duplicates", {}).items():
         if ids:
             console.print(f"exact duplicate rows collapsed in {src}: {', '.join(ids)}")
+    for note in result.get("notes", []):
+        console.print(note)
     for title, text in result.get("sections", {}).items():
         console.rule(title)
         console.print(Markdown(text))

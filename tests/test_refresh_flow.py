@@ -123,6 +123,9 @@ def test_run_summary_reports_the_unmatched_ids(
     assert manifest["collapsed_duplicates"] == {
         f"freida_programs@2025-05-26#{programs['freida_sha256'].iloc[0][:12]}": ["1401900001"]
     }
+    # The NRMP code the Florida file lists on two rows, merged by year, is said too.
+    (note,) = manifest["notes"]
+    assert note.startswith("nrmp_program_results_fl@2026-04#") and note.endswith(": 1104040R0")
     assert manifest["version"] == current_version(published).name
     assert manifest["tables"]["programs"]["rows"] == 688
     assert all(v["failed"] == 0 for v in manifest["validation"])
