@@ -36,6 +36,11 @@ def test_the_rulebook_section_is_complete_and_typed() -> None:
         (("other", 0.073, "stated", 69, 475), "highly_competitive_academic", "other program"),
         (("community_university_affiliated", 0.032, "stated", 20, 350), "mid_tier_academic_hybrid", "hybrid"),
         (("community_university_affiliated", 0.62, "stated", 12, 150), "community", "> 0.2"),
+        # a large university-affiliated centre with a minority of IMGs is hybrid ...
+        (("community_university_affiliated", 0.29, "stated", 55, 600), "mid_tier_academic_hybrid", "large centre"),
+        # ... but not when it is smaller, or when most of its residents are IMGs
+        (("community_university_affiliated", 0.29, "stated", 39, 600), "community", "> 0.2"),
+        (("community_university_affiliated", 0.64, "stated", 75, 502), "community", "> 0.2"),
         (("community_university_affiliated", 0.45, "imputed", 12, 150), "community", "(imputed)"),
         (("community_university_affiliated",), "community", "IMG share unknown"),
         (("community", 0.0, "stated", 10, 100), "community", "community-based program"),
@@ -72,6 +77,9 @@ def test_the_thresholds_come_from_the_rulebook() -> None:
         ("1400831078", "mid_tier_academic_hybrid"),  # University of Connecticut: university, 65% IMG
         ("1400521067", "mid_tier_academic_hybrid"),  # Kaiser Santa Clara: community-university, 3.2% IMG
         ("1401411007", "highly_competitive_academic"),  # Tripler Army Medical Center: military
+        ("1403812339", "mid_tier_academic_hybrid"),  # Cleveland Clinic: 55 positions, 29.2% IMG
+        ("1401121100", "mid_tier_academic_hybrid"),  # Miami/Jackson: 51 positions, 27.5% IMG
+        ("1403521301", "community"),  # Mount Sinai Morningside/West: 75 positions but 64.1% IMG
     ],
 )
 def test_real_programs(features, acgme_id: str, expected: str) -> None:

@@ -56,6 +56,8 @@ class HighlyCompetitiveRules(_Strict):
 class TierRules(_Strict):
     highly_competitive_academic: HighlyCompetitiveRules
     hybrid_max_img_share: float = Field(ge=0, le=1)
+    hybrid_large_min_first_year_positions: int = Field(ge=0)
+    hybrid_large_max_img_share: float = Field(ge=0, le=1)
     academic_types: tuple[ProgramType, ...]
     community_types: tuple[ProgramType, ...]
     military_tier: Tier

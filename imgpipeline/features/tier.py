@@ -10,7 +10,9 @@ inferred, and ``tier_reason`` spells out which signals placed the program where:
    most ``max_img_share`` and the program is large (positions or interviews at least the
    rulebook's minimums); otherwise mid-tier.
 3. Community-based university affiliated: mid-tier (hybrid) when its IMG share (stated or
-   imputed) is at most ``hybrid_max_img_share``; otherwise community.
+   imputed) is at most ``hybrid_max_img_share``, or when it is a large centre (at least
+   ``hybrid_large_min_first_year_positions``) whose share is at most
+   ``hybrid_large_max_img_share``; otherwise community.
 4. Community-based: community.
 5. No stated type: a new program goes to ``new_program_tier``; otherwise the IMG share decides
    as in 3; with no share either, ``fallback_tier``.
@@ -89,6 +91,18 @@ def tier_of(
         if has_share and float(share) <= rules.hybrid_max_img_share:
             return "mid_tier_academic_hybrid", (
                 f"{label} with a low {shown} (<= {rules.hybrid_max_img_share}): hybrid"
+            )
+        pos = None if positions is None or pd.isna(positions) else int(positions)
+        if (
+            has_share
+            and pos is not None
+            and pos >= rules.hybrid_large_min_first_year_positions
+            and float(share) <= rules.hybrid_large_max_img_share
+        ):
+            return "mid_tier_academic_hybrid", (
+                f"{label}, a large centre ({pos} first-year positions >= "
+                f"{rules.hybrid_large_min_first_year_positions}) with a minority of IMGs "
+                f"({shown} <= {rules.hybrid_large_max_img_share}): hybrid"
             )
         if has_share:
             return "community", f"{label} with {shown} (> {rules.hybrid_max_img_share})"
