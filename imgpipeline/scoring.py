@@ -789,8 +789,15 @@ def build_program_scores(
     if prov:
         scores = scores.merge(features[["acgme_id", *prov]].astype({"acgme_id": str}), on="acgme_id", how="left")
     program_scores = TABLES["program_scores"].coerce(scores.drop(columns=["key", "program"]))
-    score_reasons = TABLES["score_reasons"].coerce(scored.reasons.drop(columns="key"))
+    reasons = scored.reasons.drop(columns="key")
+    if prov:
+        reasons = reasons.merge(features[["acgme_id", *prov]].astype({"acgme_id": str}), on="acgme_id", how="left")
+    score_reasons = TABLES["score_reasons"].coerce(reasons)
     validity, summary = validity_report(program_scores, score_reasons, features)
+    # The checks read the whole version: they trace to the snapshots its features came from.
+    for col in prov:
+        values = features[col].dropna().unique()
+        validity[col] = " + ".join(sorted(map(str, values)))
     return ScoreTables(program_scores, score_reasons, TABLES["score_validity"].coerce(validity), summary)
 
 

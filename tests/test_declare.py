@@ -108,3 +108,15 @@ def test_a_pattern_with_capturing_groups_is_refused_at_declaration() -> None:
     with pytest.raises(ValueError, match="capturing groups"):
         Column("code", "string", "a code", pattern=r"^(A|B)\d$")
     assert Column("code", "string", "a code", pattern=r"^(?:A|B)\d$").pattern
+
+
+def test_every_published_table_traces_its_rows_to_snapshots() -> None:
+    """Every published row names the snapshot(s) it comes from (batch rows name the published
+    version, whose snapshots table holds them)."""
+    from imgpipeline.tables import PUBLISHED
+
+    def traces(name: str) -> bool:
+        return "snapshot" in name or name == "published_version"
+
+    untraced = [t.name for t in PUBLISHED.values() if not any(traces(c) for c in t.column_names)]
+    assert untraced == []

@@ -4,7 +4,7 @@ from imgpipeline.applicant import VISA_NEEDS
 from imgpipeline.declare import Column, Table
 from imgpipeline.risk import TIERS
 from imgpipeline.scoring import FACTORS, REASON_BASES
-from imgpipeline.tables._common import acgme_id
+from imgpipeline.tables._common import acgme_id, provenance
 
 D = "derived (imgpipeline.scoring)"
 
@@ -13,7 +13,7 @@ TABLE = Table(
     title="Why each program scores what it does",
     grain="one row per program x risk tier x visa need x factor",
     key=("acgme_id", "risk_tier", "visa_need", "factor"),
-    schema_version="1.0",
+    schema_version="1.1",
     published=True,
     source="program_scores' contributions, long form",
     description=(
@@ -33,5 +33,7 @@ TABLE = Table(
         Column("points", "float64", "Points it contributed (negative: a penalty)", unit="points", source=D, nullable=False, min=-100.0, max=100.0),
         Column("evidence", "string", "The value and its source: the feature, the program's own words, or the rule", source=D, nullable=False),
         Column("basis", "string", "Basis of what the factor read", source=D, nullable=False, allowed=REASON_BASES),
+        *provenance("acgme", "ACGME program list"),
+        *provenance("freida", "FREIDA program pages"),
     ),
 )

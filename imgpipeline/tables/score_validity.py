@@ -1,6 +1,7 @@
 """Published: what the real data say about the scores (checks and distributions)."""
 
 from imgpipeline.declare import Column, Table
+from imgpipeline.tables._common import provenance
 
 D = "derived (imgpipeline.scoring.validity_report)"
 
@@ -9,7 +10,7 @@ TABLE = Table(
     title="Validity checks of the program scores",
     grain="one row per check x risk tier x visa need x metric",
     key=("check", "risk_tier", "visa_need", "metric"),
-    schema_version="1.0",
+    schema_version="1.1",
     published=True,
     source="program_scores, score_reasons and program_features of the same version",
     description=(
@@ -30,5 +31,7 @@ TABLE = Table(
         Column("expected", "string", "What a sound score gives (empty for descriptive rows)", source=D, nullable=False),
         Column("passed", "bool", "Whether the value is as expected; missing for descriptive rows", source=D),
         Column("detail", "string", "Groups compared, counts", source=D, nullable=False),
+        *provenance("acgme", "ACGME program list"),
+        *provenance("freida", "FREIDA program pages"),
     ),
 )
