@@ -142,7 +142,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     refreshes each)."""
     if not getattr(config.option, "loadgroup", False):
         return
-    from _pytest.nodeid import coerce_node_id
+    try:  # pytest internals: without them the suite still runs, only the grouping is lost
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:
+        return
 
     for item in items:
         names = sorted(
