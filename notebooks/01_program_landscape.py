@@ -25,15 +25,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from imgpipeline.publish import current_version, read_manifest, read_table
+from imgpipeline.figures import figure_saver, open_current
+from imgpipeline.publish import read_manifest, read_table
 from imgpipeline.settings import get_settings
 
 settings = get_settings()
-version = current_version(settings)
-if version is None:
-    raise SystemExit(f"nothing published under {settings.processed_dir}: run `make run` first")
-figures = version / "figures"
-figures.mkdir(exist_ok=True)
+version, figures = open_current(settings)
+save = figure_saver(figures)
 
 programs = read_table("programs", settings)
 features = read_table("program_features", settings)
@@ -42,12 +40,6 @@ snapshots = read_table("snapshots", settings)
 print(f"version {version.name}: {len(programs)} programs; snapshots:")
 for s in snapshots.itertuples():
     print(f"  {s.source} as of {s.as_of} (sha256 {s.sha256[:12]})")
-
-
-def save(fig: plt.Figure, name: str) -> None:
-    fig.tight_layout()
-    fig.savefig(figures / f"{name}.png", dpi=110)
-    print("saved", figures / f"{name}.png")
 
 
 # %% [markdown]

@@ -26,16 +26,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from imgpipeline.publish import current_version, read_table
+from imgpipeline.figures import figure_saver, open_current
+from imgpipeline.publish import read_table
 from imgpipeline.settings import get_settings
 from imgpipeline.tables import TABLES
 
 settings = get_settings()
-version = current_version(settings)
-if version is None:
-    raise SystemExit(f"nothing published under {settings.processed_dir}: run `make run` first")
-figures = version / "figures"
-figures.mkdir(exist_ok=True)
+version, figures = open_current(settings)
+save = figure_saver(figures)
 
 scores = read_table("program_scores", settings)
 reasons = read_table("score_reasons", settings)
@@ -45,12 +43,6 @@ RISK_TIERS = [t for t in declared.column("risk_tier").allowed or () if (scores["
 BANDS = list(declared.column("band").allowed or ())
 print(f"version {version.name}: {scores['acgme_id'].nunique()} programs x {scores.groupby(['risk_tier', 'visa_need']).ngroups} tier/visa pairs = {len(scores)} rows")
 print("risk tiers:", ", ".join(RISK_TIERS))
-
-
-def save(fig: plt.Figure, name: str) -> None:
-    fig.tight_layout()
-    fig.savefig(figures / f"{name}.png", dpi=110)
-    print("saved", figures / f"{name}.png")
 
 
 # %% [markdown]

@@ -24,26 +24,18 @@
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from imgpipeline.publish import current_version, read_table
+from imgpipeline.figures import figure_saver, open_current
+from imgpipeline.publish import read_table
 from imgpipeline.settings import get_settings
 
 settings = get_settings()
-version = current_version(settings)
-if version is None:
-    raise SystemExit(f"nothing published under {settings.processed_dir}: run `make run` first")
-figures = version / "figures"
-figures.mkdir(exist_ok=True)
+version, figures = open_current(settings)
+save = figure_saver(figures)
 
 curve = read_table("match_probability_curve", settings)
 outcomes = read_table("charting_outcomes", settings)
 print(f"version {version.name}: {len(curve)} curve points, {curve['specialty'].nunique()} specialty")
 print("source:", ", ".join(sorted(curve["charting_snapshot"].unique())))
-
-
-def save(fig: plt.Figure, name: str) -> None:
-    fig.tight_layout()
-    fig.savefig(figures / f"{name}.png", dpi=110)
-    print("saved", figures / f"{name}.png")
 
 
 # %% [markdown]

@@ -16,7 +16,7 @@ from imgpipeline.settings import PROJECT_DIR, Settings
 NOTEBOOKS = notebook_paths()
 # What a notebook may import from the package: reading the published data, nothing that
 # computes it.
-READERS = {"imgpipeline.publish", "imgpipeline.settings", "imgpipeline.tables"}
+READERS = {"imgpipeline.figures", "imgpipeline.publish", "imgpipeline.settings", "imgpipeline.tables"}
 
 
 def figures_of(path: Path) -> list[str]:

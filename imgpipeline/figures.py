@@ -1,0 +1,34 @@
+"""What the analysis notebooks share: open the current version and save figures beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from imgpipeline.publish import current_version
+from imgpipeline.settings import Settings
+
+
+def open_current(settings: Settings) -> tuple[Path, Path]:
+    """The current version's folder and its ``figures/`` folder (created); a clear exit when
+    nothing is published yet."""
+    version = current_version(settings)
+    if version is None:
+        raise SystemExit(f"nothing published under {settings.processed_dir}: run `make run` first")
+    figures = version / "figures"
+    figures.mkdir(exist_ok=True)
+    return version, figures
+
+
+def figure_saver(figures: Path, dpi: int = 110) -> Callable[[Any, str], Path]:
+    """``save(fig, name)``: a tight PNG ``<figures>/<name>.png``, saying where it went."""
+
+    def save(fig: Any, name: str) -> Path:
+        path = figures / f"{name}.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=dpi)
+        print("saved", path)  # noqa: T201 - the notebook's output names the figure
+        return path
+
+    return save
