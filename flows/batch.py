@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+from imgpipeline.recommend import load_published, resolve_version
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -29,7 +30,6 @@ from prefect.runtime import flow_run
 from imgpipeline import batch as batch_steps
 from imgpipeline.fees import eras_schedule
 from imgpipeline.publish import publish_version
-from imgpipeline.recommend import load_published, resolve_version
 from imgpipeline.rulebook import rulebook_path
 from imgpipeline.settings import Settings, get_settings
 from imgpipeline.tables import TABLES

@@ -25,8 +25,8 @@ from imgpipeline import changes as change_steps
 from imgpipeline import conflicts as conflict_steps
 from imgpipeline import crosswalk as crosswalk_steps
 from imgpipeline import match_probability as probability_steps
+from imgpipeline import program_scores as interview_steps
 from imgpipeline import programs as program_steps
-from imgpipeline import scoring as scoring_steps
 from imgpipeline.features import build as feature_steps
 from imgpipeline.features.visa import visa_conflicts
 from imgpipeline.land import Snapshot
@@ -160,11 +160,16 @@ def fit_match_probability(
 
 
 @task(cache_policy=NO_CACHE)
-def score_programs(
-    features: feature_steps.FeatureTables, minimums: pd.DataFrame
-) -> scoring_steps.ScoreTables:
-    return scoring_steps.build_program_scores(
-        features.program_features, features.feature_evidence, minimums
+def build_interview_model(
+    features: feature_steps.FeatureTables,
+    programs: pd.DataFrame,
+    minimums: pd.DataFrame,
+    curve: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    settings: Settings,
+) -> interview_steps.InterviewTables:
+    return interview_steps.build_interview_tables(
+        features.program_features, programs, minimums, curve, outcomes, settings
     )
 
 
@@ -246,7 +251,7 @@ def refresh(
     minimums = history["program_minimums_2016"]
     conflicts = build_conflicts(programs, minimums)
     curve = fit_match_probability(outcomes, totals, settings)
-    scores = score_programs(features, minimums)
+    model = build_interview_model(features, programs, minimums, curve, outcomes, settings)
     unmatched = TABLES["unmatched_records"].coerce(
         pd.concat([unmatched, history["unmatched"]], ignore_index=True)
     )
@@ -264,9 +269,11 @@ def refresh(
         "charting_outcomes": outcomes,
         "charting_outcomes_totals": totals,
         "match_probability_curve": curve,
-        "program_scores": scores.program_scores,
-        "score_reasons": scores.score_reasons,
-        "score_validity": scores.score_validity,
+        "program_openness": model.program_openness,
+        "interview_coefficients": model.interview_coefficients,
+        "program_scores": model.program_scores,
+        "score_reasons": model.score_reasons,
+        "score_validity": model.score_validity,
     }
     published["changes"], changes_from = diff_changes(published, settings)
     published_report = validate_tables([(df, name, "published") for name, df in published.items()])
@@ -294,7 +301,7 @@ def refresh(
     summary.sections["Match probability (IM, non-US IMGs)"] = (
         probability_steps.curve_summary_markdown(curve)
     )
-    summary.sections["Program scores: validity"] = scores.summary_markdown
+    summary.sections["Interview chances: validity"] = model.summary_markdown
     summary = publish_version(published, settings, summary, {"data_docs": data_docs})
     create_markdown_artifact(
         key="refresh-changes", markdown=changes_text, description="changes since the last version"

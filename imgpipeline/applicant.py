@@ -34,7 +34,6 @@ from imgpipeline.declare import US_STATES
 from imgpipeline.rulebook import section
 
 VisaNeed = Literal["none", "j1", "h1b", "either"]
-VISA_NEEDS: tuple[str, ...] = ("none", "j1", "h1b", "either")
 VISA_LABEL: dict[str, str] = {"none": "no visa", "j1": "J-1", "h1b": "H-1B", "either": "J-1 or H-1B"}
 _VISA_ALIASES = {
     "none": "none", "no": "none", "": "none", "false": "none",
@@ -147,6 +146,18 @@ class Step1(_Exam):
 
     score: int | None = Field(None, description="Score of the last attempt (numeric era); none in the pass/fail era")
     passed: bool = Field(True, description="Whether Step 1 has been passed (on the last attempt)")
+    taken: bool = Field(True, description="Whether Step 1 has been taken at all")
+
+    @model_validator(mode="after")
+    def _taken(self) -> Step1:
+        if not self.taken and (self.passed or self.score is not None):
+            raise ValueError("passed or score given but taken is false")
+        return self
+
+    @property
+    def failures(self) -> int:
+        """Failed attempts; none if Step 1 was not taken yet."""
+        return super().failures if self.taken else 0
 
 
 class Step2CK(_Exam):
@@ -207,17 +218,18 @@ class ApplicantProfile(_Strict):
     """One applicant, as the risk tier and the scorer need them. No personal data."""
 
     profile_id: str | None = Field(None, description="An opaque id (never a name or e-mail)", max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-    step1: Step1 = Field(default_factory=Step1)
+    step1: Step1 | None = Field(None, description="Step 1 (None: not stated)")
     step2ck: Step2CK | None = Field(None, description="None until Step 2 CK is taken")
     step3: Step3 = Field(default_factory=Step3)
     graduation_year: int
-    usce: USCE = Field(default_factory=USCE)
-    us_im_letters: int = Field(0, description="Letters from US internal-medicine attendings")
-    research_items: int = Field(0, description="Abstracts, posters, presentations, publications, case reports")
+    usce: USCE | None = Field(None, description="US clinical experience (None: not stated; zero months is a statement)")
+    us_im_letters: int | None = Field(None, description="Letters from US internal-medicine attendings (None: not stated)")
+    research_items: int | None = Field(None, description="Abstracts, posters, presentations, publications, case reports (None: not stated)")
     visa_need: VisaNeed = "none"
-    ecfmg_certified: bool = False
-    unexplained_gaps: bool = Field(False, description="Significant unexplained gaps in training or work")
+    ecfmg_certified: bool | None = Field(None, description="ECFMG certification (None: not stated)")
+    unexplained_gaps: bool | None = Field(None, description="Significant unexplained gaps in training or work (None: not stated)")
     recent_clinical_work: bool | None = Field(None, description="Recent clinical practice or training (None: not stated)")
+    service_member: bool = Field(False, description="A US service member (military programs are left out for civilians)")
     preferred_states: tuple[str, ...] = Field((), description="State codes or Census regions (Northeast, Midwest, South, West)")
     budget_usd: float | None = Field(None, description="Budget for application fees")
 
@@ -295,7 +307,18 @@ class ApplicantProfile(_Strict):
 
     @property
     def usmle_failures(self) -> int:
-        return self.step1.failures + (self.step2ck.failures if self.step2ck else 0) + self.step3.failures
+        step1 = self.step1.failures if self.step1 else 0
+        return step1 + (self.step2ck.failures if self.step2ck else 0) + self.step3.failures
+
+    @property
+    def not_stated(self) -> tuple[str, ...]:
+        """Optional fields the profile leaves out: they fire no risk factor and add nothing to
+        any chance (unknown is not bad), but stating them may change the tier."""
+        return tuple(name for name in NOT_STATED_FIELDS if getattr(self, name) is None)
+
+
+# Optional profile fields whose absence means "not stated", never zero.
+NOT_STATED_FIELDS = ("step1", "usce", "us_im_letters", "research_items", "ecfmg_certified", "unexplained_gaps", "recent_clinical_work")
 
 
 def _problems(exc: ValidationError) -> list[tuple[str, str]]:
@@ -345,7 +368,9 @@ APPLICANT_COLUMNS: dict[str, str] = {
     "profile_id": "string",
     "step1_score": "Float64",
     "step1_failures": "Int64",
+    "step1_passed": "boolean",
     "step2ck_taken": "boolean",
+    "step2ck_passed": "boolean",
     "step2ck_score": "Float64",
     "step2ck_failures": "Int64",
     "step3_passed": "boolean",
@@ -362,18 +387,21 @@ APPLICANT_COLUMNS: dict[str, str] = {
     "ecfmg_certified": "boolean",
     "unexplained_gaps": "boolean",
     "recent_clinical_work": "boolean",
+    "service_member": "boolean",
 }
 
 
 def applicant_row(p: ApplicantProfile, as_of_year: int | None = None) -> dict[str, Any]:
     """One profile's derived values (missing as None)."""
     year = as_of_year or date.today().year
-    ck = p.step2ck
+    ck, s1, usce = p.step2ck, p.step1, p.usce
     return {
         "profile_id": p.profile_id,
-        "step1_score": p.step1.score,
-        "step1_failures": p.step1.failures,
+        "step1_score": s1.score if s1 else None,
+        "step1_failures": s1.failures if s1 else 0,
+        "step1_passed": s1.passed if s1 else None,
         "step2ck_taken": ck is not None,
+        "step2ck_passed": ck.passed if ck else None,
         "step2ck_score": ck.score if ck else None,
         "step2ck_failures": ck.failures if ck else 0,
         "step3_passed": p.step3.taken and p.step3.passed,
@@ -381,15 +409,16 @@ def applicant_row(p: ApplicantProfile, as_of_year: int | None = None) -> dict[st
         "usmle_failures": p.usmle_failures,
         "years_since_graduation": year - p.graduation_year,
         "graduation_to_step2ck_years": (ck.year - p.graduation_year) if ck and ck.year else None,
-        "usce_hands_on_months": p.usce.hands_on_months,
-        "usce_observership_months": p.usce.observership_months,
-        "usce_total_months": p.usce.total_months,
+        "usce_hands_on_months": usce.hands_on_months if usce else None,
+        "usce_observership_months": usce.observership_months if usce else None,
+        "usce_total_months": usce.total_months if usce else None,
         "us_im_letters": p.us_im_letters,
         "research_items": p.research_items,
         "visa_need": p.visa_need,
         "ecfmg_certified": p.ecfmg_certified,
         "unexplained_gaps": p.unexplained_gaps,
         "recent_clinical_work": p.recent_clinical_work,
+        "service_member": p.service_member,
     }
 
 

@@ -132,11 +132,12 @@ def recommend(
     version_dir: Annotated[Path | None, typer.Option(help="Read this published version folder instead of the current one")] = None,
     rows: Annotated[int, typer.Option(help="Programs shown on screen (the files hold the whole list)")] = 25,
 ) -> None:
-    """Your risk tier, how many programs to apply to, the ranked list with reasons, and the
-    ERAS fee; from the published data alone (no Prefect, no Great Expectations)."""
+    """Your risk tier, each program's chance of interviewing you, the list by expected value,
+    the interviews it should bring and P(match | list), readiness and what to confirm; from the
+    published data alone (no Prefect, no Great Expectations)."""
+    from imgpipeline.advice.recommend import recommend as build
+    from imgpipeline.advice.render import renderables
     from imgpipeline.applicant import ProfileError, load_profile
-    from imgpipeline.recommend import recommend as build
-    from imgpipeline.recommend import renderables
 
     try:
         applicant = load_profile(profile)

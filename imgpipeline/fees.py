@@ -3,11 +3,10 @@ as-of date and source), so a list's cost can be shown beside its size."""
 
 from __future__ import annotations
 
-import functools
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from imgpipeline.rulebook import section
+from imgpipeline.settings import Settings
 
 
 class FeeBand(BaseModel):
@@ -56,9 +55,16 @@ class FeeSchedule(BaseModel):
         return total
 
 
-@functools.lru_cache(maxsize=1)
-def eras_schedule() -> FeeSchedule:
-    return FeeSchedule.model_validate(section("fees")["eras_residency"])
+    def covers(self, budget: float, at_most: int = 10_000) -> int:
+        """The largest number of programs whose fee fits ``budget`` (fees only grow with n)."""
+        n = 0
+        while n < at_most and self.cost(n + 1) <= budget:
+            n += 1
+        return n
+
+
+def eras_schedule(settings: Settings | None = None) -> FeeSchedule:
+    return FeeSchedule.model_validate(section("fees", settings)["eras_residency"])
 
 
 def eras_fee(n_programs: int) -> float:

@@ -166,16 +166,22 @@ def fired_matrix(df: pd.DataFrame, risk: RiskRules | None = None) -> pd.DataFram
     return pd.DataFrame({f.id: f.mask(df) for f in risk.factors}, index=df.index)
 
 
+def tier_ranks(fired: pd.DataFrame, risk: RiskRules) -> np.ndarray:
+    """The tier rank of each row of a fired matrix: the riskiest tier among raising factors."""
+    ranks = np.zeros(len(fired), dtype=np.int64)
+    for f in risk.factors:
+        if f.effect == "raises":
+            ranks = np.where(fired[f.id].to_numpy(), np.maximum(ranks, tier_rank(f.tier)), ranks)
+    return ranks
+
+
 def assess_frame(df: pd.DataFrame, risk: RiskRules | None = None) -> pd.DataFrame:
     """Tiers for many applicants at once: ``df`` has the derived columns of
     ``applicant.applicant_frame``. Returns ``risk_tier``, ``risk_rank`` and ``factors`` (the
     ids of the factors that fired, '|'-joined, tier-raising ones first)."""
     risk = risk or rules()
     fired = fired_matrix(df, risk)
-    ranks = np.zeros(len(df), dtype=np.int64)
-    for f in risk.factors:
-        if f.effect == "raises":
-            ranks = np.where(fired[f.id].to_numpy(), np.maximum(ranks, tier_rank(f.tier)), ranks)
+    ranks = tier_ranks(fired, risk)
     order = [f.id for f in risk.factors if f.effect == "raises"] + [
         f.id for f in risk.factors if f.effect == "notes"
     ]
@@ -249,13 +255,14 @@ def assess(
 
 
 def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None) -> RiskAssessment:
-    """The assessment of row ``i`` of an applicant frame, spelled out."""
+    """The assessment of row ``i`` of an applicant frame, spelled out: the same fired matrix
+    and tier ranking as ``assess_frame``, with each factor's words and values."""
     risk = risk or rules()
     one = df.iloc[[i]]
+    fired_row = fired_matrix(one, risk)
     row = {k: one[k].iloc[0] for k in one.columns}
-    fired = [f for f in risk.factors if bool(f.mask(one)[0])]
     out: list[FiredFactor] = []
-    for f in fired:
+    for f in (f for f in risk.factors if bool(fired_row[f.id].iloc[0])):
         fields = [c.field for c in f.when + f.when_any]
         values = {k: (None if pd.isna(row[k]) else row[k]) for k in dict.fromkeys(fields)}
         out.append(
@@ -270,9 +277,8 @@ def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None) -> RiskA
                 values=values,
             )
         )
+    tier = TIERS[int(tier_ranks(fired_row, risk)[0])]
     raising = [f for f in out if f.effect == "raises"]
-    rank = max((tier_rank(f.tier) for f in raising), default=0)
-    tier = TIERS[rank]
     return RiskAssessment(
         tier=tier,
         label=risk.label(tier),

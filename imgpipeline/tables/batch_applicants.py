@@ -1,8 +1,7 @@
 """Published by the batch flow (under <processed>/batches): one row per scored applicant."""
 
-from imgpipeline.applicant import VISA_NEEDS
 from imgpipeline.declare import Column, Table
-from imgpipeline.risk import TIERS
+from imgpipeline.vocabulary import RISK_TIERS, VISA_NEEDS
 
 D = "derived (imgpipeline.batch; rules in the rulebook's risk, list_size, recommend and fees sections)"
 
@@ -25,7 +24,7 @@ TABLE = Table(
     max_rows=5_000_000,
     columns=(
         Column("profile_id", "string", "The applicant's opaque id from the batch file", source="batch file", nullable=False, unique=True, pattern=r"^[A-Za-z0-9_.:-]{1,64}$"),
-        Column("risk_tier", "string", "Risk tier (the article's framework)", source=D, nullable=False, allowed=TIERS),
+        Column("risk_tier", "string", "Risk tier (the article's framework)", source=D, nullable=False, allowed=RISK_TIERS),
         Column("risk_factors", "string", "Ids of the risk factors that fired ('|'-joined; rulebook risk.factors), tier-raising first", source=D, nullable=False),
         Column("visa_need", "string", "Visa need", source="batch file", nullable=False, allowed=VISA_NEEDS),
         Column("list_size_min", "int64", "The article's number of programs to apply to for the tier: lower end", unit="programs", source="rulebook list_size", nullable=False, min=1, max=1000),

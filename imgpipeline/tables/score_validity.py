@@ -3,22 +3,23 @@
 from imgpipeline.declare import Column, Table
 from imgpipeline.tables._common import provenance
 
-D = "derived (imgpipeline.scoring.validity_report)"
+D = "derived (imgpipeline.validity.validity_report)"
 
 TABLE = Table(
     name="score_validity",
-    title="Validity checks of the program scores",
+    title="Validity checks of the interview chances",
     grain="one row per check x risk tier x visa need x metric",
     key=("check", "risk_tier", "visa_need", "metric"),
-    schema_version="1.1",
+    schema_version="2.0",
     published=True,
     source="program_scores, score_reasons and program_features of the same version",
     description=(
-        "Checks of the scores against what the data can say: reasons add up to scores; "
-        "programs with a high stated IMG share that sponsor J-1 score above low-IMG university "
-        "programs, more so for riskier tiers; scores rise with the stated IMG share; the share "
-        "of programs eligible per tier and visa need; elite centres are reach for high-risk "
-        "tiers; band mix and score distribution per tier. `passed` is missing for descriptive rows."
+        "Checks of the interview chances against what the data can say: contributions add up to "
+        "the logit; the calibration reproduces the NRMP's interviews per applicant; a riskier "
+        "tier's typical applicant never gets a higher chance; IMG-heavy J-1 sponsors beat "
+        "low-IMG university programs and chances rise with the stated IMG share; the share of "
+        "programs eligible per tier and visa need; elite centres are reach for high-risk tiers; "
+        "band mix and P(interview) distribution per tier. `passed` is missing for descriptive rows."
     ),
     min_rows=20,
     max_rows=500,

@@ -1,0 +1,378 @@
+"""The interview-chance model: P(interview) for every applicant x program, with its reasons.
+
+    logit P = calibration + openness_j + sum of the applicant-program terms
+
+Everything the model needs is published at each refresh (``program_openness``: one row per
+program; ``interview_coefficients``: one row per constant), so an app can compute any
+applicant's chance from the Parquet alone; this module is the package's reference
+implementation, used by the refresh (the per-tier table), ``recommend`` and the batch flow.
+
+``Terms`` keeps every log-odds contribution as its own array, so the reasons add up exactly to
+the logit; hard exclusions are kept apart (P = 0, reason said). Imports neither Prefect, GX nor
+scikit-learn: this is what an applicant waits on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from imgpipeline.vocabulary import BANDS, INTERVIEW_TERMS, PROGRAM_TIERS, YOG_LEVELS
+
+TERMS = INTERVIEW_TERMS
+EXCLUSIONS = ("excluded_visa", "excluded_failed_attempts", "excluded_yog", "excluded_imgs", "excluded_military")
+EXCLUSION_TEXT = {
+    "excluded_visa": "needed visa not sponsored",
+    "excluded_failed_attempts": "states it excludes failed attempts",
+    "excluded_yog": "states a graduation window you are beyond",
+    "excluded_imgs": "states it does not consider IMGs",
+    "excluded_military": "military program (fills its positions with service members)",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# The published inputs: coefficients and the program side.
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """``interview_coefficients`` as a mapping term -> value, with typed accessors."""
+
+    values: dict[str, float]
+
+    def __getitem__(self, term: str) -> float:
+        try:
+            return self.values[term]
+        except KeyError:
+            raise KeyError(f"interview_coefficients has no term {term!r}") from None
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> Coefficients:
+        return cls({str(t): float(v) for t, v in zip(table["term"], table["value"], strict=True)})
+
+
+def _col(df: pd.DataFrame, name: str, dtype: type = float, fill: object = np.nan) -> np.ndarray:
+    s = df[name]
+    if dtype is bool:
+        return s.astype("boolean").fillna(bool(fill)).to_numpy(dtype=bool)
+    if dtype is object:
+        return s.astype("object").where(s.notna(), fill).to_numpy(dtype=object)
+    return pd.to_numeric(s, errors="coerce").astype(float).to_numpy(dtype=float, na_value=np.nan)
+
+
+@dataclass
+class Programs:
+    """``program_openness`` as per-program arrays (length P), read once per version."""
+
+    table: pd.DataFrame
+    acgme_id: np.ndarray
+    openness: np.ndarray
+    openness_low: np.ndarray
+    openness_high: np.ndarray
+    program_bonus: np.ndarray
+    selectivity: np.ndarray
+    tier_idx: np.ndarray
+    visa_j1: np.ndarray
+    visa_h1b: np.ndarray
+    yog_tolerance: np.ndarray
+    yog_limit: np.ndarray
+    usce_policy: np.ndarray
+    usce_months: np.ndarray
+    excludes_failures: np.ndarray
+    excludes_imgs: np.ndarray
+    military: np.ndarray
+    step1_min_2016: np.ndarray
+    step2_min_2016: np.ndarray
+    openness_basis: np.ndarray
+    openness_evidence: np.ndarray
+    bonus_reasons: np.ndarray
+    ecfmg_required: np.ndarray
+    visa_either: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+
+    def __post_init__(self) -> None:
+        self.visa_either = _better_visa(self.visa_j1, self.visa_h1b)
+
+    @property
+    def n(self) -> int:
+        return len(self.acgme_id)
+
+    @classmethod
+    def from_table(cls, t: pd.DataFrame) -> Programs:
+        t = t.reset_index(drop=True)
+        tiers = t["program_tier"].astype(str).to_numpy()
+        return cls(
+            table=t,
+            acgme_id=t["acgme_id"].astype(str).to_numpy(dtype=object),
+            openness=_col(t, "openness"),
+            openness_low=_col(t, "openness_low"),
+            openness_high=_col(t, "openness_high"),
+            program_bonus=np.nan_to_num(_col(t, "program_bonus")),
+            selectivity=np.nan_to_num(_col(t, "selectivity")),
+            tier_idx=np.array([PROGRAM_TIERS.index(x) for x in tiers], dtype=np.int8),
+            visa_j1=_col(t, "visa_j1", object, "unknown"),
+            visa_h1b=_col(t, "visa_h1b", object, "unknown"),
+            yog_tolerance=_col(t, "yog_tolerance", object, "unknown"),
+            yog_limit=_col(t, "yog_limit_years"),
+            usce_policy=_col(t, "usce_policy", object, ""),
+            usce_months=_col(t, "usce_months"),
+            excludes_failures=_col(t, "excludes_failed_attempts", bool, False),
+            excludes_imgs=_col(t, "excludes_imgs", bool, False),
+            military=_col(t, "military", bool, False),
+            step1_min_2016=_col(t, "step1_min_2016"),
+            step2_min_2016=_col(t, "step2_min_2016"),
+            openness_basis=_col(t, "openness_basis", object, "unknown"),
+            openness_evidence=_col(t, "openness_evidence", object, ""),
+            bonus_reasons=_col(t, "program_bonus_reasons", object, ""),
+            ecfmg_required=_col(t, "ecfmg_required", bool, False),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# The applicant side: derived columns as float arrays (nan = not stated).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Applicants:
+    """The derived applicant columns the model reads (length G), nan where not stated."""
+
+    step2ck: np.ndarray
+    step1: np.ndarray
+    step1_failures: np.ndarray
+    failures: np.ndarray
+    years: np.ndarray
+    hands_on: np.ndarray
+    observership: np.ndarray
+    letters: np.ndarray
+    recent_clinical: np.ndarray   # 1 / 0 / nan
+    gaps: np.ndarray              # 1 / 0 / nan
+    visa_need: np.ndarray         # object: none / j1 / h1b / either
+    step3_passed: np.ndarray      # bool
+    service_member: np.ndarray    # bool
+
+    @property
+    def n(self) -> int:
+        return len(self.step2ck)
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> Applicants:
+        def f(name: str) -> np.ndarray:
+            if name not in df:
+                return np.full(len(df), np.nan)
+            return pd.to_numeric(df[name], errors="coerce").astype(float).to_numpy(dtype=float, na_value=np.nan)
+
+        def b(name: str) -> np.ndarray:
+            if name not in df:
+                return np.zeros(len(df), dtype=bool)
+            return df[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+        def tri(name: str) -> np.ndarray:
+            if name not in df:
+                return np.full(len(df), np.nan)
+            s = df[name].astype("boolean")
+            return np.where(s.isna(), np.nan, s.fillna(False).astype(float))
+
+        return cls(
+            step2ck=f("step2ck_score"),
+            step1=f("step1_score"),
+            step1_failures=np.nan_to_num(f("step1_failures")),
+            failures=np.nan_to_num(f("usmle_failures")),
+            years=f("years_since_graduation"),
+            hands_on=f("usce_hands_on_months"),
+            observership=f("usce_observership_months"),
+            letters=f("us_im_letters"),
+            recent_clinical=tri("recent_clinical_work"),
+            gaps=tri("unexplained_gaps"),
+            visa_need=df["visa_need"].astype(str).to_numpy(dtype=object),
+            step3_passed=b("step3_passed"),
+            service_member=b("service_member"),
+        )
+
+    def take(self, idx: np.ndarray | slice) -> Applicants:
+        return Applicants(**{k: v[idx] for k, v in vars(self).items()})
+
+    def with_visa(self, need: str) -> Applicants:
+        """The same applicants with another visa need (what J-1 flexibility would open)."""
+        return replace(self, visa_need=np.full(self.n, need, dtype=object))
+
+
+# --------------------------------------------------------------------------------------------
+# The terms: each a (G, P) array of log-odds (or broadcastable to it).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Terms:
+    """Every log-odds contribution (``TERMS``) and every exclusion (``EXCLUSIONS``) for G
+    applicants x P programs; ``logit`` is their sum, ``p`` the chance (0 where excluded)."""
+
+    terms: dict[str, np.ndarray]
+    excluded: dict[str, np.ndarray]
+    shape: tuple[int, int]
+
+    @property
+    def logit(self) -> np.ndarray:
+        out = np.zeros(self.shape)
+        for v in self.terms.values():
+            out = out + v
+        return out
+
+    @property
+    def any_excluded(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=bool)
+        for v in self.excluded.values():
+            out |= v
+        return out
+
+    @property
+    def p(self) -> np.ndarray:
+        return np.where(self.any_excluded, 0.0, sigmoid(self.logit))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
+
+
+def _step2ck(c: Coefficients, a: Applicants, ps: Programs) -> np.ndarray:
+    """Graded Step 2 CK around the reference, costing (and earning) more at selective
+    programs; not taken = the reference (0)."""
+    delta = np.nan_to_num(a.step2ck - c["step2ck_reference"])
+    weight = 1.0 + c["step2ck_selectivity_interaction"] * ps.selectivity
+    return c["step2ck_per_point"] * delta[:, None] * weight[None, :]
+
+
+def _minimums(c: Coefficients, a: Applicants, ps: Programs) -> np.ndarray:
+    """Below a Step minimum the program stated in 2016 (dated evidence, never excluding)."""
+    with np.errstate(invalid="ignore"):
+        ck = a.step2ck[:, None] < ps.step2_min_2016[None, :]
+        s1 = a.step1[:, None] < ps.step1_min_2016[None, :]
+    return c["below_2016_step2_minimum"] * ck + c["below_2016_step1_minimum"] * s1
+
+
+def _failures(c: Coefficients, a: Applicants) -> np.ndarray:
+    """First failure, then each further one; a Step 1 failure partly offset by a strong CK."""
+    n = a.failures
+    raw = np.where(n >= 1, c["first_failure"], 0.0) + c["further_failure"] * np.maximum(n - 1, 0)
+    strong = np.nan_to_num(a.step2ck, nan=-1) >= c["step1_failure_offset_ck"]
+    step1_share = np.where(n > 0, np.minimum(a.step1_failures, n) / np.maximum(n, 1), 0.0)
+    relief = np.where(strong, step1_share * (1.0 - c["step1_failure_offset_fraction"]), 0.0)
+    return (raw * (1.0 - relief))[:, None]
+
+
+
+
+def _yog(c: Coefficients, a: Applicants, ps: Programs) -> tuple[np.ndarray, np.ndarray]:
+    """Older graduates by the program's tolerance; beyond a stated required window excludes."""
+    older = np.nan_to_num(a.years, nan=0.0) > c["yog_after_years"]
+    per_level = np.array([c[f"yog_{lv}"] if lv != "stated_limit" else c["yog_unknown"] for lv in YOG_LEVELS])
+    level_idx = np.array([YOG_LEVELS.index(lv) if lv in YOG_LEVELS else YOG_LEVELS.index("unknown") for lv in ps.yog_tolerance])
+    term = np.where(older[:, None], per_level[level_idx][None, :], 0.0)
+    with np.errstate(invalid="ignore"):
+        beyond = (a.years[:, None] > ps.yog_limit[None, :]) & (ps.yog_tolerance == "stated_limit")[None, :]
+    return term, beyond
+
+
+def _usce(c: Coefficients, a: Applicants, ps: Programs) -> tuple[np.ndarray, np.ndarray]:
+    """The applicant's USCE (not stated = 0) and a program's stated requirement."""
+    hands = a.hands_on
+    total = hands + np.nan_to_num(a.observership)
+    stated = ~np.isnan(hands)
+    own = np.where(
+        stated & (total <= 0), c["no_usce"],
+        np.where(stated & (hands <= 0), c["observership_only"],
+                 np.where(stated & (hands >= c["usce_hands_on_months_strong"]), c["usce_strong"], 0.0)),
+    )
+    need = np.where(np.isnan(ps.usce_months), 1.0, ps.usce_months)
+    with np.errstate(invalid="ignore"):
+        short = stated[:, None] & (hands[:, None] < need[None, :])
+    policy = np.where(ps.usce_policy == "required", c["usce_required_short"],
+                      np.where(ps.usce_policy == "preferred", c["usce_preferred_short"], 0.0))
+    return own[:, None], np.where(short, policy[None, :], 0.0)
+
+
+def _visa(c: Coefficients, a: Applicants, ps: Programs, exclude_inferred: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per visa need: not sponsored excludes; unknown sponsorship costs; H-1B without Step 3."""
+    G, P = a.n, ps.n
+    term, excluded = np.zeros((G, P)), np.zeros((G, P), dtype=bool)
+    for need in ("j1", "h1b", "either"):
+        rows = a.visa_need == need
+        if not rows.any():
+            continue
+        state = visa_state(ps, need)
+        no = (state == "no") | ((state == "no_inferred") & exclude_inferred)
+        unknown = (state == "unknown") | ((state == "no_inferred") & (not exclude_inferred))
+        t = np.where(unknown, c["visa_unknown"], 0.0)
+        excluded[rows] = no[None, :]
+        term[rows] = t[None, :]
+        if need == "h1b":
+            no_step3 = rows & ~a.step3_passed
+            term[no_step3] += np.where(state == "yes", c["h1b_without_step3"], 0.0)[None, :]
+    return term, excluded
+
+
+def visa_state(ps: Programs, need: str) -> np.ndarray:
+    """yes / no / no_inferred / unknown for one visa need ('either': the better of the two)."""
+    return {"j1": ps.visa_j1, "h1b": ps.visa_h1b, "either": ps.visa_either}[need]
+
+
+def _better_visa(j: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Per program, the better of two sponsorship states: yes, then unknown, then no, then
+    no_inferred."""
+    order = ("yes", "unknown", "no", "no_inferred")
+    rank = {s: i for i, s in enumerate(order)}
+    return np.array([x if rank.get(x, 1) <= rank.get(y, 1) else y for x, y in zip(j, h, strict=True)], dtype=object)
+
+
+def _stated(c: Coefficients, a: Applicants) -> dict[str, np.ndarray]:
+    """Stated weaknesses only: a field left out adds 0."""
+    with np.errstate(invalid="ignore"):
+        few = a.letters < c["letters_min"]
+    return {
+        "letters": np.where(few, c["few_letters"], 0.0)[:, None],
+        "recent_clinical": np.where(a.recent_clinical == 0, c["no_recent_clinical_work"], 0.0)[:, None],
+        "gaps": np.where(a.gaps == 1, c["unexplained_gaps"], 0.0)[:, None],
+    }
+
+
+def compute_terms(c: Coefficients, ps: Programs, a: Applicants, *, exclude_inferred_visa: bool = True) -> Terms:
+    """Every term and exclusion for ``a`` (G applicants) x ``ps`` (P programs)."""
+    G, P = a.n, ps.n
+    yog, yog_out = _yog(c, a, ps)
+    usce, policy = _usce(c, a, ps)
+    visa, visa_out = _visa(c, a, ps, exclude_inferred_visa)
+    stated = _stated(c, a)
+    terms = {
+        "baseline": (c["calibration_offset"] + ps.openness)[None, :],
+        "program_facts": ps.program_bonus[None, :],
+        "step2ck": _step2ck(c, a, ps),
+        "minimums_2016": _minimums(c, a, ps),
+        "failures": _failures(c, a),
+        "yog": yog,
+        "usce": usce,
+        "usce_policy": policy,
+        **stated,
+        "visa": visa,
+    }
+    terms = {k: np.broadcast_to(terms[k], (G, P)) for k in TERMS}
+    excluded = {
+        "excluded_visa": visa_out,
+        "excluded_failed_attempts": (a.failures > 0)[:, None] & ps.excludes_failures[None, :],
+        "excluded_yog": yog_out,
+        "excluded_imgs": np.broadcast_to(ps.excludes_imgs[None, :], (G, P)),
+        "excluded_military": (~a.service_member)[:, None] & ps.military[None, :],
+    }
+    return Terms(terms, excluded, (G, P))
+
+
+def baseline_bounds(c: Coefficients, ps: Programs) -> tuple[np.ndarray, np.ndarray]:
+    """The baseline term at the low and high ends of each program's openness interval."""
+    return c["calibration_offset"] + ps.openness_low, c["calibration_offset"] + ps.openness_high
+
+
+def band_of(p: np.ndarray, excluded: np.ndarray, likely: float, target: float) -> np.ndarray:
+    """Band codes into ``BANDS`` (reach, target, likely, excluded) by P(interview)."""
+    code = np.where(p >= likely, BANDS.index("likely"), np.where(p >= target, BANDS.index("target"), BANDS.index("reach")))
+    return np.where(excluded, BANDS.index("excluded"), code).astype(np.int8)

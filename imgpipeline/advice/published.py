@@ -1,0 +1,133 @@
+"""What the advice reads from one published version, prepared once per version folder.
+
+Only published Parquet is read: ``program_openness`` and ``interview_coefficients`` (the model),
+``match_probability_curve`` (interviews -> P(match)) and the manifest. Cached per folder, so an
+app pays the reading once and a refresh's switch of ``current`` is picked up.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imgpipeline.advice.model import Coefficients, Programs
+from imgpipeline.advice.outcome import RanksCurve
+from imgpipeline.errors import PipelineError
+from imgpipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INPUT_TABLES = ("program_openness", "interview_coefficients", "match_probability_curve")
+
+
+class NotPublished(PipelineError):
+    """No usable published version: nothing published yet, or a version without the model."""
+
+
+@dataclass
+class Published:
+    """One version's model inputs, as arrays."""
+
+    folder: Path
+    version: str
+    programs: Programs
+    coefficients: Coefficients
+    coefficient_table: pd.DataFrame
+    ranks: RanksCurve
+    manifest: dict[str, Any] = field(default_factory=dict)
+    display_name: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+
+    @property
+    def n(self) -> int:
+        return self.programs.n
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.programs.table
+
+    def source_dates(self) -> dict[str, str]:
+        """As-of dates of the sources behind the advice (FREIDA, ACGME, Charting Outcomes)."""
+        t = self.table
+        out = {}
+        for prefix, label in (("freida", "FREIDA"), ("acgme", "ACGME")):
+            col = f"{prefix}_as_of"
+            if col in t and t[col].notna().any():
+                out[label] = str(t[col].dropna().iloc[0])
+        if self.ranks.as_of:
+            out["NRMP Charting Outcomes"] = self.ranks.as_of
+        return out
+
+
+def resolve_version(source: Settings | Path | str | None = None) -> Path:
+    """The version folder to read: ``current`` of the settings' processed folder (the default
+    settings if None), or a folder given as a path: a version folder itself, or a processed
+    folder holding ``current``."""
+    if source is None or isinstance(source, Settings):
+        settings = source or Settings()
+        link = settings.current_dir
+        if not link.exists():
+            raise NotPublished(f"nothing published yet under {settings.processed_dir}: run `imgpipeline refresh`")
+        return link.resolve()
+    path = Path(source)
+    if (path / "manifest.json").exists() or (path / "program_openness.parquet").exists():
+        return path.resolve()
+    if (path / "current").exists():
+        return (path / "current").resolve()
+    raise NotPublished(f"{path} is neither a published version nor a processed folder with a current version")
+
+
+def load_published(source: Settings | Path | str | None = None) -> Published:
+    return _load(resolve_version(source))
+
+
+def display_names(t: pd.DataFrame) -> np.ndarray:
+    """Program names, with the city added where a name repeats (three 'HCA Florida ...')."""
+    names = t["program_name"].astype(str)
+    repeated = names.duplicated(keep=False)
+    city = t["city"].astype("object").fillna("")
+    return np.where(repeated & (city != ""), names + " (" + city + ")", names).astype(object)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(folder: Path) -> Published:
+    missing = [n for n in INPUT_TABLES if not (folder / f"{n}.parquet").exists()]
+    if missing:
+        raise NotPublished(
+            f"version {folder.name} has no {', '.join(m + '.parquet' for m in missing)}: it predates the "
+            "interview-chance model; run `imgpipeline refresh` to publish a version that has it"
+        )
+    frames = {n: pd.read_parquet(folder / f"{n}.parquet") for n in INPUT_TABLES}
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    log.info("loaded %d programs of version %s", len(frames["program_openness"]), folder.name)
+    return from_frames(frames["program_openness"], frames["interview_coefficients"], frames["match_probability_curve"], folder, manifest)
+
+
+def from_frames(
+    openness: pd.DataFrame,
+    coefficients: pd.DataFrame,
+    curve: pd.DataFrame,
+    folder: Path | None = None,
+    manifest: dict[str, Any] | None = None,
+) -> Published:
+    """The advice's inputs from the published frames themselves."""
+    manifest = manifest or {}
+    folder = folder or Path(".")
+    programs = Programs.from_table(openness)
+    return Published(
+        folder=folder,
+        version=str(manifest.get("version") or folder.name or "unpublished"),
+        programs=programs,
+        coefficients=Coefficients.from_table(coefficients),
+        coefficient_table=coefficients,
+        ranks=RanksCurve.from_curve(curve),
+        manifest=manifest,
+        display_name=display_names(programs.table),
+    )

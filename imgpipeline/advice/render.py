@@ -1,0 +1,124 @@
+"""A recommendation for people: the terminal view (rich renderables) and the size-curve plot
+(SVG written directly, so nothing on an applicant's path imports a plotting library).
+
+Text only: every number comes from the ``Recommendation``."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imgpipeline.advice.recommend import Recommendation
+
+TIER_SHORT = {"community": "comm.", "mid_tier_academic_hybrid": "mid", "highly_competitive_academic": "elite"}
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
+
+
+def outcome_line(o: Any) -> str:
+    return (
+        f"{o.n} programs -> about {o.expected_interviews:.1f} interviews ({o.interviews_low:.1f}-{o.interviews_high:.1f}) "
+        f"-> P(match) {_pct(o.p_match)} ({_pct(o.p_match_low)}-{_pct(o.p_match_high)}); no interview at all: {_pct(o.p_no_interview)}"
+    )
+
+
+def head_lines(rec: Recommendation) -> list[str]:
+    """The summary above the list, one fact per line."""
+    a = rec.assessment
+    lines = [f"{a.label}  (profile {rec.profile_id or '-'}, published version {rec.version})"]
+    for r in rec.readiness:
+        lines.append(f"READINESS: {r.says}. The article ({r.section}): \"{r.article}\". {r.figures}")
+    lines += [f"  - [{f.tier}] {f.says}  (rule: {f.rule})" for f in a.factors]
+    lines += [f"  - [note] {f.says}" for f in a.notes]
+    if not a.factors:
+        lines.append("  - none of the article's risk factors")
+    if rec.not_stated:
+        lines.append(f"Not stated: {', '.join(rec.not_stated)}. Unknown counts as neither good nor bad; stating them may change your tier and chances.")
+    s = rec.size
+    lines.append(f"List: {s['why']}; {s['compared_with_article']} (the article for your tier: {a.list_size.text()}, {a.list_size.mix}).")
+    if rec.outcome is not None:
+        lines.append("Outcome: " + outcome_line(rec.outcome))
+    c = rec.counts
+    lines.append(f"Programs: {c['published']} published, {c['eligible']} open to you, {c['candidates']} qualify, {c['listed']} listed, {c['beyond_list']} more rank after the list.")
+    fee = rec.fee
+    lines.append(f"ERAS fee for {fee['programs']} IM programs: ${fee['usd']:,.0f} ({fee['season']}, schedule as of {fee['as_of']}); {fee['note']}.")
+    lines += [f"Confirm: {p['says']}." for p in rec.policy_notes]
+    lines += [f"Note: {n}." for n in rec.notes]
+    lines.append("Sources: " + ", ".join(f"{k} as of {v}" for k, v in rec.sources.items()) + ".")
+    return lines
+
+
+def renderables(rec: Recommendation, rows: int = 25) -> list[Any]:
+    """What ``imgpipeline recommend`` prints: the summary, the size curve and the first
+    ``rows`` programs of the list with their reasons."""
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
+    curve = RichTable(title="Applications -> expected interviews -> P(match)", pad_edge=False)
+    for col in ("programs", "interviews", "range", "P(match)", "P(match) range"):
+        curve.add_column(col, justify="right")
+    for o in rec.size_curve:
+        mark = " <" if o.n == rec.size["programs"] else ""
+        curve.add_row(f"{o.n}{mark}", f"{o.expected_interviews:.1f}", f"{o.interviews_low:.1f}-{o.interviews_high:.1f}", _pct(o.p_match), f"{_pct(o.p_match_low)}-{_pct(o.p_match_high)}")
+    table = RichTable(title=f"Your list: first {min(rows, rec.n_listed)} of {rec.n_listed}", pad_edge=False)
+    for col, kw in (("#", {"justify": "right"}), ("program (state)", {"ratio": 5, "overflow": "fold"}), ("tier", {}),
+                    ("IMG", {"justify": "right"}), ("P(int.)", {"justify": "right"}), ("band", {}), ("why; cautions", {"ratio": 4, "overflow": "fold"})):
+        table.add_column(col, **kw)
+    for r in rec.programs.head(rows).itertuples():
+        share = f"{r.img_share:.2f}" + ("" if r.img_share_basis == "stated" else "~" if r.img_share_basis == "imputed" else "?")
+        why = r.why + (f"; [yellow]{r.cautions}[/]" if r.cautions else "")
+        table.add_row(str(r.rank), f"{r.program_name} ({r.state}{'*' if r.preferred_state else ''})", TIER_SHORT[r.program_tier], share, _pct(r.p_interview), r.band, why)
+    bands = "; ".join(f"{k}: {v}" for k, v in rec.bands.items())
+    foot = Text(
+        "* preferred state; IMG share ~ imputed, ? unknown (counted at the median). P(int.): chance the program "
+        f"interviews you. Why: odds multipliers against the typical applicant at the average program. Bands: {bands}. "
+        "Every row's contributions with their evidence, the cautions and the provenance are in the files.",
+        style="dim",
+    )
+    return [Text("\n".join(head_lines(rec)) + "\n"), curve, table, foot]
+
+
+def size_curve_svg(rec: Recommendation, width: int = 560, height: int = 300) -> str:
+    """Applications -> P(match) (with its band) and expected interviews, as a standalone SVG."""
+    pts = rec.size_curve
+    left, right, top, bottom = 56, 56, 28, 40
+    if not pts:
+        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img"><text x="10" y="20">No program qualifies: no curve.</text></svg>'
+    n_max = max(o.n for o in pts)
+    i_max = max(max(o.interviews_high for o in pts), 1.0)
+
+    def x(n: float) -> float:
+        return left + (width - left - right) * n / n_max
+
+    def y(p: float) -> float:
+        return top + (height - top - bottom) * (1 - p)
+
+    def yi(v: float) -> float:
+        return y(v / i_max)
+
+    band = " ".join(f"{x(o.n):.1f},{y(o.p_match_high):.1f}" for o in pts) + " " + " ".join(f"{x(o.n):.1f},{y(o.p_match_low):.1f}" for o in reversed(pts))
+    line = " ".join(f"{x(o.n):.1f},{y(o.p_match):.1f}" for o in pts)
+    inter = " ".join(f"{x(o.n):.1f},{yi(o.expected_interviews):.1f}" for o in pts)
+    chosen = rec.size["programs"]
+    title = escape(f"Applications to expected interviews and P(match) for profile {rec.profile_id or '-'}")
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-labelledby="t">',
+        f'<title id="t">{title}</title>',
+        f'<polygon points="{band}" fill="#9ecae1" opacity="0.5"/>',
+        f'<polyline points="{line}" fill="none" stroke="#08519c" stroke-width="2"/>',
+        f'<polyline points="{inter}" fill="none" stroke="#d94801" stroke-width="2" stroke-dasharray="5,3"/>',
+        f'<line x1="{x(chosen):.1f}" y1="{top}" x2="{x(chosen):.1f}" y2="{height - bottom}" stroke="#444" stroke-dasharray="2,2"/>',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="#000"/>',
+        f'<text x="{width / 2:.0f}" y="{height - 8}" text-anchor="middle" font-size="12">programs applied to (your list: {chosen})</text>',
+        f'<text x="12" y="{top - 10}" font-size="12" fill="#08519c">P(match), band shaded</text>',
+        f'<text x="{width - 12}" y="{top - 10}" text-anchor="end" font-size="12" fill="#d94801">expected interviews (0-{i_max:.0f})</text>',
+    ]
+    for p in (0.0, 0.25, 0.5, 0.75, 1.0):
+        parts.append(f'<text x="{left - 6}" y="{y(p) + 4:.1f}" text-anchor="end" font-size="11">{p:.0%}</text>')
+    for o in pts:
+        parts.append(f'<text x="{x(o.n):.1f}" y="{height - bottom + 14}" text-anchor="middle" font-size="10">{o.n}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)

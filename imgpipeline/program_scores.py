@@ -1,0 +1,159 @@
+"""The refresh's interview-model tables: program_openness, interview_coefficients, and the
+per-tier ``program_scores`` (P(interview) of each tier's typical applicant at every program,
+per visa need) with their ``score_reasons`` and the ``score_validity`` checks.
+
+The typical applicants come from the rulebook's ``interview.tier_profiles`` (the article's own
+examples); each is assessed with the risk rules for every visa need, and only the (tier, visa
+need) pairs the rules keep in that tier are published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imgpipeline.advice import explain
+from imgpipeline.advice.model import (
+    EXCLUSIONS,
+    TERMS,
+    Applicants,
+    Coefficients,
+    Programs,
+    band_of,
+    baseline_bounds,
+    compute_terms,
+    sigmoid,
+)
+from imgpipeline.applicant import APPLICANT_COLUMNS, VISA_LABEL, VISA_NEEDS
+from imgpipeline.interview import (
+    InterviewRules,
+    build_coefficients,
+    build_program_openness,
+    interview_rules,
+)
+from imgpipeline.risk import TIERS, assess_frame
+from imgpipeline.rulebook import rulebook_path
+from imgpipeline.settings import Settings
+from imgpipeline.vocabulary import BANDS
+
+
+def rulebook_digest(settings: Settings | None = None) -> str:
+    return hashlib.sha256(rulebook_path(settings).read_bytes()).hexdigest()
+
+
+def tier_profiles(rules: InterviewRules) -> pd.DataFrame:
+    """The typical applicant of each tier, once per visa need the risk rules keep in it."""
+    rows = []
+    for tier in TIERS:
+        for visa in VISA_NEEDS:
+            row: dict[str, Any] = {col: None for col in APPLICANT_COLUMNS}
+            row.update({"step1_passed": True, "step2ck_taken": True, "step2ck_passed": True, "step3_failures": 0,
+                        "recent_clinical_work": True, "unexplained_gaps": False, "service_member": False})
+            row.update(rules.tier_profiles[tier])
+            row["usce_total_months"] = (row.get("usce_hands_on_months") or 0) + (row.get("usce_observership_months") or 0)
+            row["visa_need"] = visa
+            row["profile_id"] = f"{tier}/{visa}"
+            rows.append(row)
+    typed = pd.DataFrame(rows)[list(APPLICANT_COLUMNS)].astype(APPLICANT_COLUMNS)
+    typed["risk_tier"] = assess_frame(typed)["risk_tier"].to_numpy()
+    intended = np.repeat(np.array(TIERS, dtype=object), len(VISA_NEEDS))
+    return typed[typed["risk_tier"].to_numpy() == intended].reset_index(drop=True)
+
+
+def profile_text(row: pd.Series) -> str:
+    parts = [f"Step 2 CK {row['step2ck_score']:g}" if pd.notna(row["step2ck_score"]) else "Step 2 CK not taken"]
+    parts.append(f"{int(row['usmle_failures'])} failed attempt(s)")
+    parts.append(f"{int(row['years_since_graduation'])} years since graduation")
+    parts.append(f"{row['usce_hands_on_months']:g} months hands-on USCE")
+    parts.append(f"visa: {VISA_LABEL[row['visa_need']]}")
+    return ", ".join(parts)
+
+
+def _score_rows(profiles: pd.DataFrame, ps: Programs, c: Coefficients) -> tuple[pd.DataFrame, pd.DataFrame]:
+    apps = Applicants.from_frame(profiles)
+    terms = compute_terms(c, ps, apps)
+    excluded, logit = terms.any_excluded, terms.logit
+    low, high = baseline_bounds(c, ps)
+    base = terms.terms["baseline"]
+    p = np.where(excluded, 0.0, sigmoid(logit))
+    G, P = logit.shape
+    t = ps.table
+    rows, reasons = [], []
+    for g in range(G):
+        key = {"risk_tier": profiles["risk_tier"].iat[g], "visa_need": profiles["visa_need"].iat[g]}
+        text = profile_text(profiles.iloc[g])
+        for j in range(P):
+            contribs = explain.contributions(terms, c, apps, ps, g, j)
+            rows.append({
+                "acgme_id": ps.acgme_id[j], **key, "tier_profile": text, "logit": float(logit[g, j]),
+                "p_interview": float(p[g, j]),
+                "p_interview_low": 0.0 if excluded[g, j] else float(sigmoid(logit[g, j] - base[g, j] + low[j])),
+                "p_interview_high": 0.0 if excluded[g, j] else float(sigmoid(logit[g, j] - base[g, j] + high[j])),
+                "band": BANDS[band_of(p[g, j:j + 1], excluded[g, j:j + 1], c["band_likely"], c["band_target"])[0]],
+                "eligible": not excluded[g, j],
+                **{k: bool(terms.excluded[k][g, j]) for k in EXCLUSIONS},
+                "exclusion_reasons": explain.exclusion_text(terms, j, g),
+                "cautions": "; ".join(explain.cautions(apps, ps, g, j)),
+                "contributions": json.dumps(contribs),
+            })
+            reasons.extend({"acgme_id": ps.acgme_id[j], **key, **x} for x in contribs)
+    scores = pd.DataFrame(rows).merge(
+        t[["acgme_id", "program_name", "state", "program_tier", "img_share", "img_share_basis"]], on="acgme_id", how="left"
+    )
+    return scores, pd.DataFrame(reasons)
+
+
+@dataclass
+class InterviewTables:
+    """What the model step publishes, and the run-summary text."""
+
+    program_openness: pd.DataFrame
+    interview_coefficients: pd.DataFrame
+    program_scores: pd.DataFrame
+    score_reasons: pd.DataFrame
+    score_validity: pd.DataFrame
+    summary_markdown: str
+
+
+def _stamp(df: pd.DataFrame, prov: pd.DataFrame) -> pd.DataFrame:
+    return df.merge(prov, on="acgme_id", how="left")
+
+
+def build_interview_tables(
+    features: pd.DataFrame,
+    programs: pd.DataFrame,
+    minimums: pd.DataFrame | None,
+    curve: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    settings: Settings | None = None,
+) -> InterviewTables:
+    """The program side, the coefficients, the per-tier scores with their reasons, and the
+    validity checks, each coerced to its declared table."""
+    from imgpipeline.tables import TABLES
+
+    rules = interview_rules(settings)
+    openness = TABLES["program_openness"].coerce(build_program_openness(features, programs, minimums, rules))
+    coefs = build_coefficients(rules, openness, curve, outcomes)
+    for col in ("charting_snapshot", "charting_as_of", "charting_sha256"):
+        coefs[col] = curve[col].iloc[0]
+    coefs = TABLES["interview_coefficients"].coerce(coefs)
+    ps, c = Programs.from_table(openness), Coefficients.from_table(coefs)
+    scores, reasons = _score_rows(tier_profiles(rules), ps, c)
+    prov = openness[["acgme_id"] + [x for x in openness.columns if x.startswith(("acgme_", "freida_")) and x != "acgme_id"]]
+    scores["rulebook_sha256"] = rulebook_digest(settings)
+    program_scores = TABLES["program_scores"].coerce(_stamp(scores, prov))
+    score_reasons = TABLES["score_reasons"].coerce(_stamp(reasons, prov))
+    from imgpipeline.validity import validity_report
+
+    validity, summary = validity_report(program_scores, score_reasons, openness, c, curve)
+    for col in prov.columns.drop("acgme_id"):
+        validity[col] = " + ".join(sorted(map(str, openness[col].dropna().unique())))
+    return InterviewTables(openness, coefs, program_scores, score_reasons, TABLES["score_validity"].coerce(validity), summary)
+
+
+__all__ = ["InterviewTables", "build_interview_tables", "tier_profiles", "TERMS"]
