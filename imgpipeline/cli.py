@@ -214,6 +214,22 @@ def notebooks(
 
 
 @app.command()
+def sensitivity(
+    profiles: Annotated[list[Path], typer.Argument(help="Applicant profiles (YAML) to rebuild under each change", exists=True, dir_okay=False)],
+    processed_dir: ProcessedDir = None,
+) -> None:
+    """How much the listed examples' advice moves when each judgement constant of the
+    interview model is halved or raised by half (Markdown; docs/scoring.md quotes it)."""
+    from imgpipeline import sensitivity as sens
+    from imgpipeline.advice.published import load_published
+    from imgpipeline.applicant import load_profile
+
+    data = load_published(get_settings(processed_dir=processed_dir))
+    table = sens.sensitivity(data, {p.stem: load_profile(p) for p in profiles})
+    console.print(sens.markdown(table), soft_wrap=True)
+
+
+@app.command()
 def dictionary(
     check: Annotated[bool, typer.Option(help="Only check that docs/data_dictionary.md is current")] = False,
 ) -> None:

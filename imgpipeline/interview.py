@@ -72,6 +72,7 @@ class ApplicantTerms(_Strict):
     unexplained_gaps: float = Field(le=0)
     visa_unknown: float = Field(le=0)
     h1b_without_step3: float = Field(le=0)
+    screen_overlap: float = Field(ge=0, le=1)
 
 
 class Bands(_Strict):
@@ -290,7 +291,7 @@ ARTICLE_THRESHOLDS = {
 UNITS = {
     "step2ck_reference": "score", "step2ck_per_point": "log-odds per point", "yog_after_years": "years",
     "usce_hands_on_months_strong": "months", "letters_min": "letters", "step1_failure_offset_ck": "score",
-    "step1_failure_offset_fraction": "fraction", "step2ck_selectivity_interaction": "multiplier per unit selectivity",
+    "step1_failure_offset_fraction": "fraction", "screen_overlap": "fraction", "step2ck_selectivity_interaction": "multiplier per unit selectivity",
     "volume_elasticity": "multiplier", "applications_per_applicant": "applications", "reference_interviews": "interviews",
     "band_likely": "probability", "band_target": "probability", "band_likely_multiple": "multiplier", "band_target_multiple": "multiplier",
 }
@@ -361,6 +362,7 @@ TERM_WORDS = {
     "unexplained_gaps": "Significant unexplained gaps (stated)",
     "visa_unknown": "A needed visa whose sponsorship is unknown",
     "h1b_without_step3": "An H-1B need at an H-1B sponsor without Step 3 passed",
+    "screen_overlap": "Share given back of every negative applicant screen term but the largest (failures, YOG, USCE, letters, recent clinical work, gaps)",
     "volume_elasticity": "openness = this x log(IMG interview volume / mean volume)",
     "applications_per_applicant": "Applications in the reference applicant's typical list",
     "reference_interviews": "Interviews the reference applicant's typical list brings",

@@ -33,6 +33,10 @@ INTERVIEW_TERMS: tuple[str, ...] = (
     "recent_clinical",   # no recent clinical work (stated)
     "gaps",              # unexplained gaps (stated)
     "visa",              # needed visa with unknown sponsorship; H-1B without Step 3
+    "overlap",           # screens that overlap: all but the largest applicant screen count in part
 )
 # Tolerance of older graduates (imgpipeline/features/yog.py).
 YOG_LEVELS: tuple[str, ...] = ("stated_no_limit", "likely_tolerant", "unknown", "likely_strict", "stated_preference", "stated_limit")
+# The academic year of FREIDA's accepting-applications flag the model reads
+# (program_features.accepting_2026_2027 -> program_openness.accepting_applications).
+FREIDA_ACCEPTING_YEAR: tuple[int, int] = (2026, 2027)

@@ -63,7 +63,26 @@ def test_the_examples_print_the_real_numbers(published: Settings) -> None:
     ny = int((programs["state"] == "NY").sum())
     assert f"{ny} programs in New York" in printed
     assert f"programs schema {PUBLISHED['programs'].schema_version} fingerprint {PUBLISHED['programs'].fingerprint()}" in printed
-    added_up = re.search(r"points add up to (-?[\d.]+) = score (-?[\d.]+)", printed)
+    added_up = re.search(r"log-odds add up to (-?[\d.]+) = logit (-?[\d.]+)", printed)
     assert added_up and added_up.group(1) == added_up.group(2), "the reasons do not add up"
     for path in published.current_dir.glob("*.parquet"):
         assert re.search(rf"{path.stem}\s+\d+ rows\s+schema {PUBLISHED[path.stem].schema_version}", printed)
+
+
+def test_the_sql_chances_equal_the_package(published: Settings) -> None:
+    """The DuckDB example computes the same P(interview) as imgpipeline.advice.model."""
+    from imgpipeline.advice.model import Applicants, compute_terms
+    from imgpipeline.advice.published import load_published
+    from imgpipeline.applicant import applicant_frame, parse_profile
+
+    block = next(b for b in blocks() if "program_openness.parquet" in b)
+    scope: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(block.replace(CURRENT, str(published.current_dir)), str(READING), "exec"), scope)
+    sql = scope["chances"].set_index("acgme_id")["p_interview"]
+    data = load_published(published)
+    profile = parse_profile({"graduation_year": 2023, "step2ck": {"score": 231}, "usce": {"hands_on_months": 3}, "visa_need": "j1"})
+    terms = compute_terms(data.coefficients, data.programs, Applicants.from_frame(applicant_frame([profile], 2026)))
+    package = dict(zip(data.programs.acgme_id, terms.p[0], strict=True))
+    diff = max(abs(sql[k] - v) for k, v in package.items())
+    assert len(sql) == len(package) and diff < 1e-9, diff

@@ -24,7 +24,7 @@ TERM_LABEL = {
     "baseline": "openness to IMGs", "program_facts": "stated openings", "step2ck": "Step 2 CK",
     "minimums_2016": "2016 minimums", "failures": "failed attempts", "yog": "years since graduation",
     "usce": "USCE", "usce_policy": "program's USCE policy", "letters": "letters", "recent_clinical": "recent clinical work",
-    "gaps": "gaps", "visa": "visa",
+    "gaps": "gaps", "visa": "visa", "overlap": "overlapping screens",
 }
 YOG_BASIS = {"stated_no_limit": "stated", "stated_preference": "stated", "stated_limit": "stated", "likely_tolerant": "inferred", "likely_strict": "inferred", "unknown": "unknown"}
 SELECTIVITY_WORDS = {0.0: "community program", 0.5: "mid-tier academic or hybrid program", 1.0: "highly competitive academic program"}
@@ -34,7 +34,7 @@ def _stated(value: float) -> str:
     return "unknown" if value != value else "stated"  # nan != nan
 
 
-def _term_text(term: str, c: Coefficients, a: Applicants, ps: Programs, g: int, j: int) -> tuple[str, str]:
+def _term_text(term: str, c: Coefficients, a: Applicants, ps: Programs, g: int, j: int, terms_value: float = 0.0) -> tuple[str, str]:
     """(basis, evidence) of one term for applicant g at program j."""
     if term == "baseline":
         return str(ps.openness_basis[j]), f"{ps.openness_evidence[j]}; calibrated to the NRMP's interviews per applicant"
@@ -76,6 +76,9 @@ def _term_text(term: str, c: Coefficients, a: Applicants, ps: Programs, g: int, 
     if term == "gaps":
         v = a.gaps[g]
         return _stated(v), "not stated" if v != v else ("unexplained gaps" if v == 1 else "no unexplained gaps")
+    if term == "overlap":
+        v = float(terms_value)
+        return "stated", ("several of your weaknesses are screens the same programs apply: all but the largest count in part" if v > 0 else "at most one screen applies")
     need = str(a.visa_need[g])
     if need == "none":
         return "stated", "no visa needed"
@@ -92,7 +95,7 @@ def contributions(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g:
     out = []
     for term in TERMS:
         value = float(terms.terms[term][g, j])
-        basis, evidence = _term_text(term, c, a, ps, g, j)
+        basis, evidence = _term_text(term, c, a, ps, g, j, value)
         out.append({
             "term": term, "log_odds": round(value, 6), "odds_multiplier": round(math.exp(value), 4),
             "basis": basis, "evidence": evidence,

@@ -337,6 +337,17 @@ def _stated(c: Coefficients, a: Applicants) -> dict[str, np.ndarray]:
     }
 
 
+# The applicant's screens: weaknesses a program may screen on. The same programs tend to screen
+# out the same applicants on several of them, so all but the largest count in part ("overlap").
+SCREENS = ("failures", "yog", "usce", "letters", "recent_clinical", "gaps")
+
+
+def _overlap(c: Coefficients, screens: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
+    """Gives back the share ``screen_overlap`` of every negative screen term but the largest."""
+    neg = np.stack([np.broadcast_to(np.minimum(s, 0.0), shape) for s in screens])
+    return -c["screen_overlap"] * (neg.sum(axis=0) - neg.min(axis=0))
+
+
 def compute_terms(c: Coefficients, ps: Programs, a: Applicants, *, exclude_inferred_visa: bool = True) -> Terms:
     """Every term and exclusion for ``a`` (G applicants) x ``ps`` (P programs)."""
     G, P = a.n, ps.n
@@ -356,6 +367,7 @@ def compute_terms(c: Coefficients, ps: Programs, a: Applicants, *, exclude_infer
         **stated,
         "visa": visa,
     }
+    terms["overlap"] = _overlap(c, [terms[k] for k in SCREENS], (G, P))
     terms = {k: np.broadcast_to(terms[k], (G, P)) for k in TERMS}
     excluded = {
         "excluded_visa": visa_out,

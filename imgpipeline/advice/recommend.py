@@ -10,7 +10,9 @@ scikit-learn: this is what an applicant (or an app) waits on.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from imgpipeline.applicant import ApplicantProfile, applicant_frame
 from imgpipeline.fees import FeeSchedule, eras_schedule
 from imgpipeline.risk import RiskAssessment, assess_row
 from imgpipeline.settings import Settings
-from imgpipeline.vocabulary import BANDS, PROGRAM_TIERS, RISK_TIERS
+from imgpipeline.vocabulary import BANDS, FREIDA_ACCEPTING_YEAR, PROGRAM_TIERS, RISK_TIERS
 
 
 @dataclass
@@ -307,7 +309,7 @@ def recommend(
         sources=data.source_dates(), programs=listed,
         all_programs=table.iloc[order].drop(columns=["states_failed_attempts_policy", "states_yog_window"]).reset_index(drop=True),
         policy_notes=unknown_policies(frame, listed, c["yog_after_years"]),
-        notes=_notes(ctx, counts, listed, rules),
+        notes=_notes(ctx, counts, listed, rules) + season_notes(schedule, date.today()),
     )
 
 
@@ -318,6 +320,26 @@ def band_words(likely: float, target: float) -> dict[str, str]:
         "reach": f"P(interview) below {target:.0%}",
         "excluded": "a hard exclusion applies (P = 0)",
     }
+
+
+def eras_season(day: date) -> int:
+    """The ERAS season applications open for on ``day``: season N opens in June of year N - 1
+    (the 2026 season's applications went out from June 2025 for residency starting July 2026)."""
+    return day.year + 1 if day.month >= 6 else day.year
+
+
+def season_notes(schedule: FeeSchedule, day: date) -> list[str]:
+    """Say when the fee schedule or FREIDA's accepting flags are of an earlier season than the
+    one applications are open for on ``day``."""
+    season = eras_season(day)
+    out = []
+    m = re.search(r"(\d{4})", schedule.season)
+    if m and int(m.group(1)) < season:
+        out.append(f"the fee schedule is the {schedule.season}'s (as of {schedule.as_of}); on {day.isoformat()} applications are for the {season} ERAS season: fees may have changed")
+    first, last = FREIDA_ACCEPTING_YEAR
+    if season > first:
+        out.append(f"FREIDA's accepting-applications flags are for the {first}-{last} academic year (its snapshot); for residency starting in {season}, confirm each program is recruiting")
+    return out
 
 
 def fee_summary(schedule: FeeSchedule, n: int, article: Any, budget: float | None) -> dict[str, Any]:

@@ -1,0 +1,114 @@
+"""The interview-chance model's invariants (property tests on synthetic programs in the
+published format): P never rises with a worse Step 2 CK, more failures or a lower openness;
+contributions add up to the logit; unknown fields add nothing; exclusions are hard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imgpipeline.advice.model import TERMS, Applicants, compute_terms, sigmoid
+from imgpipeline.applicant import applicant_frame, parse_profile
+from tests import synthetic
+
+DATA = synthetic.published(80, seed=3)
+
+
+def frame(**fields: object) -> pd.DataFrame:
+    base = {"graduation_year": 2023, "step2ck": {"score": 240}, "visa_need": "none"}
+    base.update(fields)
+    return applicant_frame([parse_profile(base)], 2026)
+
+
+def chances(df: pd.DataFrame, data=DATA) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return compute_terms(data.coefficients, data.programs, Applicants.from_frame(df)).p
+
+
+@settings(max_examples=40, deadline=None)
+@given(ck=st.integers(200, 279), drop=st.integers(1, 30), visa=st.sampled_from(["none", "j1", "h1b", "either"]))
+def test_p_never_rises_with_a_worse_step2ck(ck: int, drop: int, visa: str) -> None:
+    better = chances(frame(step2ck={"score": ck}, visa_need=visa))
+    worse = chances(frame(step2ck={"score": max(ck - drop, 150)}, visa_need=visa))
+    assert (worse <= better + 1e-15).all()
+    eligible = better > 0
+    assert (worse[eligible] < better[eligible]).all()  # graded: every eligible program moves
+
+
+@settings(max_examples=30, deadline=None)
+@given(attempts=st.integers(1, 3), extra=st.integers(1, 2), ck=st.integers(215, 260))
+def test_p_never_rises_with_more_failures(attempts: int, extra: int, ck: int) -> None:
+    fewer = chances(frame(step1={"passed": True, "attempts": attempts}, step2ck={"score": ck}))
+    more = chances(frame(step1={"passed": True, "attempts": attempts + extra}, step2ck={"score": ck}))
+    assert (more <= fewer + 1e-15).all()
+    assert (more[fewer > 0] < fewer[fewer > 0]).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), cut=st.floats(0.05, 2.0))
+def test_p_never_rises_with_a_lower_openness(seed: int, cut: float) -> None:
+    data = synthetic.published(40, seed=seed)
+    lower = synthetic.openness(40, seed=seed)
+    lower["openness"] = lower["openness"] - cut
+    worse = synthetic.published(40, seed=seed, openness=lower["openness"])
+    df = frame(step2ck={"score": 230})
+    assert (chances(df, worse) < chances(df, data)).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(ck=st.integers(180, 290), years=st.integers(0, 15), hands=st.sampled_from([None, 0, 2, 4]), letters=st.sampled_from([None, 0, 1, 3]))
+def test_contributions_add_up_to_the_logit(ck: int, years: int, hands: float | None, letters: int | None) -> None:
+    fields: dict[str, object] = {"step2ck": {"score": ck}, "graduation_year": 2026 - years}
+    if hands is not None:
+        fields["usce"] = {"hands_on_months": hands}
+    if letters is not None:
+        fields["us_im_letters"] = letters
+    terms = compute_terms(DATA.coefficients, DATA.programs, Applicants.from_frame(frame(**fields)))
+    total = sum(terms.terms[t] for t in TERMS)
+    assert np.allclose(total, terms.logit, atol=1e-12)
+    ok = ~terms.any_excluded
+    assert np.allclose(terms.p[ok], sigmoid(terms.logit)[ok])
+    assert (terms.p[~ok] == 0).all()
+
+
+def test_a_field_left_out_adds_nothing_and_a_stated_weakness_costs() -> None:
+    unstated = compute_terms(DATA.coefficients, DATA.programs, Applicants.from_frame(frame()))
+    for term in ("usce", "letters", "recent_clinical", "gaps"):
+        assert (unstated.terms[term] == 0).all(), term
+    stated = compute_terms(DATA.coefficients, DATA.programs, Applicants.from_frame(
+        frame(usce={"hands_on_months": 0, "observership_months": 0}, us_im_letters=0, recent_clinical_work=False, unexplained_gaps=True)
+    ))
+    c = DATA.coefficients
+    assert np.allclose(stated.terms["usce"], c["no_usce"])
+    assert np.allclose(stated.terms["letters"], c["few_letters"])
+    assert np.allclose(stated.terms["recent_clinical"], c["no_recent_clinical_work"])
+    assert np.allclose(stated.terms["gaps"], c["unexplained_gaps"])
+
+
+def test_a_low_ck_costs_more_at_a_selective_program() -> None:
+    terms = compute_terms(DATA.coefficients, DATA.programs, Applicants.from_frame(frame(step2ck={"score": 220})))
+    sel = DATA.programs.selectivity
+    ck = terms.terms["step2ck"][0]
+    assert ck[sel == 1.0].max() < ck[sel == 0.5].min() <= ck[sel == 0.5].max() < ck[sel == 0.0].min() < 0
+
+
+def test_a_strong_ck_partly_offsets_a_step1_failure_only() -> None:
+    c = DATA.coefficients
+    weak = compute_terms(c, DATA.programs, Applicants.from_frame(frame(step1={"passed": True, "attempts": 2}, step2ck={"score": 230})))
+    strong = compute_terms(c, DATA.programs, Applicants.from_frame(frame(step1={"passed": True, "attempts": 2}, step2ck={"score": 245})))
+    ck_fail = compute_terms(c, DATA.programs, Applicants.from_frame(frame(step2ck={"score": 245, "attempts": 2})))
+    assert np.allclose(weak.terms["failures"], c["first_failure"])
+    assert np.allclose(strong.terms["failures"], c["first_failure"] * c["step1_failure_offset_fraction"])
+    assert np.allclose(ck_fail.terms["failures"], c["first_failure"])  # a CK failure is not offset by CK
+
+
+def test_exclusions_are_hard_and_said() -> None:
+    data = synthetic.published(30, seed=1, military=[True] + [False] * 29, excludes_failed_attempts=[False, True] + [False] * 28)
+    civilian = compute_terms(data.coefficients, data.programs, Applicants.from_frame(frame(step1={"passed": True, "attempts": 2}, visa_need="j1")))
+    assert civilian.excluded["excluded_military"][0, 0] and civilian.p[0, 0] == 0
+    assert civilian.excluded["excluded_failed_attempts"][0, 1] and civilian.p[0, 1] == 0
+    j1_no = np.isin(data.programs.visa_j1, ["no", "no_inferred"])
+    assert (civilian.excluded["excluded_visa"][0] == j1_no).all()
+    member = compute_terms(data.coefficients, data.programs, Applicants.from_frame(frame(service_member=True)))
+    assert not member.excluded["excluded_military"][0, 0] and member.p[0, 0] > 0
