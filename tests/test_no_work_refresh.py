@@ -83,6 +83,18 @@ def test_same_inputs_are_unchanged_and_any_difference_is_not(landed: list, tmp_s
     assert differences(inputs, None) == ["the current version recorded no inputs"]
 
 
+def test_the_flow_step_stops_on_unchanged_inputs_unless_forced(landed: list, tmp_settings: Settings) -> None:
+    """The flow's check_inputs task (its plain function): the current version's name when
+    nothing changed, None (do the work) when forced."""
+    from flows.refresh import check_inputs
+
+    snaps = {s.source: s for s in landed}
+    inputs = run_inputs(landed, tmp_settings)
+    publish_with(tmp_settings, landed, inputs, "v1")
+    assert check_inputs.fn(snaps, tmp_settings, force=False) == (inputs, "v1")
+    assert check_inputs.fn(snaps, tmp_settings, force=True) == (inputs, None)
+
+
 def test_rulebook_digest_follows_the_rulebook_in_use(tmp_path: Path) -> None:
     copy = tmp_path / "rulebook.yaml"
     shutil.copyfile(DEFAULT_PATH, copy)
