@@ -29,10 +29,15 @@ from imgpipeline import programs as program_steps
 from imgpipeline import scoring as scoring_steps
 from imgpipeline.features import build as feature_steps
 from imgpipeline.features.visa import visa_conflicts
-from imgpipeline.inputs import differences, nothing_changed, run_inputs, unchanged_since
+from imgpipeline.inputs import (
+    current_inputs,
+    differences,
+    nothing_changed,
+    run_inputs,
+    unchanged_since,
+)
 from imgpipeline.land import Snapshot
 from imgpipeline.land import land_snapshot as land
-from imgpipeline.publish import current_version, read_manifest
 from imgpipeline.publish import publish_version as publish
 from imgpipeline.settings import Settings, get_settings
 from imgpipeline.stage import charting as charting_stage
@@ -68,8 +73,8 @@ def check_inputs(
     version if it was computed from the same ones: then there is nothing to do, unless forced."""
     inputs = run_inputs(snaps.values(), settings)
     same = unchanged_since(inputs, settings)
-    if same is None and (current := current_version(settings)) is not None:
-        get_run_logger().info("recomputing: %s", "; ".join(differences(inputs, read_manifest(settings, current).get("inputs"))))
+    if same is None and (current := current_inputs(settings)) is not None:
+        get_run_logger().info("recomputing: %s", "; ".join(differences(inputs, current[1])))
     return inputs, None if force else same
 
 

@@ -66,19 +66,26 @@ def run_inputs(snapshots: Iterable[Snapshot], settings: Settings) -> dict[str, A
     }
 
 
-def unchanged_since(inputs: dict[str, Any], settings: Settings) -> str | None:
-    """The current version's name if it was computed from exactly ``inputs``, else None (no
-    version yet, a version that recorded no inputs, or any difference)."""
+def current_inputs(settings: Settings) -> tuple[str, dict[str, Any] | None] | None:
+    """The current version's name and recorded inputs (None where its manifest has none or
+    cannot be read), or None before the first publication."""
     folder = current_version(settings)
     if folder is None:
         return None
     try:
         manifest = read_manifest(settings, folder)
     except (OSError, ValueError):
+        return folder.name, None
+    return str(manifest.get("version") or folder.name), manifest.get("inputs") or None
+
+
+def unchanged_since(inputs: dict[str, Any], settings: Settings) -> str | None:
+    """The current version's name if it was computed from exactly ``inputs``, else None (no
+    version yet, a version that recorded no inputs, or any difference)."""
+    current = current_inputs(settings)
+    if current is None or current[1] != inputs:
         return None
-    if manifest.get("inputs") != inputs:
-        return None
-    return str(manifest.get("version") or folder.name)
+    return current[0]
 
 
 def differences(inputs: dict[str, Any], recorded: dict[str, Any] | None) -> list[str]:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from imgpipeline.inputs import (
     PACKAGE_DIR,
     code_version,
+    current_inputs,
     differences,
     rulebook_digest,
     run_inputs,
@@ -93,6 +94,15 @@ def test_the_flow_step_stops_on_unchanged_inputs_unless_forced(landed: list, tmp
     publish_with(tmp_settings, landed, inputs, "v1")
     assert check_inputs.fn(snaps, tmp_settings, force=False) == (inputs, "v1")
     assert check_inputs.fn(snaps, tmp_settings, force=True) == (inputs, None)
+
+
+def test_an_unreadable_manifest_means_recompute(landed: list, tmp_settings: Settings) -> None:
+    inputs = run_inputs(landed, tmp_settings)
+    publish_with(tmp_settings, landed, inputs, "v1")
+    assert current_inputs(tmp_settings) == ("v1", inputs)
+    (tmp_settings.versions_dir / "v1" / "manifest.json").write_text("{")
+    assert current_inputs(tmp_settings) == ("v1", None)
+    assert unchanged_since(inputs, tmp_settings) is None
 
 
 def test_rulebook_digest_follows_the_rulebook_in_use(tmp_path: Path) -> None:
