@@ -109,7 +109,43 @@ def cli_wall(version_dir: Path, repeats: int) -> dict[str, float]:
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": repeats}
 
 
-def markdown(m: dict[str, Any], source: str, lat: dict[str, Any], cli: dict[str, float], core: list[dict[str, Any]], flows: list[dict[str, Any]]) -> str:
+NO_WORK_GOAL_S = 3.0
+GROWTH_GOAL = 1.0  # cost per 1x at kx over cost at 1x: no worse than linear
+
+
+def growth_ratios(one: dict[str, Any], big: dict[str, Any]) -> dict[str, float]:
+    """Cost per 1x of the big universe over the cost of the real one (1.0: linear)."""
+    k = big["factor"] / one["factor"]
+    inc_one = max(one["peak_rss_mb"] - one["rss_before_mb"], 1.0)
+    return {
+        "time": big["wall_s"] / k / one["wall_s"],
+        "cpu": big["cpu_s"] / k / one["cpu_s"],
+        "peak_rss": big["peak_rss_mb"] / k / one["peak_rss_mb"],
+        "rss_increase": (big["peak_rss_mb"] - big["rss_before_mb"]) / k / inc_one,
+    }
+
+
+def growth_lines(one: dict[str, Any], big: dict[str, Any]) -> list[str]:
+    r = growth_ratios(one, big)
+    rows = [
+        "| universe | programs | rows published | stage FREIDA | validate staged | build | validate published | publish | total | total per 1x | CPU per 1x | peak RSS | RSS increase over the staged inputs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for g in (one, big):
+        rows.append(
+            f"| {g['factor']}x | {g['programs']:,} | {g['rows_published']:,} | {g['stage_freida_s']:.1f} s | {g['validate_staged_s']:.1f} s | "
+            f"{g['build_s']:.1f} s | {g['validate_published_s']:.1f} s | {g['publish_s']:.1f} s | {g['wall_s']:.1f} s | "
+            f"{g['wall_s'] / g['factor']:.1f} s | {g['cpu_s'] / g['factor']:.1f} s | {g['peak_rss_mb']:,.0f} MB | {g['peak_rss_mb'] - g['rss_before_mb']:,.0f} MB |"
+        )
+    rows += [
+        "",
+        f"Cost per 1x at {big['factor']}x over the cost at 1x (goal: at most {GROWTH_GOAL:.1f}, i.e. no worse than linear): "
+        f"wall time {r['time']:.2f}, CPU time {r['cpu']:.2f}, peak RSS {r['peak_rss']:.2f}, RSS increase {r['rss_increase']:.2f}.",
+    ]
+    return rows
+
+
+def markdown(m: dict[str, Any], source: str, lat: dict[str, Any], cli: dict[str, float], core: list[dict[str, Any]], flows: list[dict[str, Any]], nowork: dict[str, Any] | None = None, growth: list[dict[str, Any]] | None = None) -> str:
     lines = [
         f"Measured {m['date']} on {m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB memory, Python {m['python']}, "
         f"{m['platform']}, commit `{m['commit']}`; load average at the start {', '.join(f'{x:.2f}' for x in m['load_average'] or ())}. "
@@ -153,6 +189,19 @@ def markdown(m: dict[str, Any], source: str, lat: dict[str, Any], cli: dict[str,
         lines.append(
             f"| {f['profiles']:,} | {f['runner']} | {f['pairs']:,} | {f['rows_out']:,} | {f['wall_s']:.1f} s | {f['pairs_per_s']:,.0f} | {f['peak_rss_mb']:,.0f} MB |"
         )
+    if nowork:
+        lines += [
+            "",
+            "### No-work refresh (the refresh flow again on unchanged snapshots, rulebook and code)",
+            "",
+            "| measure | value | goal |",
+            "|---|---|---|",
+            f"| full refresh, first in the process (includes starting Prefect's temporary server) | {nowork['full_s']:.1f} s | |",
+            f"| no-work refresh after it, same process (server already up): nothing published | {nowork['no_work_s']:.2f} s | under {NO_WORK_GOAL_S:.0f} s |",
+        ]
+    if growth and len(growth) == 2:
+        lines += ["", f"### Growth: the refresh's build of a {growth[1]['factor']}x program universe", ""]
+        lines += growth_lines(growth[0], growth[1])
     return "\n".join(lines)
 
 
@@ -164,6 +213,8 @@ def main() -> None:
     ap.add_argument("--dask-size", type=int, default=10000, help="profiles for one flow run on a local Dask cluster (0: skip)")
     ap.add_argument("--repeats", type=int, default=30, help="warm recommend() calls per profile")
     ap.add_argument("--cli-repeats", type=int, default=5)
+    ap.add_argument("--growth", type=int, default=10, help="size of the synthetic program universe, times the real one (0: skip)")
+    ap.add_argument("--no-work", action=argparse.BooleanOptionalAction, default=True, help="measure a no-work refresh (a full one first)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -201,7 +252,31 @@ def main() -> None:
         flows.append(f)
         print(f"batch flow {n:>7,} ({runner}): {f['wall_s']:.1f} s, {f['pairs_per_s']:,.0f} pairs/s, {f['rows_out']:,} rows, peak RSS {f['peak_rss_mb']:,.0f} MB", flush=True)
 
-    text = markdown(m, source, lat, cli, core, flows)
+    nowork = None
+    if args.no_work:
+        nowork = measure("nowork")
+        print(
+            f"refresh: full {nowork['full_s']:.1f} s (with Prefect's server start), then no-work "
+            f"{nowork['no_work_s']:.2f} s (goal under {NO_WORK_GOAL_S:.0f} s), nothing published",
+            flush=True,
+        )
+    growth = []
+    if args.growth:
+        for k in (1, args.growth):
+            g = measure("growth", str(k))
+            growth.append(g)
+            print(
+                f"growth {k:>2}x ({g['programs']:,} programs): {g['wall_s']:.1f} s ({g['wall_s'] / k:.1f} s per 1x; CPU {g['cpu_s'] / k:.1f} s per 1x), "
+                f"peak RSS {g['peak_rss_mb']:,.0f} MB (+{g['peak_rss_mb'] - g['rss_before_mb']:,.0f} MB over the staged inputs)",
+                flush=True,
+            )
+        r = growth_ratios(growth[0], growth[1])
+        print(
+            f"growth cost per 1x at {args.growth}x / at 1x: wall time {r['time']:.2f}, CPU time {r['cpu']:.2f}, peak RSS {r['peak_rss']:.2f}, "
+            f"RSS increase {r['rss_increase']:.2f} (goal <= {GROWTH_GOAL:.1f}: no worse than linear)",
+            flush=True,
+        )
+    text = markdown(m, source, lat, cli, core, flows, nowork, growth)
     print("\n" + text)
     if args.markdown:
         args.markdown.write_text(text + "\n")

@@ -1,5 +1,6 @@
-"""One measurement per process: ``python -m bench.workers WHAT VERSION_DIR [ARGS]`` prints one
-JSON line of figures (seconds, pairs per second, peak RSS of this process)."""
+"""One measurement per process: ``python -m bench.workers WHAT VERSION_DIR [ARGS]`` (or
+``growth FACTOR``, ``nowork``) prints one JSON line of figures (seconds, pairs per second,
+peak RSS of this process)."""
 
 from __future__ import annotations
 
@@ -109,13 +110,46 @@ def batch_flow(version_dir: str, n: int, runner: str) -> dict[str, Any]:
     }
 
 
+def no_work_refresh() -> dict[str, Any]:
+    """The refresh flow twice in one process on the real snapshots, into a temporary folder:
+    the first computes and publishes (and starts Prefect's temporary server), the second finds
+    the same snapshots, rulebook and code, and publishes nothing."""
+    from flows.refresh import refresh
+
+    tmp = Path(tempfile.mkdtemp(prefix="imgpipeline-bench-nowork-"))
+    where = {"raw_dir": str(tmp / "raw"), "processed_dir": str(tmp / "processed")}
+    t0 = time.perf_counter()
+    first = refresh(**where)
+    t_full = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    second = refresh(**where)
+    t_none = time.perf_counter() - t0
+    versions = sorted(p.name for p in (tmp / "processed" / "versions").iterdir())
+    if second.get("unchanged_since") != first["version"] or versions != [first["version"]]:
+        raise RuntimeError(f"the second refresh was not a no-work one: {second}, versions {versions}")
+    return {
+        "full_s": t_full,
+        "no_work_s": t_none,
+        "version": first["version"],
+        "folder": str(tmp),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
 def main(argv: list[str]) -> None:
-    what, version_dir, *rest = argv
+    what, *rest = argv
+    version_dir = rest.pop(0) if rest else ""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     if what == "latency":
         out = latency(version_dir, int(rest[0]))
     elif what == "core":
         out = batch_core(version_dir, int(rest[0]))
+    elif what == "growth":
+        from bench.growth import refresh_grown
+
+        out = refresh_grown(int(version_dir))
+    elif what == "nowork":
+        out = no_work_refresh()
     elif what == "flow":
         out = batch_flow(version_dir, int(rest[0]), rest[1])
     else:

@@ -29,6 +29,13 @@ from imgpipeline import program_scores as interview_steps
 from imgpipeline import programs as program_steps
 from imgpipeline.features import build as feature_steps
 from imgpipeline.features.visa import visa_conflicts
+from imgpipeline.inputs import (
+    current_inputs,
+    differences,
+    nothing_changed,
+    run_inputs,
+    unchanged_since,
+)
 from imgpipeline.land import Snapshot
 from imgpipeline.land import land_snapshot as land
 from imgpipeline.publish import publish_version as publish
@@ -56,6 +63,19 @@ SOURCES = (
 def land_snapshot(name: str, settings: Settings) -> Snapshot:
     """I/O: fetch (with retries on transient HTTP failures) and land one snapshot."""
     return land(name, settings)
+
+
+@task(cache_policy=NO_CACHE)
+def check_inputs(
+    snaps: dict[str, Snapshot], settings: Settings, force: bool
+) -> tuple[dict[str, Any], str | None]:
+    """The run's inputs (snapshot checksums, rulebook digest, code version), and the current
+    version if it was computed from the same ones: then there is nothing to do, unless forced."""
+    inputs = run_inputs(snaps.values(), settings)
+    same = unchanged_since(inputs, settings)
+    if same is None and (current := current_inputs(settings)) is not None:
+        get_run_logger().info("recomputing: %s", "; ".join(differences(inputs, current[1])))
+    return inputs, None if force else same
 
 
 @task(cache_policy=NO_CACHE)
@@ -215,11 +235,15 @@ def refresh(
     source_files: dict[str, str] | None = None,
     raw_dir: str | None = None,
     processed_dir: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Full refresh of the real snapshots: land, stage, validate, build, validate, publish.
 
     Nothing is published unless every table passes its suite; a failure raises with the
-    source, column, rule and rows, and the last good version stays current.
+    source, column, rule and rows, and the last good version stays current. When the landed
+    snapshots, the rulebook and the code are those the current version was computed from,
+    nothing is recomputed or published (``unchanged_since`` names that version) unless
+    ``force``.
     """
     log = get_run_logger()
     settings = get_settings(
@@ -229,6 +253,10 @@ def refresh(
         processed_dir=processed_dir,
     )
     snaps = {name: land_snapshot(name, settings) for name in SOURCES}
+    inputs, unchanged = check_inputs(snaps, settings, force)
+    if unchanged is not None:
+        log.info(nothing_changed(unchanged))
+        return {"unchanged_since": unchanged, "version": unchanged, "current_dir": str(settings.current_dir)}
 
     acgme = stage_acgme(snaps["acgme_programs"])
     freida, repeated = stage_freida(snaps["freida_programs"])
@@ -288,6 +316,7 @@ def refresh(
         data_docs="data_docs/index.html",
         changes_from=changes_from,
         changes=change_steps.counts(published["changes"]),
+        inputs=inputs,
         notes=[
             f"{snaps['nrmp_program_results_fl'].snapshot_id}: NRMP codes on several rows, merged "
             f"by year (a row without positions gives way to the one with them): {', '.join(merged_codes)}"

@@ -49,8 +49,10 @@ def refresh(
     freida_file: FreidaFile = None,
     raw_dir: RawDir = None,
     processed_dir: ProcessedDir = None,
+    force: Annotated[bool, typer.Option(help="Recompute and publish even when the snapshots, rulebook and code are those of the current version")] = False,
 ) -> None:
-    """Land, validate and publish a new version from the source snapshots (a Prefect flow)."""
+    """Land, validate and publish a new version from the source snapshots (a Prefect flow);
+    when nothing changed since the current version, say so and publish nothing."""
     prefect_environment()
     from flows.refresh import refresh as refresh_flow
     from imgpipeline.publish import current_version
@@ -64,6 +66,7 @@ def refresh(
             source_files=files,
             raw_dir=str(raw_dir) if raw_dir else None,
             processed_dir=str(processed_dir) if processed_dir else None,
+            force=force,
         )
     except Exception as exc:
         # A check that failed (PipelineError) says what failed; anything else is a bug, whose
@@ -77,6 +80,11 @@ def refresh(
             if after is not None:
                 err.print(f"The last good version is still current: {after}")
         raise typer.Exit(1) from None
+    if result.get("unchanged_since"):
+        from imgpipeline.inputs import nothing_changed
+
+        console.print(nothing_changed(result["unchanged_since"]), highlight=False)
+        return
     print_summary(result)
 
 

@@ -26,6 +26,9 @@ class RunSummary:
     # changes of each kind found (the rows of changes.parquet).
     changes_from: str | None = None
     changes: dict[str, int] = field(default_factory=dict)
+    # What the version was computed from (imgpipeline.inputs.run_inputs): snapshot checksums,
+    # rulebook digest, code version; a refresh with the same inputs publishes nothing.
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
