@@ -110,12 +110,14 @@ def peer_keys(programs: pd.DataFrame, peers: ImgSharePeers) -> pd.DataFrame:
 def peer_features(keys: pd.DataFrame, y: np.ndarray, train: np.ndarray, smoothing: float) -> pd.DataFrame:
     """For every row and peer group: ``<group>_peer_share``, the mean label of the *training*
     rows in the row's group other than the row itself, shrunk towards the training mean as if
-    ``smoothing`` rows at that mean were in the group; ``<group>_peers``, how many such rows.
+    ``smoothing`` rows at that mean were in the group (the mean, too, leaves the row out);
+    ``<group>_peers``, how many such rows.
     Only labels where ``train`` is true are read, and a row's own label never enters its own
     values (leave-one-out), so neither a test fold nor the row itself leaks into them."""
     train = np.asarray(train, bool)
     labels = np.where(train, np.asarray(y, float), 0.0)
-    prior = float(labels[train].mean())
+    # The training mean, itself leave-one-out for the training rows.
+    prior = (labels.sum() - labels) / np.maximum(train.sum() - train, 1)
     out = pd.DataFrame(index=keys.index)
     for group in keys.columns:
         key = keys[group].fillna("\x00missing").to_numpy(object)
@@ -383,6 +385,8 @@ def metrics_markdown(metrics: dict[str, float | int | str]) -> str:
             f"| interval empirical coverage (CV; each fold calibrated on the others only) | {float(m['interval_cv_coverage']):.1%} |",
             f"| mean interval width (CV) | {m['interval_cv_mean_width']:.3f} |",
             f"| mean interval width (imputed programs) | {m['interval_mean_width_imputed']:.3f} |",
+            f"| peer signals: other programs' stated shares (out of fold) by | {m['peer_groups']} |",
+            f"| imputed programs with stated programs in their health system | {m['imputed_with_system_peers']} |",
             f"| new programs (accredited within {m['new_program_max_age_years']} years) with a stated share | {m['stated_new_programs']} |",
             f"| new programs among the imputed | {m['imputed_new_programs']} |",
             "",
