@@ -16,8 +16,8 @@ so is the 2016 FREIDA share (every program that had one in 2016 states one today
 
 Peer signals (``peer_features``): the mean stated share of a program's other programs in the
 same health system, state and city, computed from training labels only: inside each CV fold
-from the training folds, leave-one-out for the training rows themselves, so no row's own label
-ever reaches its own inputs.
+from the training folds, and for the training rows themselves from the other inner folds
+(cross-fitting), so no row's own label ever reaches its own inputs.
 """
 
 from __future__ import annotations
@@ -107,28 +107,47 @@ def peer_keys(programs: pd.DataFrame, peers: ImgSharePeers) -> pd.DataFrame:
     return pd.DataFrame({g: keys[g].astype(object) for g in peers.groups}, index=programs.index)
 
 
-def peer_features(keys: pd.DataFrame, y: np.ndarray, train: np.ndarray, smoothing: float) -> pd.DataFrame:
-    """For every row and peer group: ``<group>_peer_share``, the mean label of the *training*
-    rows in the row's group other than the row itself, shrunk towards the training mean as if
-    ``smoothing`` rows at that mean were in the group (the mean, too, leaves the row out);
-    ``<group>_peers``, how many such rows.
-    Only labels where ``train`` is true are read, and a row's own label never enters its own
-    values (leave-one-out), so neither a test fold nor the row itself leaks into them."""
+def peer_features(
+    keys: pd.DataFrame, y: np.ndarray, train: np.ndarray, smoothing: float, folds: int, seed: int
+) -> pd.DataFrame:
+    """For every row and peer group: ``<group>_peer_share``, the mean label of training rows
+    in the row's group, shrunk towards their overall mean as if ``smoothing`` rows at that
+    mean were in the group; ``<group>_peers``, how many training rows it averages.
+
+    Only labels where ``train`` is true are read. A row outside the training rows is encoded
+    from all of them; a training row from the training rows of the other ``folds`` inner
+    folds only (cross-fitting, fixed ``seed``), so its own label never enters its own inputs.
+    (Leave-one-out would not do: a row's leave-one-out mean falls as its own label rises, a
+    pattern the trees learn in training and never meet on a new program.)"""
+    from sklearn.model_selection import KFold
+
     train = np.asarray(train, bool)
-    labels = np.where(train, np.asarray(y, float), 0.0)
-    # The training mean, itself leave-one-out for the training rows.
-    prior = (labels.sum() - labels) / np.maximum(train.sum() - train, 1)
-    out = pd.DataFrame(index=keys.index)
-    for group in keys.columns:
-        key = keys[group].fillna("\x00missing").to_numpy(object)
-        frame = pd.DataFrame({"key": key, "y": labels, "n": train.astype(float)})
-        sums = frame.groupby("key")[["y", "n"]].transform("sum")
-        s = sums["y"].to_numpy() - labels
-        n = sums["n"].to_numpy() - train
-        missing = keys[group].isna().to_numpy()
-        s, n = np.where(missing, 0.0, s), np.where(missing, 0.0, n)
-        out[f"{group}_peer_share"] = (s + smoothing * prior) / (n + smoothing) if smoothing else np.where(n > 0, s / np.maximum(n, 1), np.nan)
-        out[f"{group}_peers"] = n
+    y = np.asarray(y, float)
+    names = [f"{g}_{kind}" for g in keys.columns for kind in ("peer_share", "peers")]
+    out = pd.DataFrame(np.nan, index=keys.index, columns=names)
+
+    def encode(source: np.ndarray, target: np.ndarray) -> None:
+        if not source.any() or not target.any():
+            return
+        prior = float(y[source].mean())
+        for group in keys.columns:
+            stats = pd.DataFrame({"key": keys[group].to_numpy(object)[source], "y": y[source]})
+            stats = stats.dropna(subset=["key"]).groupby("key")["y"].agg(["sum", "count"])
+            key = keys[group][target]
+            s = key.map(stats["sum"]).fillna(0.0).to_numpy(float)
+            n = key.map(stats["count"]).fillna(0.0).to_numpy(float)
+            share = (s + smoothing * prior) / np.where(n + smoothing > 0, n + smoothing, np.nan)
+            out.loc[target, f"{group}_peer_share"] = share
+            out.loc[target, f"{group}_peers"] = n
+
+    encode(train, ~train)
+    rows = np.flatnonzero(train)
+    if len(rows) >= 2:
+        inner = KFold(min(folds, len(rows)), shuffle=True, random_state=seed)
+        for _, held in inner.split(rows):
+            target = np.zeros(len(train), bool)
+            target[rows[held]] = True
+            encode(train & ~target, target)
     return out
 
 
@@ -208,7 +227,7 @@ def cross_validate(
         if keys is not None:
             train = np.zeros(len(X), bool)
             train[tr] = True
-            Xk = X.join(peer_features(keys, y, train, rules.peers.smoothing))
+            Xk = X.join(peer_features(keys, y, train, rules.peers.smoothing, rules.cv_folds, seed))
         Xtr, ytr, Xte = Xk.iloc[tr], y[tr], Xk.iloc[te]
         out.iloc[te, 1] = _model(rules, seed, "absolute_error").fit(Xtr, ytr).predict(Xte)
         out.iloc[te, 2] = _model(rules, seed, "quantile", alpha / 2).fit(Xtr, ytr).predict(Xte)
@@ -276,7 +295,9 @@ def impute_img_share(
     y = stated[known].astype(float).to_numpy()
     keys = peer_keys(programs, rules.peers)
     # The final model's peer signals: from every stated share, leave-one-out for its own rows.
-    X_final = X.join(peer_features(keys, stated.astype(float).fillna(0).to_numpy(), known, rules.peers.smoothing))
+    X_final = X.join(
+        peer_features(keys, stated.astype(float).to_numpy(), known, rules.peers.smoothing, rules.cv_folds, seed)
+    )
     enough = predictor_count(programs, rules).ge(rules.min_predictors).to_numpy()
     todo = ~known & enough
 
@@ -296,7 +317,7 @@ def impute_img_share(
     cov = rules.interval_coverage
     mae = float(np.mean(np.abs(cv["y"] - cv["point"])))
     coverage = float(np.mean((cv["y"] >= cv["low"]) & (cv["y"] <= cv["high"])))
-    system_peers = X_final.get("system_peers", pd.Series(0.0, index=programs.index)).astype(int)
+    system_peers = X_final.get("system_peers", pd.Series(0.0, index=programs.index)).fillna(0).astype(int)
     system_text = np.where(
         system_peers > 0,
         "; health system '" + keys.get("system", pd.Series("", index=programs.index)).astype(str) + "': "
