@@ -176,9 +176,9 @@ def test_the_imputation_error_is_measured_and_beats_the_baselines(features) -> N
     assert m["cv_folds"] == RULES.cv_folds
     # The model must beat predicting the overall median and the median of the program's type.
     assert m["cv_mae"] < m["cv_mae_baseline_type_median"] < m["cv_mae_baseline_overall_median"]
-    # With the peer signals (health system, state, city) the measured MAE was 0.221 (0.226
+    # With the peer signals (health system, state, city) the measured MAE is 0.214 (0.226
     # without them, seed 20250526): a regression of the signals fails here.
-    assert m["cv_mae"] <= 0.223
+    assert m["cv_mae"] <= 0.220
     assert m["peer_groups"] == "system, state, city"
     assert m["imputed_with_system_peers"] >= 60
     # The interval's empirical coverage is near its nominal coverage.
