@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgpipeline.features.img_share import (
@@ -79,6 +79,7 @@ def test_the_health_system_is_read_from_the_acgme_name() -> None:
     assert pd.isna(system_key(names, RULES.peers).iloc[7])
 
 
+@settings(deadline=None, max_examples=50)  # pandas group-bys: no per-example deadline on a busy machine
 @given(
     st.lists(st.tuples(st.sampled_from("abc"), st.floats(0, 1), st.booleans()), min_size=2, max_size=30),
     st.integers(0, 29),
