@@ -11,18 +11,25 @@ reaches its nominal coverage). A program with fewer than the rulebook's minimum 
 point estimate (against two baselines), and the empirical coverage and width of the interval,
 each fold's interval widened by the conformity scores of the other folds only, so a fold's own
 labels never calibrate its own interval. The final interval is widened by all folds' scores.
-FREIDA's DO share is missing exactly where the IMG share is, so it cannot serve as a predictor.
+FREIDA's DO share is missing exactly where the IMG share is, so it cannot serve as a predictor;
+so is the 2016 FREIDA share (every program that had one in 2016 states one today).
+
+Peer signals (``peer_features``): the mean stated share of a program's other programs in the
+same health system, state and city, computed from training labels only: inside each CV fold
+from the training folds, and for the training rows themselves from the other inner folds
+(cross-fitting), so no row's own label ever reaches its own inputs.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from imgpipeline.features.rules import ImgShareRules
+from imgpipeline.features.rules import ImgSharePeers, ImgShareRules
 from imgpipeline.features.signals import PROGRAM_TYPES, STATE_REGION
 
 log = logging.getLogger(__name__)
@@ -72,6 +79,76 @@ def predictor_frame(programs: pd.DataFrame, as_of_year: int) -> pd.DataFrame:
         programs["program_name"].str.contains(r"University|College of Medicine|School of Medicine", case=False).astype(float)
     )
     return out[list(PREDICTORS)]
+
+
+def system_key(program_names: pd.Series, peers: ImgSharePeers) -> pd.Series:
+    """The health system or sponsor a program belongs to, from its ACGME name: the sponsor is
+    the name before any "(", "/" or " - " (without " Program"); the system is its first word,
+    lowercased, or its first two where the first is one of the rulebook's generic words
+    ("University of Kentucky ..." -> "university of", "HCA Florida ..." -> "hca")."""
+    generic = {w.lower() for w in peers.system_generic_words}
+    sponsor = (
+        program_names.fillna("")
+        .str.replace(r"\s+Program\b.*$", "", regex=True)
+        .map(lambda n: re.split(r"\s*[(/]\s*|\s+-\s+", n)[0].strip().lower())
+    )
+    words = sponsor.str.split()
+    first = words.str[0]
+    return first.where(~first.isin(generic), words.str[:2].str.join(" ")).where(sponsor.ne(""))
+
+
+def peer_keys(programs: pd.DataFrame, peers: ImgSharePeers) -> pd.DataFrame:
+    """Each program's key in every peer group of the rulebook (system, state, city)."""
+    keys = {
+        "system": system_key(programs["program_name"], peers),
+        "state": programs["state"],
+        "city": programs["state"] + "|" + programs["city"].str.lower().str.strip(),
+    }
+    return pd.DataFrame({g: keys[g].astype(object) for g in peers.groups}, index=programs.index)
+
+
+def peer_features(
+    keys: pd.DataFrame, y: np.ndarray, train: np.ndarray, smoothing: float, folds: int, seed: int
+) -> pd.DataFrame:
+    """For every row and peer group: ``<group>_peer_share``, the mean label of training rows
+    in the row's group, shrunk towards their overall mean as if ``smoothing`` rows at that
+    mean were in the group; ``<group>_peers``, how many training rows it averages.
+
+    Only labels where ``train`` is true are read. A row outside the training rows is encoded
+    from all of them; a training row from the training rows of the other ``folds`` inner
+    folds only (cross-fitting, fixed ``seed``), so its own label never enters its own inputs.
+    (Leave-one-out would not do: a row's leave-one-out mean falls as its own label rises, a
+    pattern the trees learn in training and never meet on a new program.)"""
+    from sklearn.model_selection import KFold
+
+    train = np.asarray(train, bool)
+    y = np.asarray(y, float)
+    names = [f"{g}_{kind}" for g in keys.columns for kind in ("peer_share", "peers")]
+    out = pd.DataFrame(np.nan, index=keys.index, columns=names)
+
+    def encode(source: np.ndarray, target: np.ndarray) -> None:
+        if not source.any() or not target.any():
+            return
+        prior = float(y[source].mean())
+        for group in keys.columns:
+            stats = pd.DataFrame({"key": keys[group].to_numpy(object)[source], "y": y[source]})
+            stats = stats.dropna(subset=["key"]).groupby("key")["y"].agg(["sum", "count"])
+            key = keys[group][target]
+            s = key.map(stats["sum"]).fillna(0.0).to_numpy(float)
+            n = key.map(stats["count"]).fillna(0.0).to_numpy(float)
+            share = (s + smoothing * prior) / np.where(n + smoothing > 0, n + smoothing, np.nan)
+            out.loc[target, f"{group}_peer_share"] = share
+            out.loc[target, f"{group}_peers"] = n
+
+    encode(train, ~train)
+    rows = np.flatnonzero(train)
+    if len(rows) >= 2:
+        inner = KFold(min(folds, len(rows)), shuffle=True, random_state=seed)
+        for _, held in inner.split(rows):
+            target = np.zeros(len(train), bool)
+            target[rows[held]] = True
+            encode(train & ~target, target)
+    return out
 
 
 def predictor_count(programs: pd.DataFrame, rules: ImgShareRules) -> pd.Series:
@@ -132,10 +209,13 @@ class IntervalModel:
         return _interval(self.low.predict(X), self.high.predict(X), self.point.predict(X), self.widen)
 
 
-def cross_validate(X: pd.DataFrame, y: np.ndarray, rules: ImgShareRules, seed: int) -> pd.DataFrame:
+def cross_validate(
+    X: pd.DataFrame, y: np.ndarray, rules: ImgShareRules, seed: int, keys: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """K-fold out-of-fold predictions for the programs with a stated share: the point
     estimate, the two raw quantiles, the conformity score and the fold, plus a baseline (the
-    training folds' median share of the program's type)."""
+    training folds' median share of the program's type). With ``keys`` (``peer_keys`` of the
+    same rows), each fold's peer signals are computed from the training folds' labels only."""
     from sklearn.model_selection import KFold
 
     alpha = 1.0 - rules.interval_coverage
@@ -143,7 +223,12 @@ def cross_validate(X: pd.DataFrame, y: np.ndarray, rules: ImgShareRules, seed: i
     out = pd.DataFrame(index=X.index, columns=["y", "point", "q_low", "q_high", "baseline", "fold"], dtype=float)
     out["y"] = y
     for k, (tr, te) in enumerate(KFold(rules.cv_folds, shuffle=True, random_state=seed).split(X)):
-        Xtr, ytr, Xte = X.iloc[tr], y[tr], X.iloc[te]
+        Xk = X
+        if keys is not None:
+            train = np.zeros(len(X), bool)
+            train[tr] = True
+            Xk = X.join(peer_features(keys, y, train, rules.peers.smoothing, rules.cv_folds, seed))
+        Xtr, ytr, Xte = Xk.iloc[tr], y[tr], Xk.iloc[te]
         out.iloc[te, 1] = _model(rules, seed, "absolute_error").fit(Xtr, ytr).predict(Xte)
         out.iloc[te, 2] = _model(rules, seed, "quantile", alpha / 2).fit(Xtr, ytr).predict(Xte)
         out.iloc[te, 3] = _model(rules, seed, "quantile", 1 - alpha / 2).fit(Xtr, ytr).predict(Xte)
@@ -208,6 +293,11 @@ def impute_img_share(
     unavailable = [c for c in features_all.columns if features_all.loc[known, c].isna().all()]
     X = features_all.drop(columns=unavailable)
     y = stated[known].astype(float).to_numpy()
+    keys = peer_keys(programs, rules.peers)
+    # The final model's peer signals: from every stated share, leave-one-out for its own rows.
+    X_final = X.join(
+        peer_features(keys, stated.astype(float).to_numpy(), known, rules.peers.smoothing, rules.cv_folds, seed)
+    )
     enough = predictor_count(programs, rules).ge(rules.min_predictors).to_numpy()
     todo = ~known & enough
 
@@ -219,23 +309,30 @@ def impute_img_share(
     # One OpenMP thread: the models are small, and on a busy machine OpenMP's spinning threads
     # make the fits twenty times slower, not faster.
     with threadpool_limits(limits=1, user_api="openmp"):
-        cv = evaluate(cross_validate(X[known], y, rules, seed), rules.interval_coverage)
-        model = fit_interval_model(X[known], y, cv, rules, seed)
+        cv = evaluate(cross_validate(X[known], y, rules, seed, keys[known]), rules.interval_coverage)
+        model = fit_interval_model(X_final[known], y, cv, rules, seed)
         if todo.any():
-            pt[todo], lo[todo], hi[todo] = model.predict(X[todo])
+            pt[todo], lo[todo], hi[todo] = model.predict(X_final[todo])
 
     cov = rules.interval_coverage
     mae = float(np.mean(np.abs(cv["y"] - cv["point"])))
     coverage = float(np.mean((cv["y"] >= cv["low"]) & (cv["y"] <= cv["high"])))
+    system_peers = X_final.get("system_peers", pd.Series(0.0, index=programs.index)).fillna(0).astype(int)
+    system_text = np.where(
+        system_peers > 0,
+        "; health system '" + keys.get("system", pd.Series("", index=programs.index)).astype(str) + "': "
+        + system_peers.astype(str) + " other programs state a share",
+        "",
+    )
     evidence = np.where(
         known,
         "FREIDA % IMG: " + (stated * 100).round(1).astype(str) + "%",
         np.where(
             todo,
             [
-                f"imputed by gradient boosting from {', '.join(X.columns)}; "
+                f"imputed by gradient boosting from {', '.join(X_final.columns)}{sys_text}; "
                 f"{cov:.0%} interval [{a:.3f}, {b:.3f}]; cross-validated MAE {mae:.3f}"
-                for a, b in zip(lo, hi, strict=True)
+                for a, b, sys_text in zip(lo, hi, system_text, strict=True)
             ],
             np.where(
                 programs["in_freida"].to_numpy(bool),
@@ -278,6 +375,8 @@ def impute_img_share(
         "imputed_new_programs": int(is_new[todo].sum()),
         "imputed_age_unknown": int(age[todo].isna().sum()),
         "predictors_unavailable": ", ".join(unavailable) or "none",
+        "peer_groups": ", ".join(rules.peers.groups) or "none",
+        "imputed_with_system_peers": int((system_peers[todo] > 0).sum()),
         "seed": seed,
         "model": "HistGradientBoostingRegressor (absolute error) + conformalized quantile interval",
     }
@@ -307,6 +406,8 @@ def metrics_markdown(metrics: dict[str, float | int | str]) -> str:
             f"| interval empirical coverage (CV; each fold calibrated on the others only) | {float(m['interval_cv_coverage']):.1%} |",
             f"| mean interval width (CV) | {m['interval_cv_mean_width']:.3f} |",
             f"| mean interval width (imputed programs) | {m['interval_mean_width_imputed']:.3f} |",
+            f"| peer signals: other programs' stated shares (out of fold) by | {m['peer_groups']} |",
+            f"| imputed programs with stated programs in their health system | {m['imputed_with_system_peers']} |",
             f"| new programs (accredited within {m['new_program_max_age_years']} years) with a stated share | {m['stated_new_programs']} |",
             f"| new programs among the imputed | {m['imputed_new_programs']} |",
             "",

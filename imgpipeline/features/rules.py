@@ -32,6 +32,17 @@ class ImgShareModel(_Strict):
     l2_regularization: float = Field(ge=0)
 
 
+PeerGroup = Literal["system", "state", "city"]
+
+
+class ImgSharePeers(_Strict):
+    """Peer signals: the stated shares of the program's other programs in the same group."""
+
+    groups: tuple[PeerGroup, ...]
+    smoothing: float = Field(ge=0)
+    system_generic_words: tuple[str, ...]
+
+
 class ImgShareRules(_Strict):
     """How a missing IMG share is imputed, and when it is left unknown."""
 
@@ -39,6 +50,7 @@ class ImgShareRules(_Strict):
     cv_folds: int = Field(ge=2)
     min_predictors: int = Field(ge=1)
     predictor_signals: tuple[str, ...]
+    peers: ImgSharePeers
     model: ImgShareModel
 
 
