@@ -46,7 +46,7 @@ def test_contributions_add_up_to_the_logit(scores: pd.DataFrame, published) -> N
         assert abs(sum(c["log_odds"] for c in contribs) - row["logit"]) < 1e-5
     reasons = read_table("score_reasons", published)
     assert len(reasons) == len(scores) * len(TERMS)
-    assert np.allclose(np.exp(reasons["log_odds"]), reasons["odds_multiplier"], rtol=1e-3)
+    assert np.allclose(np.exp(reasons["log_odds"]), reasons["odds_multiplier"], rtol=1e-5)
 
 
 def test_chances_never_rise_with_risk(scores: pd.DataFrame) -> None:

@@ -97,7 +97,7 @@ def contributions(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g:
         value = float(terms.terms[term][g, j])
         basis, evidence = _term_text(term, c, a, ps, g, j, value)
         out.append({
-            "term": term, "log_odds": round(value, 6), "odds_multiplier": round(math.exp(value), 4),
+            "term": term, "log_odds": round(value, 6), "odds_multiplier": float(f"{math.exp(value):.6g}"),
             "basis": basis, "evidence": evidence,
         })
     return out
