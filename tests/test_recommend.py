@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from imgpipeline.advice import lists
 from imgpipeline.advice.published import NotPublished, Published, load_published
 from imgpipeline.advice.recommend import Recommendation, recommend
+from imgpipeline.advice.render import count
 from imgpipeline.applicant import load_profile, parse_profile
 from imgpipeline.cli import app
 from imgpipeline.declare import EMAIL_PATTERN, PHONE_PATTERN
@@ -249,4 +250,4 @@ def test_the_docs_example_commands_run_and_match_the_docs(published, tmp_path: P
         # The figures the docs quote are this run's: tier, list size and outcome.
         assert f"{rec.assessment.label}: {rec.n_listed} programs listed" in text
         if rec.outcome is not None:
-            assert f"about {rec.outcome.expected_interviews:.1f} interviews" in text
+            assert f"about {count(rec.outcome.expected_interviews)} interviews" in text

@@ -18,9 +18,14 @@ def _pct(x: float) -> str:
     return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
 
 
+def count(x: float) -> str:
+    """An expected count: one decimal, two below 1 (0.04 interviews is not 0.0)."""
+    return f"{x:.1f}" if x >= 1 or x == 0 else f"{x:.2f}"
+
+
 def outcome_line(o: Any) -> str:
     return (
-        f"{o.n} programs -> about {o.expected_interviews:.1f} interviews ({o.interviews_low:.1f}-{o.interviews_high:.1f}) "
+        f"{o.n} programs -> about {count(o.expected_interviews)} interviews ({count(o.interviews_low)}-{count(o.interviews_high)}) "
         f"-> P(match) {_pct(o.p_match)} ({_pct(o.p_match_low)}-{_pct(o.p_match_high)}); no interview at all: {_pct(o.p_no_interview)}"
     )
 
@@ -62,7 +67,7 @@ def renderables(rec: Recommendation, rows: int = 25) -> list[Any]:
         curve.add_column(col, justify="right")
     for o in rec.size_curve:
         mark = " <" if o.n == rec.size["programs"] else ""
-        curve.add_row(f"{o.n}{mark}", f"{o.expected_interviews:.1f}", f"{o.interviews_low:.1f}-{o.interviews_high:.1f}", _pct(o.p_match), f"{_pct(o.p_match_low)}-{_pct(o.p_match_high)}")
+        curve.add_row(f"{o.n}{mark}", count(o.expected_interviews), f"{count(o.interviews_low)}-{count(o.interviews_high)}", _pct(o.p_match), f"{_pct(o.p_match_low)}-{_pct(o.p_match_high)}")
     table = RichTable(title=f"Your list: first {min(rows, rec.n_listed)} of {rec.n_listed}", pad_edge=False)
     for col, kw in (("#", {"justify": "right"}), ("program (state)", {"ratio": 5, "overflow": "fold"}), ("tier", {}),
                     ("IMG", {"justify": "right"}), ("P(int.)", {"justify": "right"}), ("band", {}), ("why; cautions", {"ratio": 4, "overflow": "fold"})):
