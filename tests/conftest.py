@@ -172,3 +172,58 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     logging.raiseExceptions = False
     for server in list(SubprocessASGIServer._instances.values()):
         server.stop()
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A real headless Chromium (Debian's, driven by Playwright). `make test` installs it with
+    apt-get when run as root; without it the browser tests are skipped, saying why."""
+    import shutil
+
+    path = os.environ.get("IMGPIPELINE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("no Chromium on this machine (make test installs Debian's `chromium` when run as root)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def offline_page(chromium):
+    """A page of a browser context with the network cut: only file:// loads; every other
+    request is aborted and recorded in ``page.blocked``."""
+    context = chromium.new_context(offline=True, viewport={"width": 1300, "height": 900})
+    blocked: list[str] = []
+
+    def only_files(route) -> None:
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_files)
+    page = context.new_page()
+    page.blocked = blocked
+    try:
+        yield page
+    finally:
+        context.close()
