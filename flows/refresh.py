@@ -5,7 +5,10 @@ return DataFrames, so none of them is cached across runs (Prefect would hash the
 staging is sub-second and landing reuses landed files by checksum.
 
 Run it: ``imgpipeline refresh`` (or ``python -m flows.refresh``), on Prefect's embedded
-temporary server by default. Serve it weekly: ``python -m flows.refresh --serve``.
+temporary server by default. Scheduled, two named deployments share one schedule
+(``SCHEDULE`` below; README, "Scheduled refreshes"): ``weekly-refresh`` from ``prefect.yaml``
+runs on a work pool's worker; ``weekly-refresh-serve`` (``python -m flows.refresh --serve``)
+runs in the serving process for as long as it lives.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from imgpipeline import crosswalk as crosswalk_steps
 from imgpipeline import match_probability as probability_steps
 from imgpipeline import programs as program_steps
 from imgpipeline import scoring as scoring_steps
+from imgpipeline.alerts import alert_on_failure
 from imgpipeline.features import build as feature_steps
 from imgpipeline.features.visa import visa_conflicts
 from imgpipeline.land import Snapshot
@@ -43,6 +47,20 @@ from imgpipeline.summary import RunSummary
 from imgpipeline.tables import TABLES
 
 WEEKLY_CRON = "0 6 * * 1"
+# The schedule options both deployments share; prefect.yaml repeats them for `prefect deploy`
+# (tests/test_deployments.py holds the two equal).
+TIMEZONE = "UTC"
+TAGS = ["imgpipeline", "refresh"]
+CONCURRENCY_LIMIT = 1
+DEPLOY_NAME = "weekly-refresh"  # prefect.yaml, on a work pool
+SERVE_NAME = "weekly-refresh-serve"  # python -m flows.refresh --serve
+# The environment of a scheduled run (prefect.yaml's job_variables.env); serve sets it in
+# its own process, where its runs execute.
+JOB_ENV = {
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "imgpipeline",
+    "GX_ANALYTICS_ENABLED": "false",
+    "MPLBACKEND": "Agg",
+}
 SOURCES = (
     "acgme_programs",
     "freida_programs",
@@ -204,7 +222,12 @@ def publish_version(
     return summary
 
 
-@flow(name="refresh", log_prints=False)
+@flow(
+    name="refresh",
+    log_prints=False,
+    on_failure=[alert_on_failure],
+    on_crashed=[alert_on_failure],
+)
 def refresh(
     source_dir: str | None = None,
     source_files: dict[str, str] | None = None,
@@ -306,8 +329,35 @@ def refresh(
     return summary.to_dict()
 
 
+def serve_deployment() -> Any:
+    """The deployment ``--serve`` registers: the weekly schedule, tags and concurrency limit of
+    prefect.yaml's, under its own name, so it never replaces the work-pool deployment."""
+    from prefect.schedules import Cron
+
+    return refresh.to_deployment(
+        name=SERVE_NAME,
+        schedules=[Cron(WEEKLY_CRON, timezone=TIMEZONE)],
+        concurrency_limit=CONCURRENCY_LIMIT,
+        tags=TAGS,
+        description="The weekly refresh, served by `python -m flows.refresh --serve` (runs "
+        "in that process; paused when it stops).",
+    )
+
+
+def serve() -> None:
+    """Register ``weekly-refresh-serve`` and run its scheduled runs here until stopped
+    (its schedule is paused on shutdown, so no run waits for a process that is gone)."""
+    import os
+
+    from prefect import serve as prefect_serve
+
+    for key, value in JOB_ENV.items():
+        os.environ.setdefault(key, value)
+    prefect_serve(serve_deployment(), pause_on_shutdown=True)
+
+
 if __name__ == "__main__":
     if "--serve" in sys.argv:
-        refresh.serve(name="weekly-refresh", cron=WEEKLY_CRON)
+        serve()
     else:
         refresh()
