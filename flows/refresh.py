@@ -222,6 +222,36 @@ def publish_version(
     return summary
 
 
+@task(cache_policy=NO_CACHE)
+def run_analysis(version_dir: str, settings: Settings) -> list[dict[str, Any]]:
+    """The analysis notebooks on the version just published (figures into its ``figures/``).
+    Never raises: the data is published and stays so; a notebook that fails is reported (log,
+    artifact, the run's result and ``<version>/notebooks.json``)."""
+    from dataclasses import asdict
+
+    from imgpipeline.notebooks import run_all
+
+    log = get_run_logger()
+    try:
+        runs = [asdict(r) for r in run_all(settings, version=Path(version_dir))]
+    except Exception as exc:  # the runner itself (no kernel, no jupytext): report it too
+        runs = [{"notebook": "*", "ok": False, "executed": None, "figures": None, "error": f"{type(exc).__name__}: {exc}"}]
+    for r in runs:
+        if r["ok"]:
+            log.info("notebook %s: %d figures", r["notebook"], len(r["figures"] or []))
+        else:
+            log.error("notebook %s failed (the data stays published): %s", r["notebook"], r["error"])
+    return runs
+
+
+def notebooks_markdown(runs: list[dict[str, Any]]) -> str:
+    lines = ["| notebook | outcome | figures |", "|---|---|---|"]
+    for r in runs:
+        outcome = "ok" if r["ok"] else f"FAILED: {r['error']}"
+        lines.append(f"| {r['notebook']} | {outcome} | {', '.join(r['figures'] or [])} |")
+    return "\n".join(lines)
+
+
 @flow(
     name="refresh",
     log_prints=False,
@@ -233,11 +263,15 @@ def refresh(
     source_files: dict[str, str] | None = None,
     raw_dir: str | None = None,
     processed_dir: str | None = None,
+    notebooks: bool | None = None,
 ) -> dict[str, Any]:
-    """Full refresh of the real snapshots: land, stage, validate, build, validate, publish.
+    """Full refresh of the real snapshots: land, stage, validate, build, validate, publish,
+    then run the analysis notebooks on the new version (``notebooks``: default from the
+    settings, ``IMGPIPELINE_RUN_NOTEBOOKS``).
 
     Nothing is published unless every table passes its suite; a failure raises with the
-    source, column, rule and rows, and the last good version stays current.
+    source, column, rule and rows, and the last good version stays current. A notebook that
+    fails after publication is reported, and the version stays published.
     """
     log = get_run_logger()
     settings = get_settings(
@@ -326,7 +360,16 @@ def refresh(
         key="refresh-summary", markdown=summary.to_markdown(), description="imgpipeline refresh"
     )
     log.info("published version %s at %s", summary.version, summary.version_dir)
-    return summary.to_dict()
+    result = summary.to_dict()
+    if settings.run_notebooks if notebooks is None else notebooks:
+        runs = run_analysis(summary.version_dir, settings)
+        create_markdown_artifact(
+            key="refresh-notebooks",
+            markdown=f"# Analysis notebooks on version `{summary.version}`\n\n{notebooks_markdown(runs)}\n",
+            description="notebooks run after publication",
+        )
+        result["notebooks"] = runs
+    return result
 
 
 def serve_deployment() -> Any:

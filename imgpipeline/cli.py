@@ -133,6 +133,11 @@ def print_summary(result: dict) -> None:
         emit_markdown(title, text)
     if result.get("data_docs"):
         console.print(f"Data Docs: {result['data_docs']}", **plain)
+    for run in result.get("notebooks", []):
+        if run["ok"]:
+            console.print(f"notebook {run['notebook']}: ok, figures {', '.join(run['figures'] or []) or 'none'}", **plain)
+        else:
+            console.print(f"notebook {run['notebook']}: FAILED (the data stays published): {run['error']}", style="bold red", **plain)
     console.print(f"Published version {result['version']}", style="bold green", **plain)
     console.print(f"outputs: {result['current_dir']} -> {result['version_dir']}", **plain)
 
@@ -218,24 +223,32 @@ def changes(processed_dir: ProcessedDir = None) -> None:
 @app.command()
 def notebooks(
     processed_dir: ProcessedDir = None,
+    version_dir: Annotated[Path | None, typer.Option(help="Run on this published version folder instead of the current one")] = None,
     only: Annotated[
         list[str] | None, typer.Option(help="Run only notebooks whose name starts with this (e.g. 01)")
     ] = None,
 ) -> None:
-    """Execute the analysis notebooks on the current version; the executed notebooks go to
-    <version>/notebooks/ and their figures to <version>/figures/."""
-    from imgpipeline.notebooks import run_notebooks
+    """Execute the analysis notebooks on the current version (a refresh runs them too); the
+    executed notebooks go to <version>/notebooks/ and their figures to <version>/figures/."""
+    from imgpipeline.notebooks import run_all
 
     settings = get_settings(processed_dir=processed_dir)
     try:
-        written = run_notebooks(settings, only)
+        runs = run_all(settings, only, version=version_dir)
     except FileNotFoundError as exc:
-        err.print(str(exc))
+        err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
-    for path in written:
-        console.print(f"executed {path}")
-    if written:
-        console.print(f"figures: {written[0].parent.parent / 'figures'}")
+    plain = {"markup": False, "highlight": False}
+    for run in runs:
+        if run.ok:
+            console.print(f"executed {run.executed}; figures {', '.join(run.figures or []) or 'none'}", **plain)
+        else:
+            err.print(f"notebook {run.notebook} failed: {run.error}", **plain)
+    done = [r for r in runs if r.executed]
+    if done:
+        console.print(f"figures: {Path(done[0].executed).parent.parent / 'figures'}", **plain)
+    if any(not r.ok for r in runs):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -10,12 +10,14 @@ from imgpipeline.publish import current_version
 from imgpipeline.settings import Settings
 
 
-def open_current(settings: Settings) -> tuple[Path, Path]:
-    """The current version's folder and its ``figures/`` folder (created); a clear exit when
-    nothing is published yet."""
-    version = current_version(settings)
+def open_version(settings: Settings, version_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """The version folder to read (``version_dir``, or the current one) and its ``figures/``
+    folder (created); a clear exit when nothing is published yet."""
+    version = Path(version_dir).resolve() if version_dir else current_version(settings)
     if version is None:
         raise SystemExit(f"nothing published under {settings.processed_dir}: run `make run` first")
+    if not (version / "manifest.json").exists():
+        raise SystemExit(f"{version} is not a published version (no manifest.json)")
     figures = version / "figures"
     figures.mkdir(exist_ok=True)
     return version, figures

@@ -21,23 +21,28 @@
 # what drives them. Read from the current published version; figures saved in
 # `<version>/figures/`.
 
+# %% tags=["parameters"]
+# The published version folder to read; None reads the current one. The refresh passes the
+# version it has just published (`imgpipeline notebooks --version-dir` another).
+version_dir = None
+
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from imgpipeline.figures import figure_saver, open_current
+from imgpipeline.figures import figure_saver, open_version
 from imgpipeline.publish import read_table
 from imgpipeline.settings import get_settings
 from imgpipeline.tables import TABLES
 
 settings = get_settings()
-version, figures = open_current(settings)
+version, figures = open_version(settings, version_dir)
 save = figure_saver(figures)
 
-scores = read_table("program_scores", settings)
-reasons = read_table("score_reasons", settings)
-validity = read_table("score_validity", settings)
+scores = read_table("program_scores", settings, version)
+reasons = read_table("score_reasons", settings, version)
+validity = read_table("score_validity", settings, version)
 declared = TABLES["program_scores"]
 RISK_TIERS = [t for t in declared.column("risk_tier").allowed or () if (scores["risk_tier"] == t).any()]
 BANDS = list(declared.column("band").allowed or ())

@@ -29,6 +29,9 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "imgpipeline")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Refreshes in tests skip the notebooks (a kernel per notebook); the second refresh of
+# ``published`` runs them, as a scheduled refresh does.
+os.environ.setdefault("IMGPIPELINE_RUN_NOTEBOOKS", "false")
 
 from imgpipeline.settings import Settings, get_settings  # noqa: E402
 
@@ -107,7 +110,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Setti
         "processed_dir": str(settings.processed_dir),
     }
     refresh(**where, source_files={"freida_programs": OLDER_FREIDA})
-    refresh(**where)
+    refresh(**where, notebooks=True)
     return settings
 
 
