@@ -78,19 +78,21 @@ def execute_notebook(
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
     # IPC sockets in a private temporary folder: over TCP (the default) ipykernel warns on
-    # every start that its traffic is unencrypted.
+    # every start that its traffic is unencrypted. The client does not stop a kernel it was
+    # given: stopped here, at once, whatever happened (else it outlives the run).
     with _environment(**env), tempfile.TemporaryDirectory(prefix="imgpipeline-kernel-") as sockets:
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
-        NotebookClient(
-            notebook,
-            km=km,
-            timeout=timeout_s,
-            # The run is over: stop the kernel at once (a graceful stop races the process's
-            # exit, and the kernel then logs that its parent is gone).
-            shutdown_kernel="immediate",
-            kernel_name="python3",
-            resources={"metadata": {"path": str(path.parent)}},
-        ).execute()
+        try:
+            NotebookClient(
+                notebook,
+                km=km,
+                timeout=timeout_s,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(path.parent)}},
+            ).execute()
+        finally:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
     return notebook
 
 

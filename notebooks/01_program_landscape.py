@@ -30,13 +30,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from imgpipeline.figures import figure_saver, open_version
+from imgpipeline.figures import figure_saver, open_version, source_caption
 from imgpipeline.publish import read_manifest, read_table
 from imgpipeline.settings import get_settings
 
 settings = get_settings()
 version, figures = open_version(settings, version_dir)
-save = figure_saver(figures)
+save = figure_saver(figures, default_caption=source_caption(version, "acgme_programs", "freida_programs"))
 
 programs = read_table("programs", settings, version)
 features = read_table("program_features", settings, version)

@@ -31,14 +31,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from imgpipeline.figures import figure_saver, open_version
+from imgpipeline.figures import figure_saver, open_version, source_caption
 from imgpipeline.publish import read_table
 from imgpipeline.settings import get_settings
 from imgpipeline.tables import TABLES
 
 settings = get_settings()
 version, figures = open_version(settings, version_dir)
-save = figure_saver(figures)
+save = figure_saver(figures, default_caption=source_caption(version, "acgme_programs", "freida_programs", "freida_2016"))
 
 scores = read_table("program_scores", settings, version)
 reasons = read_table("score_reasons", settings, version)

@@ -29,13 +29,13 @@ version_dir = None
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from imgpipeline.figures import figure_saver, open_version
+from imgpipeline.figures import figure_saver, open_version, source_caption
 from imgpipeline.publish import read_table
 from imgpipeline.settings import get_settings
 
 settings = get_settings()
 version, figures = open_version(settings, version_dir)
-save = figure_saver(figures)
+save = figure_saver(figures, default_caption=source_caption(version, "nrmp_charting_outcomes"))
 
 curve = read_table("match_probability_curve", settings, version)
 outcomes = read_table("charting_outcomes", settings, version)

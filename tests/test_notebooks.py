@@ -49,6 +49,15 @@ def test_notebooks_are_numbered_percent_scripts_without_outputs() -> None:
         assert imported <= READERS, f"{path.name} imports pipeline logic: {imported - READERS}"
 
 
+def test_every_published_analysis_table_is_read_by_a_notebook() -> None:
+    read = {t for path in NOTEBOOKS for t in tables_of(path)}
+    assert {
+        "nrmp_program_results", "nrmp_crosswalk", "conflicts", "feature_evidence",
+        "program_minimums_2016", "unmatched_records", "program_features", "program_scores",
+        "match_probability_curve",
+    } <= read
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("published")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -80,6 +89,10 @@ def test_the_refresh_ran_the_notebook_on_the_version_it_published(path: Path, pu
     for figure in expected:
         assert figure.exists() and figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
         assert f"saved {figure}" in printed
+    # Every figure has a caption naming its source snapshots, their as-of dates and the version.
+    captions = [line for line in printed.splitlines() if line.startswith("caption: Source: ")]
+    assert len(captions) == len(expected)
+    assert all("(as of " in c and f"imgpipeline version {version.name}" in c for c in captions)
     [report] = [r for r in json.loads((version / "notebooks.json").read_text()) if r["notebook"] == path.name]
     assert report["ok"] and report["executed"] == f"notebooks/{path.stem}.ipynb"
     assert sorted(report["figures"]) == sorted(f.name for f in expected)
