@@ -6,7 +6,7 @@ staging is sub-second and landing reuses landed files by checksum.
 
 Run it: ``imgpipeline refresh`` (or ``python -m flows.refresh``), on Prefect's embedded
 temporary server by default. Scheduled, two named deployments share one schedule
-(``SCHEDULE`` below; README, "Scheduled refreshes"): ``weekly-refresh`` from ``prefect.yaml``
+(the constants below; README, "Scheduled refreshes"): ``weekly-refresh`` from ``prefect.yaml``
 runs on a work pool's worker; ``weekly-refresh-serve`` (``python -m flows.refresh --serve``)
 runs in the serving process for as long as it lives.
 """
