@@ -5,7 +5,10 @@ return DataFrames, so none of them is cached across runs (Prefect would hash the
 staging is sub-second and landing reuses landed files by checksum.
 
 Run it: ``imgpipeline refresh`` (or ``python -m flows.refresh``), on Prefect's embedded
-temporary server by default. Serve it weekly: ``python -m flows.refresh --serve``.
+temporary server by default. Scheduled, two named deployments share one schedule
+(the constants below; README, "Scheduled refreshes"): ``weekly-refresh`` from ``prefect.yaml``
+runs on a work pool's worker; ``weekly-refresh-serve`` (``python -m flows.refresh --serve``)
+runs in the serving process for as long as it lives.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from imgpipeline import crosswalk as crosswalk_steps
 from imgpipeline import match_probability as probability_steps
 from imgpipeline import program_scores as interview_steps
 from imgpipeline import programs as program_steps
+from imgpipeline.alerts import alert_on_failure
 from imgpipeline.features import build as feature_steps
 from imgpipeline.features.visa import visa_conflicts
 from imgpipeline.inputs import (
@@ -50,6 +54,20 @@ from imgpipeline.summary import RunSummary
 from imgpipeline.tables import TABLES
 
 WEEKLY_CRON = "0 6 * * 1"
+# The schedule options both deployments share; prefect.yaml repeats them for `prefect deploy`
+# (tests/test_deployments.py holds the two equal).
+TIMEZONE = "UTC"
+TAGS = ["imgpipeline", "refresh"]
+CONCURRENCY_LIMIT = 1
+DEPLOY_NAME = "weekly-refresh"  # prefect.yaml, on a work pool
+SERVE_NAME = "weekly-refresh-serve"  # python -m flows.refresh --serve
+# The environment of a scheduled run (prefect.yaml's job_variables.env); serve sets it in
+# its own process, where its runs execute.
+JOB_ENV = {
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "imgpipeline",
+    "GX_ANALYTICS_ENABLED": "false",
+    "MPLBACKEND": "Agg",
+}
 SOURCES = (
     "acgme_programs",
     "freida_programs",
@@ -229,21 +247,60 @@ def publish_version(
     return summary
 
 
-@flow(name="refresh", log_prints=False)
+@task(cache_policy=NO_CACHE)
+def run_analysis(version_dir: str, settings: Settings) -> list[dict[str, Any]]:
+    """The analysis notebooks on the version just published (figures into its ``figures/``).
+    Never raises: the data is published and stays so; a notebook that fails is reported (log,
+    artifact, the run's result and ``<version>/notebooks.json``)."""
+    from dataclasses import asdict
+
+    from imgpipeline.notebooks import run_all
+
+    log = get_run_logger()
+    try:
+        runs = [asdict(r) for r in run_all(settings, version=Path(version_dir))]
+    except Exception as exc:  # the runner itself (no kernel, no jupytext): report it too
+        runs = [{"notebook": "*", "ok": False, "executed": None, "figures": None, "error": f"{type(exc).__name__}: {exc}"}]
+    for r in runs:
+        if r["ok"]:
+            log.info("notebook %s: %d figures", r["notebook"], len(r["figures"] or []))
+        else:
+            log.error("notebook %s failed (the data stays published): %s", r["notebook"], r["error"])
+    return runs
+
+
+def notebooks_markdown(runs: list[dict[str, Any]]) -> str:
+    lines = ["| notebook | outcome | figures |", "|---|---|---|"]
+    for r in runs:
+        outcome = "ok" if r["ok"] else f"FAILED: {r['error']}"
+        lines.append(f"| {r['notebook']} | {outcome} | {', '.join(r['figures'] or [])} |")
+    return "\n".join(lines)
+
+
+@flow(
+    name="refresh",
+    log_prints=False,
+    on_failure=[alert_on_failure],
+    on_crashed=[alert_on_failure],
+)
 def refresh(
     source_dir: str | None = None,
     source_files: dict[str, str] | None = None,
     raw_dir: str | None = None,
     processed_dir: str | None = None,
     force: bool = False,
+    notebooks: bool | None = None,
 ) -> dict[str, Any]:
-    """Full refresh of the real snapshots: land, stage, validate, build, validate, publish.
+    """Full refresh of the real snapshots: land, stage, validate, build, validate, publish,
+    then run the analysis notebooks on the new version (``notebooks``: default from the
+    settings, ``IMGPIPELINE_RUN_NOTEBOOKS``).
 
     Nothing is published unless every table passes its suite; a failure raises with the
     source, column, rule and rows, and the last good version stays current. When the landed
     snapshots, the rulebook and the code are those the current version was computed from,
     nothing is recomputed or published (``unchanged_since`` names that version) unless
-    ``force``.
+    ``force``. A notebook that fails after publication is reported, and the version stays
+    published.
     """
     log = get_run_logger()
     settings = get_settings(
@@ -339,11 +396,47 @@ def refresh(
         key="refresh-summary", markdown=summary.to_markdown(), description="imgpipeline refresh"
     )
     log.info("published version %s at %s", summary.version, summary.version_dir)
-    return summary.to_dict()
+    result = summary.to_dict()
+    if settings.run_notebooks if notebooks is None else notebooks:
+        runs = run_analysis(summary.version_dir, settings)
+        create_markdown_artifact(
+            key="refresh-notebooks",
+            markdown=f"# Analysis notebooks on version `{summary.version}`\n\n{notebooks_markdown(runs)}\n",
+            description="notebooks run after publication",
+        )
+        result["notebooks"] = runs
+    return result
+
+
+def serve_deployment() -> Any:
+    """The deployment ``--serve`` registers: the weekly schedule, tags and concurrency limit of
+    prefect.yaml's, under its own name, so it never replaces the work-pool deployment."""
+    from prefect.schedules import Cron
+
+    return refresh.to_deployment(
+        name=SERVE_NAME,
+        schedules=[Cron(WEEKLY_CRON, timezone=TIMEZONE)],
+        concurrency_limit=CONCURRENCY_LIMIT,
+        tags=TAGS,
+        description="The weekly refresh, served by `python -m flows.refresh --serve` (runs "
+        "in that process; paused when it stops).",
+    )
+
+
+def serve() -> None:
+    """Register ``weekly-refresh-serve`` and run its scheduled runs here until stopped
+    (its schedule is paused on shutdown, so no run waits for a process that is gone)."""
+    import os
+
+    from prefect import serve as prefect_serve
+
+    for key, value in JOB_ENV.items():
+        os.environ.setdefault(key, value)
+    prefect_serve(serve_deployment(), pause_on_shutdown=True)
 
 
 if __name__ == "__main__":
     if "--serve" in sys.argv:
-        refresh.serve(name="weekly-refresh", cron=WEEKLY_CRON)
+        serve()
     else:
         refresh()

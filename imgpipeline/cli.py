@@ -16,8 +16,38 @@ from imgpipeline.errors import PipelineError
 from imgpipeline.settings import PROJECT_DIR, get_settings
 
 app = typer.Typer(help="Open, validated IM residency program data for IMGs.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+# soft_wrap: a line is never broken at the console's width (80 columns when piped, in cron or
+# CI logs), so a path or an id stays whole; the terminal wraps it on screen if it must.
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def emit_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
+    """A table: drawn by rich on a terminal; piped (a log), one line per row with every
+    value named, since a drawn table wraps its cells at 80 columns."""
+    if console.is_terminal:
+        table = RichTable(title=title)
+        for h in headers:
+            table.add_column(h, justify="right" if h in ("rows", "checks", "failed") else "left")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    for row in rows:
+        console.print(f"{title}: " + ", ".join(f"{h} {v}" for h, v in zip(headers, row, strict=True)), markup=False, highlight=False)
+
+
+def emit_markdown(title: str | None, text: str) -> None:
+    """Markdown: rendered on a terminal; piped, its source lines as they are (rich would
+    re-wrap paragraphs at 80 columns)."""
+    if console.is_terminal:
+        if title:
+            console.rule(title)
+        console.print(Markdown(text))
+        return
+    if title:
+        console.print(f"## {title}", markup=False, highlight=False)
+    console.print(text.rstrip("\n"), markup=False, highlight=False)
 
 
 def prefect_environment() -> None:
@@ -73,12 +103,15 @@ def refresh(
         # traceback Prefect has logged above. Either way: what is current now.
         what = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
         after = current_version(settings)
+        plain = {"markup": False, "highlight": False}
         if after is not None and after != before:
-            err.print(f"[bold red]refresh failed after publishing {after.name}.[/]\n{what}")
+            err.print(f"refresh failed after publishing {after.name}.", style="bold red", **plain)
+            err.print(what, **plain)
         else:
-            err.print(f"[bold red]refresh failed; nothing was published.[/]\n{what}")
+            err.print("refresh failed; nothing was published.", style="bold red", **plain)
+            err.print(what, **plain)
             if after is not None:
-                err.print(f"The last good version is still current: {after}")
+                err.print(f"The last good version is still current: {after}", **plain)
         raise typer.Exit(1) from None
     if result.get("unchanged_since"):
         from imgpipeline.inputs import nothing_changed
@@ -89,34 +122,32 @@ def refresh(
 
 
 def print_summary(result: dict) -> None:
-    tables = RichTable(title="Published tables")
-    tables.add_column("table")
-    tables.add_column("rows", justify="right")
-    for name, rows in result["tables"].items():
-        tables.add_row(name, str(rows))
-    console.print(tables)
-    checks = RichTable(title="Validation")
-    for col in ("table", "source", "rows", "checks", "failed"):
-        checks.add_column(col)
-    for v in result["validation"]:
-        checks.add_row(v["table"], v["source"], str(v["rows"]), str(v["evaluated"]), str(v["failed"]))
-    console.print(checks)
+    """The run summary, one fact per line when piped (see ``emit_table``)."""
+    plain = {"markup": False, "highlight": False}
+    emit_table("Published tables", ["table", "rows"], [[n, str(r)] for n, r in result["tables"].items()])
+    emit_table(
+        "Validation",
+        ["table", "source", "rows", "checks", "failed"],
+        [[v["table"], v["source"], str(v["rows"]), str(v["evaluated"]), str(v["failed"])] for v in result["validation"]],
+    )
     for what, ids in result.get("unmatched", {}).items():
-        console.print(f"{what}: {len(ids)} {', '.join(ids)}")
+        console.print(f"{what}: {len(ids)} {', '.join(ids)}", **plain)
     for src, ids in result.get("collapsed_duplicates", {}).items():
         if ids:
-            console.print(f"exact duplicate rows collapsed in {src}: {', '.join(ids)}")
+            console.print(f"exact duplicate rows collapsed in {src}: {', '.join(ids)}", **plain)
     for note in result.get("notes", []):
-        console.print(note)
+        console.print(note, **plain)
     for title, text in result.get("sections", {}).items():
-        console.rule(title)
-        console.print(Markdown(text))
+        emit_markdown(title, text)
     if result.get("data_docs"):
-        console.print(f"Data Docs: {result['data_docs']}")
-    console.print(
-        f"[bold green]Published version {result['version']}[/]\n"
-        f"  outputs: {result['current_dir']} -> {result['version_dir']}"
-    )
+        console.print(f"Data Docs: {result['data_docs']}", **plain)
+    for run in result.get("notebooks", []):
+        if run["ok"]:
+            console.print(f"notebook {run['notebook']}: ok, figures {', '.join(run['figures'] or []) or 'none'}", **plain)
+        else:
+            console.print(f"notebook {run['notebook']}: FAILED (the data stays published): {run['error']}", style="bold red", **plain)
+    console.print(f"Published version {result['version']}", style="bold green", **plain)
+    console.print(f"outputs: {result['current_dir']} -> {result['version_dir']}", **plain)
 
 
 @app.command()
@@ -181,7 +212,7 @@ def batch(
     except PipelineError as exc:
         err.print(f"[bold red]batch failed; nothing was published.[/]\n{exc}")
         raise typer.Exit(1) from None
-    console.print(Markdown(result["markdown"]))
+    emit_markdown(None, result["markdown"])
 
 
 @app.command()
@@ -195,30 +226,38 @@ def changes(processed_dir: ProcessedDir = None) -> None:
         err.print(f"nothing published yet under {settings.processed_dir}: run `make run`")
         raise typer.Exit(1)
     frame = read_table("changes", settings)
-    console.print(Markdown(summarize(frame, read_manifest(settings).get("changes_from"))))
+    emit_markdown(None, summarize(frame, read_manifest(settings).get("changes_from")))
 
 
 @app.command()
 def notebooks(
     processed_dir: ProcessedDir = None,
+    version_dir: Annotated[Path | None, typer.Option(help="Run on this published version folder instead of the current one")] = None,
     only: Annotated[
         list[str] | None, typer.Option(help="Run only notebooks whose name starts with this (e.g. 01)")
     ] = None,
 ) -> None:
-    """Execute the analysis notebooks on the current version; the executed notebooks go to
-    <version>/notebooks/ and their figures to <version>/figures/."""
-    from imgpipeline.notebooks import run_notebooks
+    """Execute the analysis notebooks on the current version (a refresh runs them too); the
+    executed notebooks go to <version>/notebooks/ and their figures to <version>/figures/."""
+    from imgpipeline.notebooks import run_all
 
     settings = get_settings(processed_dir=processed_dir)
     try:
-        written = run_notebooks(settings, only)
+        runs = run_all(settings, only, version=version_dir)
     except FileNotFoundError as exc:
-        err.print(str(exc))
+        err.print(str(exc), markup=False)
         raise typer.Exit(1) from None
-    for path in written:
-        console.print(f"executed {path}")
-    if written:
-        console.print(f"figures: {written[0].parent.parent / 'figures'}")
+    plain = {"markup": False, "highlight": False}
+    for run in runs:
+        if run.ok:
+            console.print(f"executed {run.executed}; figures {', '.join(run.figures or []) or 'none'}", **plain)
+        else:
+            err.print(f"notebook {run.notebook} failed: {run.error}", **plain)
+    done = [r for r in runs if r.executed]
+    if done:
+        console.print(f"figures: {Path(done[0].executed).parent.parent / 'figures'}", **plain)
+    if any(not r.ok for r in runs):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -85,6 +85,18 @@ class Column:
     def arrow_type(self) -> pa.DataType:
         return ARROW_TYPES[self.dtype]
 
+    def field_metadata(self) -> dict[str, str]:
+        """The Parquet field's key-value metadata: its description, and its unit, basis and
+        source where it has them (no empty keys), and for a closed set its allowed values
+        (``allowed``, a JSON list), so an app learns them from the schema alone."""
+        meta = {"description": self.description}
+        for key in ("unit", "basis", "source"):
+            if getattr(self, key):
+                meta[key] = getattr(self, key)
+        if self.allowed is not None:
+            meta["allowed"] = json.dumps(list(self.allowed))
+        return meta
+
     def checks(self) -> list[str]:
         """The rules in words, for the data dictionary."""
         out = []
@@ -138,20 +150,11 @@ class Table:
         raise KeyError(f"{self.name} declares no column {name!r}")
 
     def arrow_schema(self) -> pa.Schema:
-        """The Parquet schema: types, per-column descriptions and units, and the table's
-        schema_version in its metadata."""
+        """The Parquet schema: types, per-column descriptions, units, basis, source and
+        allowed values (``Column.field_metadata``), and the table's schema_version in its
+        metadata."""
         fields = [
-            pa.field(
-                c.name,
-                c.arrow_type,
-                nullable=c.nullable,
-                metadata={
-                    "description": c.description,
-                    "unit": c.unit,
-                    "source": c.source,
-                    "basis": c.basis,
-                },
-            )
+            pa.field(c.name, c.arrow_type, nullable=c.nullable, metadata=c.field_metadata())
             for c in self.columns
         ]
         meta = {

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
+from imgpipeline.catalog import CATALOG, datapackage
 from imgpipeline.settings import Settings
 from imgpipeline.tables import TABLES
 
@@ -103,6 +104,14 @@ def publish_version(
         }
         (incoming / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
         _fsync_file(incoming / MANIFEST)
+        package = datapackage(
+            version_id,
+            manifest["published_at"],
+            {n: (TABLES[n], incoming / f["file"], f["rows"]) for n, f in files.items()},
+            list(summary.get("snapshots") or []),
+        )
+        (incoming / CATALOG).write_text(json.dumps(package, indent=2, default=str))
+        _fsync_file(incoming / CATALOG)
         (incoming / WRITER).unlink()
         _fsync_dir(incoming)
         os.rename(incoming, final)

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     keep_versions: int = 10
     img_share_change_threshold: float = 0.05
     random_seed: int = 20250526
+    # Where a failed or crashed refresh posts its alert (JSON: source, subject, text); None
+    # sends nothing. Any http(s) URL, e.g. a chat webhook or a Prefect server webhook.
+    alert_webhook_url: str | None = None
+    # Run the analysis notebooks on each newly published version (figures beside its data).
+    run_notebooks: bool = True
 
     @property
     def current_dir(self) -> Path:

@@ -39,7 +39,11 @@ class RunSummary:
         if self.version_dir:
             out += [f"Outputs: `{self.current_dir}` -> `{self.version_dir}`", ""]
         if self.data_docs:
-            out += [f"Data Docs (Great Expectations validation results): {_link(self.data_docs)}", ""]
+            out += [
+                f"Data Docs (Great Expectations validation results; open the file in a browser, "
+                f"it needs no network): `{self.data_docs}`",
+                "",
+            ]
         out += ["## Changes", "", self.changes_line(), ""]
         out += ["## Snapshots", "", "| source | as of | sha256 |", "|---|---|---|"]
         out += [f"| {s['source']} | {s['as_of']} | `{s['sha256'][:16]}` |" for s in self.snapshots]
@@ -75,10 +79,3 @@ class RunSummary:
             return f"No changes since version `{self.changes_from}`."
         kinds = ", ".join(f"{k} {n}" for k, n in self.changes.items())
         return f"{sum(self.changes.values())} changes since version `{self.changes_from}`: {kinds}."
-
-
-def _link(path: str) -> str:
-    """A Markdown link to a local file when the path is absolute, else the path as code."""
-    if path.startswith("/"):
-        return f"[{path}](file://{path})"
-    return f"`{path}`"

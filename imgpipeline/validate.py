@@ -42,6 +42,9 @@ class TableReport:
 def _gx() -> Any:
     import great_expectations as gx
 
+    # Every ephemeral context logs "Created temporary directory ... for ephemeral docs site"
+    # (a folder it deletes at once): twice per refresh, and nothing to act on.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     return gx
 
 
@@ -139,6 +142,7 @@ class Gate:
             run_id=RunIdentifier(run_name=run_name) if run_name else None,
         )
         result.meta["imgpipeline_source"] = source
+        result.meta["imgpipeline_rows"] = len(df)
         # vd.run also stored the result in the context's in-memory store; only a tagged run's
         # results are kept (for its Data Docs), so a long-lived process does not grow.
         store = self.context.validation_results_store
@@ -195,14 +199,17 @@ def build_data_docs(results: list[Any], out_dir: Path) -> Path:
     outcome and observed values, and one page per suite.
 
     A fresh in-memory context holds only these results and their suites, so the site shows
-    this run alone; the site is a plain folder that can sit inside a published version.
-    GX copies ~4 MB of static assets of which the pages use a favicon; files under
+    this run alone; the site is a plain folder that can sit inside a published version and
+    opens offline (``imgpipeline.data_docs``: no CDN assets, statuses as text, a static
+    index). GX copies ~4 MB of static assets of which the pages use a favicon; files under
     ``static/`` that no page references are removed."""
     gx = _gx()
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
         ValidationResultIdentifier,
     )
+
+    from imgpipeline.data_docs import make_offline
 
     out_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="ephemeral")
@@ -226,24 +233,40 @@ def build_data_docs(results: list[Any], out_dir: Path) -> Path:
         )
     for suite in suites.values():
         context.suites.add(suite)
+    listed = []
     for result in results:
         batch = result.meta.get("active_batch_definition") or {}
-        context.validation_results_store.store_validation_results(
-            suite_validation_result=result,
-            suite_validation_result_identifier=ValidationResultIdentifier(
-                expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
-                run_id=result.meta["run_id"],
-                batch_identifier=(
-                    f"{batch.get('datasource_name', 'imgpipeline')}-"
-                    f"{batch.get('data_asset_name', result.suite_name)}"
-                ),
+        identifier = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
+            run_id=result.meta["run_id"],
+            batch_identifier=(
+                f"{batch.get('datasource_name', 'imgpipeline')}-"
+                f"{batch.get('data_asset_name', result.suite_name)}"
             ),
         )
+        context.validation_results_store.store_validation_results(
+            suite_validation_result=result,
+            suite_validation_result_identifier=identifier,
+        )
+        stats = result.statistics
+        listed.append(
+            {
+                "suite": result.suite_name,
+                "source": result.meta.get("imgpipeline_source", ""),
+                "success": bool(result.success),
+                "evaluated": stats.get("evaluated_expectations", len(result.results)),
+                "failed": stats.get("unsuccessful_expectations", 0),
+                "rows": result.meta.get("imgpipeline_rows", ""),
+                "run_time": result.meta["run_id"].run_time.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                "page": "validations/" + "/".join(str(p) for p in identifier.to_tuple()) + ".html",
+            }
+        )
     context.build_data_docs(site_names=[DOCS_SITE])
+    missing = [v["page"] for v in listed if not (out_dir / v["page"]).exists()]
+    if missing:
+        raise RuntimeError(f"Great Expectations wrote no Data Docs page for {missing} in {out_dir}")
+    index = make_offline(out_dir, listed, list(suites))
     _prune_static(out_dir)
-    index = out_dir / "index.html"
-    if not index.exists():
-        raise RuntimeError(f"Great Expectations wrote no Data Docs index in {out_dir}")
     return index
 
 

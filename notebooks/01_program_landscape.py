@@ -20,23 +20,28 @@
 # saved next to it in `<version>/figures/`. Missing means the source does not say: it is
 # counted, never filled in here.
 
+# %% tags=["parameters"]
+# The published version folder to read; None reads the current one. The refresh passes the
+# version it has just published (`imgpipeline notebooks --version-dir` another).
+version_dir = None
+
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from imgpipeline.figures import figure_saver, open_current
+from imgpipeline.figures import figure_saver, open_version, source_caption
 from imgpipeline.publish import read_manifest, read_table
 from imgpipeline.settings import get_settings
 
 settings = get_settings()
-version, figures = open_current(settings)
-save = figure_saver(figures)
+version, figures = open_version(settings, version_dir)
+save = figure_saver(figures, default_caption=source_caption(version, "acgme_programs", "freida_programs"))
 
-programs = read_table("programs", settings)
-features = read_table("program_features", settings)
-manifest = read_manifest(settings)
-snapshots = read_table("snapshots", settings)
+programs = read_table("programs", settings, version)
+features = read_table("program_features", settings, version)
+manifest = read_manifest(settings, version)
+snapshots = read_table("snapshots", settings, version)
 print(f"version {version.name}: {len(programs)} programs; snapshots:")
 for s in snapshots.itertuples():
     print(f"  {s.source} as of {s.as_of} (sha256 {s.sha256[:12]})")
@@ -184,7 +189,7 @@ display(known)
 # publication).
 
 # %%
-changes = read_table("changes", settings)
+changes = read_table("changes", settings, version)
 print("compared with:", manifest.get("changes_from"))
 print(changes["change"].value_counts().to_string() if len(changes) else "no changes")
 display(changes[["change", "table", "column", "acgme_id", "detail"]].head(20))

@@ -22,6 +22,11 @@
 # tier and what drives them. Read from the current published version; figures saved in
 # `<version>/figures/`, each captioned with its source.
 
+# %% tags=["parameters"]
+# The published version folder to read; None reads the current one. The refresh passes the
+# version it has just published (`imgpipeline notebooks --version-dir` another).
+version_dir = None
+
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
@@ -29,24 +34,24 @@ import pandas as pd
 from IPython.display import display
 
 from imgpipeline.advice.outcome import RanksCurve, size_curve
-from imgpipeline.figures import figure_saver, open_current
+from imgpipeline.figures import figure_saver, open_version, source_caption
 from imgpipeline.publish import read_table
 from imgpipeline.settings import get_settings
 from imgpipeline.tables import TABLES
 
 settings = get_settings()
-version, figures = open_current(settings)
-save = figure_saver(figures)
+version, figures = open_version(settings, version_dir)
+SOURCE = source_caption(version, "acgme_programs", "freida_programs", "freida_2016", "nrmp_charting_outcomes")
+save = figure_saver(figures, default_caption=SOURCE)
 
-scores = read_table("program_scores", settings)
-reasons = read_table("score_reasons", settings)
-validity = read_table("score_validity", settings)
-curve = read_table("match_probability_curve", settings)
-coefficients = read_table("interview_coefficients", settings).set_index("term")
+scores = read_table("program_scores", settings, version)
+reasons = read_table("score_reasons", settings, version)
+validity = read_table("score_validity", settings, version)
+curve = read_table("match_probability_curve", settings, version)
+coefficients = read_table("interview_coefficients", settings, version).set_index("term")
 declared = TABLES["program_scores"]
 RISK_TIERS = [t for t in declared.column("risk_tier").allowed or () if (scores["risk_tier"] == t).any()]
 BANDS = list(declared.column("band").allowed or ())
-SOURCE = f"FREIDA as of {scores['freida_as_of'].iloc[0]}, NRMP Charting Outcomes 2026; imgpipeline version {version.name}"
 print(f"version {version.name}: {scores['acgme_id'].nunique()} programs x {scores.groupby(['risk_tier', 'visa_need']).ngroups} tier/visa pairs = {len(scores)} rows")
 print("risk tiers:", ", ".join(RISK_TIERS))
 
@@ -64,7 +69,6 @@ ax.violinplot(data, showmedians=True)
 ax.set_xticks(range(1, len(RISK_TIERS) + 1), [f"{t}\n(n={len(d)})" for t, d in zip(RISK_TIERS, data, strict=True)])
 ax.set_ylabel("log10 P(interview)")
 ax.set_title("P(interview) per program, by the tier's typical applicant (no visa)")
-fig.text(0.01, 0.01, SOURCE, fontsize=7)
 save(fig, "02_chance_distributions")
 
 mix = scores.groupby(["risk_tier", "visa_need"])["band"].value_counts(normalize=True).unstack(fill_value=0.0)
@@ -73,7 +77,6 @@ fig, ax = plt.subplots(figsize=(9, 4))
 mix.plot.barh(stacked=True, ax=ax)
 ax.set_xlabel("share of programs")
 ax.set_title("Band mix per risk tier and visa need")
-fig.text(0.01, 0.01, SOURCE, fontsize=7)
 save(fig, "02_band_mix")
 
 # %% [markdown]
@@ -96,7 +99,6 @@ for tier in RISK_TIERS:
 ax1.set_xlabel("programs applied to"), ax1.set_ylabel("expected interviews")
 ax2.set_xlabel("programs applied to"), ax2.set_ylabel("P(match | list)")
 ax2.legend()
-fig.text(0.01, 0.01, SOURCE, fontsize=7)
 save(fig, "02_size_curves")
 display(pd.DataFrame(rows).pivot(index="programs", columns="risk_tier", values="p_match"))
 
@@ -126,7 +128,6 @@ fig, ax = plt.subplots(figsize=(10, 4))
 mean_terms.T.plot.bar(ax=ax, rot=30)
 ax.set_ylabel("mean log-odds")
 ax.set_title("Mean contribution per term and tier (no visa)")
-fig.text(0.01, 0.01, SOURCE, fontsize=7)
 save(fig, "02_terms_by_tier")
 display(mean_terms.round(3))
 

@@ -20,20 +20,25 @@
 # stop (`support` = extrapolated) there is no estimate, only the band monotonicity implies.
 # Read from the current published version; figures saved in `<version>/figures/`.
 
+# %% tags=["parameters"]
+# The published version folder to read; None reads the current one. The refresh passes the
+# version it has just published (`imgpipeline notebooks --version-dir` another).
+version_dir = None
+
 # %%
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from imgpipeline.figures import figure_saver, open_current
+from imgpipeline.figures import figure_saver, open_version, source_caption
 from imgpipeline.publish import read_table
 from imgpipeline.settings import get_settings
 
 settings = get_settings()
-version, figures = open_current(settings)
-save = figure_saver(figures)
+version, figures = open_version(settings, version_dir)
+save = figure_saver(figures, default_caption=source_caption(version, "nrmp_charting_outcomes"))
 
-curve = read_table("match_probability_curve", settings)
-outcomes = read_table("charting_outcomes", settings)
+curve = read_table("match_probability_curve", settings, version)
+outcomes = read_table("charting_outcomes", settings, version)
 print(f"version {version.name}: {len(curve)} curve points, {curve['specialty'].nunique()} specialty")
 print("source:", ", ".join(sorted(curve["charting_snapshot"].unique())))
 

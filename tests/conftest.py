@@ -29,6 +29,9 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "imgpipeline")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Refreshes in tests skip the notebooks (a kernel per notebook); the second refresh of
+# ``published`` runs them, as a scheduled refresh does.
+os.environ.setdefault("IMGPIPELINE_RUN_NOTEBOOKS", "false")
 
 from imgpipeline.settings import Settings, get_settings  # noqa: E402
 
@@ -107,7 +110,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Setti
         "processed_dir": str(settings.processed_dir),
     }
     refresh(**where, source_files={"freida_programs": OLDER_FREIDA})
-    refresh(**where)
+    refresh(**where, notebooks=True)
     return settings
 
 
@@ -172,3 +175,58 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     logging.raiseExceptions = False
     for server in list(SubprocessASGIServer._instances.values()):
         server.stop()
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """A real headless Chromium (Debian's, driven by Playwright). `make test` installs it with
+    apt-get when run as root; without it the browser tests are skipped, saying why."""
+    import shutil
+
+    path = os.environ.get("IMGPIPELINE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.skip("no Chromium on this machine (make test installs Debian's `chromium` when run as root)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def offline_page(chromium):
+    """A page of a browser context with the network cut: only file:// loads; every other
+    request is aborted and recorded in ``page.blocked``."""
+    context = chromium.new_context(offline=True, viewport={"width": 1300, "height": 900})
+    blocked: list[str] = []
+
+    def only_files(route) -> None:
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_files)
+    page = context.new_page()
+    page.blocked = blocked
+    try:
+        yield page
+    finally:
+        context.close()

@@ -36,7 +36,9 @@ def local_links(site: Path) -> list[tuple[Path, Path]]:
     return out
 
 
-def test_a_run_gets_its_own_pages_and_a_failure_shows_its_values(staged_freida: pd.DataFrame, tmp_path: Path) -> None:
+def test_a_run_gets_its_own_pages_and_a_failure_shows_its_values(
+    staged_freida: pd.DataFrame, tmp_path: Path, offline_page
+) -> None:
     from imgpipeline.validate import Gate, build_data_docs
 
     gate = Gate()
@@ -64,6 +66,25 @@ def test_a_run_gets_its_own_pages_and_a_failure_shows_its_values(staged_freida: 
     assert all(target.exists() for _, target in local_links(site))
     assert sum(f.stat().st_size for f in site.rglob("*") if f.is_file()) < 1_000_000
     assert not (site / "static" / "images" / "glossary_scroller.gif").exists()
+
+    # Offline in a real browser: the index lists the failed validation as failed, its page
+    # shows the failed expectation with a visible status, and "Failed only" hides the rest.
+    offline_page.goto(index.as_uri())
+    rows = offline_page.locator("#validations tbody tr")
+    assert rows.count() == 1
+    assert rows.first.locator("td").first.inner_text() == "✖ failed"
+    rows.first.locator("a").click()
+    offline_page.wait_for_load_state()
+    assert offline_page.url == page.as_uri()
+    assert offline_page.locator(".status-failed").first.is_visible()
+    passed = offline_page.locator(".status-passed")
+    assert passed.count() > 50 and passed.first.is_visible()
+    offline_page.get_by_text("Failed Only").click()
+    assert not passed.first.is_visible()
+    failed_row = offline_page.locator("tr", has=offline_page.locator(".status-failed")).filter(has_text="ZZ")
+    assert failed_row.count() >= 1 and failed_row.last.is_visible()
+    assert "values must belong to this set" in failed_row.last.inner_text()
+    assert offline_page.blocked == []
 
 
 def test_a_failed_run_leaves_no_results_behind(staged_freida: pd.DataFrame) -> None:
@@ -101,6 +122,42 @@ def test_the_published_version_has_data_docs_of_every_validation(published: Sett
 
 
 @pytest.mark.xdist_group("published")
+def test_the_data_docs_open_offline_from_a_copied_version(
+    published: Settings, tmp_path: Path, offline_page
+) -> None:
+    """A version folder copied elsewhere (an archive on a machine with no network): its Data
+    Docs open in Chromium with every validation listed, each with a visible status, and no
+    page of the site asks for anything outside the folder."""
+    import shutil
+    import stat
+
+    version = current_version(published)
+    assert version is not None
+    site = version / "data_docs"
+    # Normal permissions, like the rest of the version (was drwx------ from mkdtemp).
+    assert stat.S_IMODE(site.stat().st_mode) & 0o055 == 0o055
+    copy = shutil.copytree(version, tmp_path / "archive" / version.name)
+    for page in (copy / "data_docs").rglob("*.html"):
+        assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", page.read_text()), page
+    offline_page.goto((copy / "data_docs" / "index.html").as_uri())
+    validated = read_manifest(published)["validation"]
+    rows = offline_page.locator("#validations tbody tr")
+    assert rows.count() == len(validated)
+    listed = {
+        rows.nth(i).locator("td").nth(1).inner_text(): rows.nth(i).locator("td").first.inner_text()
+        for i in range(rows.count())
+    }
+    assert listed == {v["table"]: "✔ passed" for v in validated}
+    rows.filter(has_text="program_scores").locator("a").click()
+    offline_page.wait_for_load_state()
+    assert offline_page.url.startswith((copy / "data_docs" / "validations" / "program_scores").as_uri())
+    status = offline_page.locator(".status-passed")
+    assert status.count() >= 10 and status.first.is_visible()
+    assert "Succeeded" in offline_page.locator("body").inner_text()
+    assert offline_page.blocked == []
+
+
+@pytest.mark.xdist_group("published")
 def test_the_run_summary_artifact_links_the_data_docs(published: Settings) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
@@ -113,7 +170,9 @@ def test_the_run_summary_artifact_links_the_data_docs(published: Settings) -> No
         )
     (summary,) = [a for a in artifacts if f"version `{version.name}`" in str(a.data)]
     index = version / "data_docs" / "index.html"
-    assert f"[{index}](file://{index})" in str(summary.data)
+    # A path to open, not a file:// link (which the Prefect UI's browser will not follow).
+    assert f"needs no network): `{index}`" in str(summary.data)
+    assert "file://" not in str(summary.data)
     # The fixture's second refresh: its summary says what it was compared with; the first
     # refresh's summary says it was a first publication.
     first = read_manifest(published)["changes_from"]

@@ -39,6 +39,13 @@ def test_arrow_schema_carries_types_descriptions_and_version() -> None:
     meta = schema.field("share").metadata
     assert meta[b"description"] == b"A share"
     assert meta[b"unit"] == b"fraction" and meta[b"basis"] == b"stated"
+    # No empty keys: a column without a unit, basis or source has none in its metadata.
+    assert set(schema.field("thing_id").metadata) == {b"description"}
+    assert set(schema.field("count").metadata) == {b"description", b"unit"}
+    # A closed set's allowed values are in its field metadata, as JSON.
+    kind = Column("kind", "string", "A closed set", allowed=("big", "small"))
+    assert json.loads(kind.field_metadata()["allowed"]) == ["big", "small"]
+    assert b"allowed" not in meta
     assert schema.metadata[b"schema_version"] == b"2.1"
     assert schema.metadata[b"table"] == b"tiny"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imgpipeline.notebooks import execute_notebook, notebook_paths, run_notebooks
+from imgpipeline.notebooks import notebook_paths, run_notebooks
 from imgpipeline.publish import current_version
 from imgpipeline.settings import PROJECT_DIR, Settings
 
@@ -49,32 +49,80 @@ def test_notebooks_are_numbered_percent_scripts_without_outputs() -> None:
         assert imported <= READERS, f"{path.name} imports pipeline logic: {imported - READERS}"
 
 
+def test_every_published_analysis_table_is_read_by_a_notebook() -> None:
+    read = {t for path in NOTEBOOKS for t in tables_of(path)}
+    assert {
+        "nrmp_program_results", "nrmp_crosswalk", "conflicts", "feature_evidence",
+        "program_minimums_2016", "unmatched_records", "program_features", "program_scores",
+        "match_probability_curve",
+    } <= read
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("published")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_on_the_published_outputs(path: Path, published: Settings) -> None:
+def test_the_refresh_ran_the_notebook_on_the_version_it_published(path: Path, published: Settings) -> None:
+    """The fixture's second refresh ran every notebook after publishing (as a scheduled
+    refresh does): its executed notebook and its figures are in the version folder."""
+    import json
+
+    import nbformat
+
     version = current_version(published)
     assert version is not None
-    expected = [version / "figures" / f"{name}.png" for name in figures_of(path)]
-    for figure in expected:
-        figure.unlink(missing_ok=True)
-    notebook = execute_notebook(path, published)
+    executed = version / "notebooks" / f"{path.stem}.ipynb"
+    notebook = nbformat.read(executed, as_version=4)
     errors = [
         o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"
     ]
     assert not errors
+    # The version came in as a parameter, after the notebook's own parameters cell.
+    tags = [c.get("metadata", {}).get("tags", []) for c in notebook.cells]
+    injected = tags.index(["injected-parameters"])
+    assert tags[injected - 1] == ["parameters"]
+    assert f"version_dir = {str(version)!r}" in notebook.cells[injected].source
     printed = "".join(
         o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
     )
     assert f"version {version.name}" in printed
+    expected = [version / "figures" / f"{name}.png" for name in figures_of(path)]
     for figure in expected:
         assert figure.exists() and figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
         assert f"saved {figure}" in printed
+    # Every figure has a caption naming its source snapshots, their as-of dates and the version.
+    captions = [line for line in printed.splitlines() if line.startswith("caption: Source: ")]
+    assert len(captions) == len(expected)
+    assert all("(as of " in c and f"imgpipeline version {version.name}" in c for c in captions)
+    [report] = [r for r in json.loads((version / "notebooks.json").read_text()) if r["notebook"] == path.name]
+    assert report["ok"] and report["executed"] == f"notebooks/{path.stem}.ipynb"
+    assert sorted(report["figures"]) == sorted(f.name for f in expected)
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("published")
+def test_a_failing_notebook_is_reported_and_the_version_stays_published(
+    published: Settings, tmp_path: Path
+) -> None:
+    """A version without the table notebook 03 reads: the notebook fails, the failure is
+    recorded with its error, and the version is untouched (nothing unpublished)."""
+    import shutil
+
+    from imgpipeline.notebooks import run_all
+
+    version = current_version(published)
+    assert version is not None
+    broken = Path(shutil.copytree(version, tmp_path / "versions" / version.name, ignore=shutil.ignore_patterns("match_probability_curve.parquet", "figures", "notebooks*")))
+    [run] = run_all(published, names=["03"], version=broken)
+    assert not run.ok and run.executed is None
+    assert "match_probability_curve" in run.error
+    assert (broken / "notebooks.json").exists() and (broken / "programs.parquet").exists()
+    assert current_version(published) == version
 
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("published")
 def test_run_notebooks_keeps_the_executed_notebook_beside_the_version(published: Settings) -> None:
+    """The runner on its own (``imgpipeline notebooks``) on the current version."""
     [written] = run_notebooks(published, names=["03"])
     version = current_version(published)
     assert written == version / "notebooks" / "03_match_probability.ipynb"

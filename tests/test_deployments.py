@@ -1,0 +1,82 @@
+"""The two scheduled ways to run the refresh: ``weekly-refresh`` (prefect.yaml, a work pool
+and its worker) and ``weekly-refresh-serve`` (``python -m flows.refresh --serve``). Two names,
+so one never replaces the other; one schedule, tag set, concurrency limit and environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from flows.refresh import (
+    CONCURRENCY_LIMIT,
+    DEPLOY_NAME,
+    JOB_ENV,
+    SERVE_NAME,
+    TAGS,
+    TIMEZONE,
+    WEEKLY_CRON,
+    serve_deployment,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def yaml_deployment() -> dict:
+    [deployment] = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    return deployment
+
+
+def test_serve_and_deploy_are_two_names_with_one_schedule() -> None:
+    deployed = yaml_deployment()
+    served = serve_deployment()
+    assert deployed["name"] == DEPLOY_NAME and served.name == SERVE_NAME
+    assert DEPLOY_NAME != SERVE_NAME
+    [schedule] = deployed["schedules"]
+    [served_schedule] = served.schedules
+    assert (schedule["cron"], schedule["timezone"]) == (WEEKLY_CRON, TIMEZONE)
+    assert (served_schedule.schedule.cron, served_schedule.schedule.timezone) == (WEEKLY_CRON, TIMEZONE)
+    assert deployed["tags"] == TAGS and served.tags == TAGS
+    assert deployed["concurrency_limit"] == CONCURRENCY_LIMIT
+    assert served.concurrency_limit == CONCURRENCY_LIMIT
+    assert deployed["work_pool"]["job_variables"]["env"] == JOB_ENV
+    assert served.entrypoint.endswith("refresh.py:refresh")
+
+
+def test_the_served_deployment_registers_beside_the_deployed_one() -> None:
+    """Both registered on the (temporary) Prefect server: two deployments of the flow, each
+    with the weekly schedule; registering the served one leaves the other's pool alone."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.schedules import Cron
+
+    deployed = yaml_deployment()
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(WorkPoolCreate(name=deployed["work_pool"]["name"], type="process"))
+        except Exception as exc:  # already there from an earlier test run on this server
+            assert "already exists" in str(exc).lower(), exc
+    from flows.refresh import refresh
+
+    pool_id = RunnerDeployment.from_flow(
+        refresh,
+        name=deployed["name"],
+        schedules=[Cron(s["cron"], timezone=s["timezone"]) for s in deployed["schedules"]],
+        tags=deployed["tags"],
+        concurrency_limit=deployed["concurrency_limit"],
+        work_pool_name=deployed["work_pool"]["name"],
+        job_variables=deployed["work_pool"]["job_variables"],
+    ).apply()
+    serve_id = serve_deployment().apply()
+    assert pool_id != serve_id
+    with get_client(sync_client=True) as client:
+        pool = client.read_deployment(pool_id)
+        served = client.read_deployment(serve_id)
+    assert pool.work_pool_name == deployed["work_pool"]["name"]
+    assert pool.job_variables["env"] == JOB_ENV
+    assert served.work_pool_name is None
+    for d in (pool, served):
+        [s] = d.schedules
+        assert (s.schedule.cron, s.schedule.timezone) == (WEEKLY_CRON, TIMEZONE)
+        assert d.tags == TAGS and d.global_concurrency_limit.limit == CONCURRENCY_LIMIT
