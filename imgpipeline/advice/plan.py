@@ -363,7 +363,7 @@ def _personal(rule: StepRule, rec: Recommendation, profile: ApplicantProfile, ro
         if u is None:
             out.append("You do not state your USCE; the article's aim is 3-4 months, hands-on, IM-focused.")
         elif u.total_months <= 0:
-            out.append("You state no US clinical experience: this is the step the article ranks first.")
+            out.append("You state no US clinical experience: the article calls strong USCE often the single most powerful way to improve your chances.")
         else:
             out.append(f"You state {u.hands_on_months:g} months of hands-on USCE and {u.observership_months:g} of observership; the article ranks hands-on rotations above observerships.")
         if profile.recent_clinical_work is False:
