@@ -488,7 +488,7 @@ def build_plan(
     fired = {f.id: f.says for f in rec.assessment.factors + rec.assessment.notes}
     fired |= {r.id: r.says for r in rec.readiness}
     n = int(rec.size["programs"])
-    before = _figures(rec, data, n, bonus) if n else None
+    before = _figures(rec, data, n, bonus)  # no program qualifies: zeros, and a step may still open some
     steps: list[Step] = []
     for rule in rules.steps:
         answers = [{"id": i, "says": fired[i]} for i in rule.answers if i in fired]
@@ -497,7 +497,7 @@ def build_plan(
         effect = Effect(sized=False, says=rules.cannot_size)
         if not sized and rule.change is not None:
             effect = Effect(sized=False, says="not sized in this run (sized=False)")
-        elif rule.sizable(frame) and before is not None:
+        elif rule.sizable(frame):
             changed, later, words = changed_profile(profile, rule.change or {})
             add = (rule.change or {}).get("applications_add")
             after_rec = rec if changed == profile and not later else recommend(changed, data, as_of_year=year + later, settings=settings, plan=False)
