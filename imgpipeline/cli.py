@@ -170,6 +170,7 @@ def recommend(
     processed_dir: ProcessedDir = None,
     version_dir: Annotated[Path | None, typer.Option(help="Read this published version folder instead of the current one")] = None,
     rows: Annotated[int, typer.Option(help="Programs shown on screen (the files hold the whole list)")] = 25,
+    report: Annotated[Path | None, typer.Option(help="Also write a one-page HTML report here (static, no external assets)")] = None,
 ) -> None:
     """Your risk tier, each program's chance of interviewing you, the list by expected value,
     the interviews it should bring and P(match | list), readiness and what to confirm; from the
@@ -187,6 +188,10 @@ def recommend(
     for item in renderables(rec, rows):
         console.print(item)
     files = rec.write(out or Path(f"recommendation-{profile.stem}"))
+    if report is not None:
+        from imgpipeline.advice.report import write_report
+
+        files["report"] = write_report(rec, report)
     console.print("Files: " + ", ".join(str(p) for p in files.values()))
 
 

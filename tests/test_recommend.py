@@ -168,7 +168,7 @@ def test_repeated_names_show_their_city(data: Published) -> None:
 @pytest.mark.xdist_group("published")
 def test_files_hold_the_list_and_the_curve(recs: dict[str, Recommendation], tmp_path: Path) -> None:
     files = recs["moderate"].write(tmp_path)
-    assert {p.name for p in tmp_path.iterdir()} == {"recommendations.csv", "recommendations.parquet", "recommendation.json", "all_programs.csv", "size_curve.csv", "size_curve.svg"}
+    assert {p.name for p in tmp_path.iterdir()} == {"recommendations.csv", "recommendations.parquet", "recommendation.json", "all_programs.csv", "size_curve.csv", "size_curve.svg", "plan.csv"}
     doc = json.loads(files["json"].read_text())
     assert len(doc["list"]) == recs["moderate"].n_listed and doc["outcome"]["programs"] == recs["moderate"].n_listed
     assert files["size_curve_svg"].read_text().startswith("<svg") and "<polyline" in files["size_curve_svg"].read_text()

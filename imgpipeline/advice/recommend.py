@@ -28,6 +28,7 @@ from imgpipeline.advice.model import (
     compute_terms,
     sigmoid,
 )
+from imgpipeline.advice.plan import Plan, build_plan, plan_rows
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import (
     Readiness,
@@ -65,6 +66,7 @@ class Recommendation:
     all_programs: pd.DataFrame      # every program with its status and chance
     policy_notes: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    plan: Plan | None = None        # your next steps (advice.plan)
 
     @property
     def tier(self) -> str:
@@ -98,6 +100,7 @@ class Recommendation:
             "unknown_policies": self.policy_notes,
             "list_notes": self.notes,
             "sources": self.sources,
+            "plan": self.plan.as_dicts() if self.plan is not None else None,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -120,6 +123,7 @@ class Recommendation:
             "all_programs": out / "all_programs.csv",
             "size_curve": out / "size_curve.csv",
             "size_curve_svg": out / "size_curve.svg",
+            "plan": out / "plan.csv",
         }
         self.programs.to_csv(files["csv"], index=False)
         self.programs.to_parquet(files["parquet"], index=False)
@@ -127,6 +131,7 @@ class Recommendation:
         self.all_programs.to_csv(files["all_programs"], index=False)
         pd.DataFrame([o.as_dict() for o in self.size_curve]).to_csv(files["size_curve"], index=False)
         files["size_curve_svg"].write_text(size_curve_svg(self))
+        plan_rows(self).to_csv(files["plan"], index=False)
         return files
 
 
@@ -280,9 +285,11 @@ def recommend(
     *,
     as_of_year: int | None = None,
     settings: Settings | None = None,
+    plan: bool = True,
 ) -> Recommendation:
     """One applicant's advice from one published version (``source``: settings, a version or
-    processed folder, or data already loaded by ``load_published``)."""
+    processed folder, or data already loaded by ``load_published``). ``plan``: also build the
+    next steps (``advice.plan``; each sized step re-runs this on a changed profile)."""
     settings = settings or (source if isinstance(source, Settings) else None)
     data = source if isinstance(source, Published) else load_published(source)
     rules = lists.list_rules(settings)
@@ -300,7 +307,7 @@ def recommend(
     counts, excluded, left_out = _counts(ctx, status)
     order = np.lexsort((-ctx.p, np.where(rank > 0, rank, 1 << 30), status))
     readiness = assess_readiness(frame, readiness_rules(settings))
-    return Recommendation(
+    rec = Recommendation(
         profile_id=profile.profile_id, version=data.version, version_dir=data.folder, assessment=assessment,
         readiness=readiness, not_stated=profile.not_stated, counts=counts, excluded=excluded, left_out=left_out,
         size=_size_words(choice, assessment.list_size, chosen, curve),
@@ -311,6 +318,9 @@ def recommend(
         policy_notes=unknown_policies(frame, listed, c["yog_after_years"]),
         notes=_notes(ctx, counts, listed, rules) + season_notes(schedule, date.today()),
     )
+    if plan:
+        rec.plan = build_plan(rec, profile, data, as_of_year=as_of_year, settings=settings)
+    return rec
 
 
 def band_words(likely: float, target: float) -> dict[str, str]:

@@ -83,7 +83,32 @@ def renderables(rec: Recommendation, rows: int = 25) -> list[Any]:
         "Every row's contributions with their evidence, the cautions and the provenance are in the files.",
         style="dim",
     )
-    return [Text("\n".join(head_lines(rec)) + "\n"), curve, table, foot]
+    out = [Text("\n".join(head_lines(rec)) + "\n"), curve, table, foot]
+    if rec.plan is not None:
+        out.append(Text("\n" + "\n".join(plan_lines(rec))))
+    return out
+
+
+def plan_lines(rec: Recommendation) -> list[str]:
+    """Your next steps, after the list: each step, what it answers, the article's words with
+    their section, the personal lines and what it would change (or that it cannot be sized)."""
+    plan = rec.plan
+    if plan is None:
+        return []
+    if not plan.steps:
+        return ["Your next steps: none of the article's risk factors or readiness gaps fired, so it names no remedy for you."]
+    lines = [f"Your next steps ({len(plan.steps)}; those the model can size first, by what they change):"]
+    for i, s in enumerate(plan.steps, start=1):
+        lines.append(f"{i}. {s.title}  (answers: {'; '.join(a['says'] for a in s.answers)})")
+        for q in s.quotes:
+            lines.append(f"   The article ({q['section']}): \"{q['text']}\"")
+        lines += [f"   For you: {p}" for p in s.personal]
+        for c in s.conditions:
+            mark = {True: "holds", False: "does not hold", None: "cannot be checked here"}[c["holds"]]
+            lines.append(f"   - \"{c['article']}\": {mark} ({c['checks']})")
+        e = s.effect
+        lines.append(f"   Would change: {e.change + ' -> ' if e.change else ''}{e.says}")
+    return lines
 
 
 def size_curve_svg(rec: Recommendation, width: int = 560, height: int = 300) -> str:
