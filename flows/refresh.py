@@ -31,6 +31,7 @@ from imgpipeline.features import build as feature_steps
 from imgpipeline.features.visa import visa_conflicts
 from imgpipeline.land import Snapshot
 from imgpipeline.land import land_snapshot as land
+from imgpipeline.locks import run_lock
 from imgpipeline.publish import publish_version as publish
 from imgpipeline.settings import Settings, get_settings
 from imgpipeline.stage import charting as charting_stage
@@ -214,15 +215,23 @@ def refresh(
     """Full refresh of the real snapshots: land, stage, validate, build, validate, publish.
 
     Nothing is published unless every table passes its suite; a failure raises with the
-    source, column, rule and rows, and the last good version stays current.
+    source, column, rule and rows, and the last good version stays current. One refresh runs
+    at a time per processed folder: a second one waits up to ``refresh_lock_wait_s`` (default:
+    not at all) and then refuses (``LockBusy``), leaving the first one's publication whole.
     """
-    log = get_run_logger()
     settings = get_settings(
         source_dir=source_dir,
         source_files=source_files,
         raw_dir=raw_dir,
         processed_dir=processed_dir,
     )
+    with run_lock(settings.processed_dir, settings.refresh_lock_wait_s):
+        return _refresh(settings)
+
+
+def _refresh(settings: Settings) -> dict[str, Any]:
+    """The refresh itself, inside the flow run and the run lock."""
+    log = get_run_logger()
     snaps = {name: land_snapshot(name, settings) for name in SOURCES}
 
     acgme = stage_acgme(snaps["acgme_programs"])

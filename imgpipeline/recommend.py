@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from imgpipeline.applicant import ApplicantProfile, applicant_frame
+from imgpipeline.csv_out import write_csv
 from imgpipeline.errors import PipelineError
 from imgpipeline.fees import FeeSchedule, eras_schedule
 from imgpipeline.risk import TIERS, ListSize, RiskAssessment, assess_frame, assess_row, list_sizes
@@ -486,10 +487,10 @@ class Recommendation:
             "json": out / "recommendation.json",
             "all_programs": out / "all_programs.csv",
         }
-        self.programs.to_csv(files["csv"], index=False)
+        write_csv(self.programs, files["csv"])  # formula-like text neutralised
         self.programs.to_parquet(files["parquet"], index=False)
         files["json"].write_text(json.dumps(self.to_json(), indent=2, default=str))
-        self.all_programs.to_csv(files["all_programs"], index=False)
+        write_csv(self.all_programs, files["all_programs"])
         return files
 
 

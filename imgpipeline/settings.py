@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     http_attempts: int = 4
     http_backoff_s: float = 0.5
     # Hostile or broken input (docs/failure_modes.md): what a door accepts at most.
-    http_max_bytes: int = 512 * 1024 * 1024
+    source_max_bytes: int = 512 * 1024 * 1024  # one snapshot, local or fetched
     http_allow_loopback_http: bool = False  # plain http:// only to 127.0.0.1/::1/localhost (tests)
     profile_max_bytes: int = 64 * 1024
     profile_max_depth: int = 6
