@@ -210,10 +210,31 @@ def _too_many(path: Path, n: object, limit: int) -> str:
 
 
 REJECT_COLUMNS = ("row", "profile_id", "field", "reason")
+BATCH_SUFFIXES = (".csv", ".parquet", ".pq", ".yaml", ".yml")
 
 
-def _hash_within(path: Path, settings: Settings) -> str:
-    """The file's sha256, refusing it (before reading) if it is larger than the cap."""
+def preflight(path: str | Path, settings: Settings | None = None) -> None:
+    """The checks that need no parsing (a missing path, a folder, a wrong suffix, the size
+    cap, binary content in a CSV or YAML file), so the CLI refuses in milliseconds, before
+    Prefect starts. ``read_profiles`` repeats them."""
+    settings = settings or Settings()
+    path = Path(path)
+    if path.is_dir():
+        raise BatchInputError(f"{path}: is a directory, not a file")
+    if not path.is_file():
+        raise BatchInputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in BATCH_SUFFIXES:
+        raise BatchInputError(f"{path}: expected .csv, .parquet or .yaml, got {suffix or 'no suffix'}")
+    _check_size(path, settings)
+    if suffix in (".csv", ".yaml", ".yml"):
+        with path.open("rb") as fh:
+            kind = binary_kind(fh.read(8192))
+        if kind:
+            raise BatchInputError(f"{path}: is {kind}, not a {suffix[1:].upper()} file")
+
+
+def _check_size(path: Path, settings: Settings) -> None:
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -223,6 +244,11 @@ def _hash_within(path: Path, settings: Settings) -> str:
             f"{path}: is {size:,} bytes; the limit is {settings.batch_max_bytes:,} bytes "
             "(setting IMGPIPELINE_BATCH_MAX_BYTES): split the file"
         )
+
+
+def _hash_within(path: Path, settings: Settings) -> str:
+    """The file's sha256, refusing it (before reading) if it is larger than the cap."""
+    _check_size(path, settings)
     h = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
@@ -247,10 +273,7 @@ def read_profiles(
     the size or row cap (``IMGPIPELINE_BATCH_MAX_BYTES`` / ``_MAX_ROWS``)."""
     settings = settings or Settings()
     path = Path(path)
-    if path.is_dir():
-        raise BatchInputError(f"{path}: is a directory, not a file")
-    if not path.is_file():
-        raise BatchInputError(f"{path}: no such file")
+    preflight(path, settings)
     digest = _hash_within(path, settings)
     rejects: list[tuple[int, str, str, str]] = []
     profiles: list[ApplicantProfile] = []

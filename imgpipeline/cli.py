@@ -52,10 +52,7 @@ def refresh(
     processed_dir: ProcessedDir = None,
 ) -> None:
     """Land, validate and publish a new version from the source snapshots (a Prefect flow)."""
-    prefect_environment()
-    from flows.refresh import refresh as refresh_flow
     from imgpipeline.locks import busy, refresh_lock_path
-    from imgpipeline.publish import current_version
 
     files = {"freida_programs": freida_file} if freida_file else None
     settings = get_settings(processed_dir=processed_dir)
@@ -66,6 +63,10 @@ def refresh(
             f"{holder} holds {refresh_lock_path(settings.processed_dir)} (setting IMGPIPELINE_REFRESH_LOCK_WAIT_S); nothing was changed",
             "refresh refused",
         )
+    prefect_environment()
+    from flows.refresh import refresh as refresh_flow
+    from imgpipeline.publish import current_version
+
     before = current_version(settings)
     try:
         result = refresh_flow(
@@ -194,6 +195,12 @@ def batch(
 ) -> None:
     """Score a file of many applicant profiles against every program and publish one row per
     applicant per recommended program (a Prefect flow; a new version under <processed>/batches)."""
+    from imgpipeline.batch import BatchInputError, preflight
+
+    try:
+        preflight(profiles)  # a missing, oversized or binary file is refused before Prefect starts
+    except BatchInputError as exc:
+        raise refuse(str(exc), "batch refused; nothing was published") from None
     prefect_environment()
     from flows.batch import run_batch
 
@@ -203,8 +210,12 @@ def batch(
             runner="dask" if dask or dask_address else "default", dask_address=dask_address, dask_workers=dask_workers,
             skip_bad_rows=skip_bad_rows, rejects_path=str(rejects or Path(f"{profiles.stem}-rejects.csv")),
         )
+    except BatchInputError as exc:
+        # One line; every bad row is in the rejects file the line names.
+        raise refuse(str(exc).splitlines()[0], "batch refused; nothing was published") from None
     except PipelineError as exc:
-        raise refuse(str(exc).splitlines()[0], "batch failed; nothing was published") from None
+        err.print(f"[bold red]batch failed; nothing was published.[/]\n{exc}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
     console.print(Markdown(result["markdown"]))
 
 

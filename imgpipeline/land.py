@@ -3,6 +3,7 @@ record it in the manifest. Landed files are never changed afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -97,9 +98,9 @@ def _client(location: str, settings: Settings) -> httpx.Client:
     origin = httpx.URL(location)
 
     def same_origin(response: httpx.Response) -> None:
-        nxt = response.next_request
-        if response.is_redirect and nxt is not None:
-            to = nxt.url
+        # Called for every response, redirects included, before httpx follows one.
+        if response.has_redirect_location:
+            to = response.request.url.join(response.headers["location"])
             if (to.scheme, to.host, to.port) != (origin.scheme, origin.host, origin.port):
                 raise FetchRefused(
                     f"refused a redirect from {response.request.url} to another host: {to} "
@@ -326,7 +327,8 @@ def _append_line(path: Path, line: str) -> None:
                 raise OSError(28, "No space left on device (short write)", str(path))
             os.fsync(fd)
         except BaseException:
-            os.ftruncate(fd, size)
+            with contextlib.suppress(OSError):  # not a regular file (a device): nothing to cut
+                os.ftruncate(fd, size)
             raise
     finally:
         os.close(fd)
