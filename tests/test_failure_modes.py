@@ -229,6 +229,11 @@ class Server:
                     return
                 server.requests += 1
                 port = self.server.server_address[1]
+                if mode == "same-host-redirect" and not self.path.startswith("/moved/"):
+                    self.send_response(301)
+                    self.send_header("Location", f"/moved{self.path}")
+                    self.end_headers()
+                    return
                 if mode == "redirect":
                     self.send_response(302)
                     self.send_header("Location", f"http://localhost:{port}{self.path}")
@@ -541,3 +546,16 @@ def test_every_case_of_the_table_is_run_here() -> None:
 def test_failure_mode(case: str, message: str, work: Path) -> None:
     output = CASES[case](work)
     assert holds(output, message), f"{case}: expected {message!r} in\n{output}"
+
+
+def test_a_redirect_within_the_host_is_followed(tmp_path: Path) -> None:
+    """The refusals above are not blanket ones: a same-host redirect lands the file."""
+    from imgpipeline.land import land_snapshot
+    from imgpipeline.settings import Settings, get_settings
+
+    body = (Path(Settings().source_dir) / ACGME_REL).read_bytes()
+    with serving(body, "same-host-redirect") as server:
+        settings = get_settings(source_dir=server.url, raw_dir=tmp_path / "raw", http_allow_loopback_http=True)
+        snap = land_snapshot("acgme_programs", settings)
+    assert snap.local_path.read_bytes() == body
+    assert server.requests == 2, "the redirect, then the file"
