@@ -148,3 +148,26 @@ def test_two_refreshes_started_at_once_leave_exactly_one_new_version(tmp_path: P
     assert len(versions) == 1 and not versions[0].name.startswith(".")
     assert (processed / "current").resolve() == versions[0].resolve()
     assert pd.read_parquet(versions[0] / "programs.parquet").shape[0] > 600
+
+
+@pytest.mark.parametrize(
+    ("step2ck", "ok"),
+    [
+        ({"score": 212, "year": 2023}, False),  # 214 since 2022-07-01
+        ({"score": 212, "year": 2020}, True),  # 209 then
+        ({"score": 200, "year": 2013}, True),  # 196 until 2013-07-01
+        ({"score": 200}, True),  # year unknown: passing in some era listed
+        ({"score": 188}, False),  # below every minimum ever listed (189)
+        ({"score": 214, "passed": False}, False),  # at or above every era's minimum
+        ({"score": 210, "passed": False}, True),  # failing since 2022
+    ],
+)
+def test_step2ck_passed_agrees_with_the_minimum_of_its_era(step2ck: dict, ok: bool) -> None:
+    from imgpipeline.applicant import ProfileError, parse_profile
+
+    data = {"graduation_year": 2012, "step2ck": step2ck}
+    if ok:
+        assert parse_profile(data).step2ck is not None
+    else:
+        with pytest.raises(ProfileError, match="step2ck"):
+            parse_profile(data)
