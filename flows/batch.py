@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from imgpipeline import batch as batch_steps
+from imgpipeline.csv_out import write_csv
 from imgpipeline.fees import eras_schedule
+from imgpipeline.locks import pin
 from imgpipeline.publish import publish_version
 from imgpipeline.rulebook import rulebook_path
 from imgpipeline.settings import Settings, get_settings
@@ -38,9 +41,10 @@ BATCH_TABLES = ("batch_applicants", "batch_recommendations")
 
 
 @task(cache_policy=NO_CACHE)
-def read_profiles(path: str) -> batch_steps.Profiles:
-    """Read and validate every profile of the file (all problems reported at once)."""
-    return batch_steps.read_profiles(path)
+def read_profiles(path: str, skip_bad_rows: bool = False, rejects_path: str | None = None, settings: Settings | None = None) -> batch_steps.Profiles:
+    """Read and validate every profile of the file (all problems reported at once, every bad
+    row in the rejects file); bad rows refuse the file unless ``skip_bad_rows``."""
+    return batch_steps.read_profiles(path, skip_bad_rows=skip_bad_rows, rejects_path=rejects_path, settings=settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="score_chunk-{index}")
@@ -62,9 +66,14 @@ def validate_tables(frames: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
 
 
 @task(cache_policy=NO_CACHE)
-def publish_batch(tables: dict[str, pd.DataFrame], settings: Settings, summary: dict[str, Any]) -> Path:
-    """A new version folder under <processed>/batches, then one switch of its ``current``."""
-    return publish_version(tables, batch_settings(settings), summary)
+def publish_batch(tables: dict[str, pd.DataFrame], settings: Settings, summary: dict[str, Any], rejects: pd.DataFrame | None = None) -> Path:
+    """A new version folder under <processed>/batches, then one switch of its ``current``;
+    rows skipped by --skip-bad-rows are published beside the lists as ``rejects.csv``."""
+    extra = None
+    if rejects is not None and len(rejects):
+        staging = Path(tempfile.mkdtemp(prefix="imgpipeline-rejects-"))
+        extra = {"rejects.csv": write_csv(rejects, staging / "rejects.csv")}
+    return publish_version(tables, batch_settings(settings), summary, extra_files=extra, lock_dir=settings.processed_dir)
 
 
 def batch_settings(settings: Settings) -> Settings:
@@ -120,14 +129,26 @@ def batch(
     version_dir: str | None = None,
     chunk_size: int = 5000,
     runner_name: str = "default",
+    skip_bad_rows: bool = False,
+    rejects_path: str | None = None,
 ) -> dict[str, Any]:
     """Score every profile of ``profiles`` (CSV, Parquet or a YAML list) against the current
     published version (or ``version_dir``) and publish the lists as a new batch version."""
-    log = get_run_logger()
     settings = get_settings(processed_dir=processed_dir)
     version = resolve_version(Path(version_dir) if version_dir else settings)
+    # The refresh version is pinned while it is read: a refresh publishing meanwhile never
+    # prunes it from under the batch (imgpipeline.locks).
+    with pin(version):
+        return _batch(settings, version, profiles, chunk_size, runner_name, skip_bad_rows, rejects_path)
+
+
+def _batch(
+    settings: Settings, version: Path, profiles: str, chunk_size: int, runner_name: str,
+    skip_bad_rows: bool, rejects_path: str | None,
+) -> dict[str, Any]:
+    log = get_run_logger()
     n_programs = load_published(version).n  # fails early on a version without features
-    people = read_profiles(profiles)
+    people = read_profiles(profiles, skip_bad_rows, rejects_path, settings)
     chunks = people.chunks(chunk_size)
     futures = [score_chunk.submit(c, str(version), i) for i, c in enumerate(chunks)]
     parts = [f.result() for f in futures]
@@ -138,7 +159,12 @@ def batch(
     report = validate_tables(tables)
     summary = _summary(applicants, people, version, runner_name, len(chunks), n_programs, len(recs))
     summary["validation"] = report
-    folder = publish_batch(tables, settings, summary)
+    n_rejects = 0 if people.rejects is None else int(people.rejects["row"].nunique())
+    summary["rejected_rows"] = n_rejects
+    if n_rejects:
+        summary["rejects"] = {"file": "rejects.csv", "copy": rejects_path}
+        log.warning("%d bad rows skipped (--skip-bad-rows); they are in rejects.csv of the version", n_rejects)
+    folder = publish_batch(tables, settings, summary, people.rejects)
     markdown = _markdown(summary, folder)
     create_markdown_artifact(key="batch-summary", markdown=markdown, description="imgpipeline batch")
     log.info("published batch version %s at %s", folder.name, folder)
@@ -154,11 +180,13 @@ def run_batch(
     dask_address: str | None = None,
     dask_workers: int = 2,
     dask_processes: bool = True,
+    skip_bad_rows: bool = False,
+    rejects_path: str | None = None,
 ) -> dict[str, Any]:
     """Run the flow on Prefect's default task runner, or on Dask: an existing cluster at
     ``dask_address``, else a local one of ``dask_workers`` single-threaded workers."""
     if runner == "default":
-        return batch(profiles, processed_dir, version_dir, chunk_size, "default")
+        return batch(profiles, processed_dir, version_dir, chunk_size, "default", skip_bad_rows, rejects_path)
     from prefect_dask import DaskTaskRunner
 
     if dask_address:
@@ -167,7 +195,7 @@ def run_batch(
         task_runner = DaskTaskRunner(
             cluster_kwargs={"n_workers": dask_workers, "threads_per_worker": 1, "processes": dask_processes, "dashboard_address": None}
         )
-    return batch.with_options(task_runner=task_runner)(profiles, processed_dir, version_dir, chunk_size, "dask")
+    return batch.with_options(task_runner=task_runner)(profiles, processed_dir, version_dir, chunk_size, "dask", skip_bad_rows, rejects_path)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from imgpipeline.inputs import (
 )
 from imgpipeline.land import Snapshot
 from imgpipeline.land import land_snapshot as land
+from imgpipeline.locks import run_lock
 from imgpipeline.publish import publish_version as publish
 from imgpipeline.settings import Settings, get_settings
 from imgpipeline.stage import charting as charting_stage
@@ -300,15 +301,22 @@ def refresh(
     snapshots, the rulebook and the code are those the current version was computed from,
     nothing is recomputed or published (``unchanged_since`` names that version) unless
     ``force``. A notebook that fails after publication is reported, and the version stays
-    published.
+    published. One refresh runs at a time per processed folder: a second one waits up to ``refresh_lock_wait_s`` (default:
+    not at all) and then refuses (``LockBusy``), leaving the first one's publication whole.
     """
-    log = get_run_logger()
     settings = get_settings(
         source_dir=source_dir,
         source_files=source_files,
         raw_dir=raw_dir,
         processed_dir=processed_dir,
     )
+    with run_lock(settings.processed_dir, settings.refresh_lock_wait_s):
+        return _refresh(settings, force, notebooks)
+
+
+def _refresh(settings: Settings, force: bool, notebooks: bool | None) -> dict[str, Any]:
+    """The refresh itself, inside the flow run and the run lock."""
+    log = get_run_logger()
     snaps = {name: land_snapshot(name, settings) for name in SOURCES}
     inputs, unchanged = check_inputs(snaps, settings, force)
     if unchanged is not None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -59,6 +58,7 @@ class ProfileError(ValueError):
 
     def __init__(self, problems: list[tuple[str, str]], source: str = "profile"):
         self.problems = problems
+        self.source = source
         lines = [f"  - {field}: {msg}" for field, msg in problems]
         super().__init__(f"{source} is not a valid applicant profile:\n" + "\n".join(lines))
 
@@ -134,6 +134,16 @@ class _Exam(_Strict):
     @classmethod
     def _attempts(cls, v: int) -> int:
         return _check_attempts(v)
+
+    @model_validator(mode="after")
+    def _score_agrees(self) -> _Exam:
+        """A failing score cannot be passed, nor a passing one failed (profile_rules)."""
+        from imgpipeline.profile_rules import exam_problem
+
+        problem = exam_problem(type(self).__name__.lower(), self)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @property
     def failures(self) -> int:
@@ -254,6 +264,19 @@ class ApplicantProfile(_Strict):
             raise ValueError(f"must be between 0 and {limit:g}{unit}, got {v:g}")
         return v
 
+    @field_validator("ecfmg_certified")
+    @classmethod
+    def _ecfmg(cls, v: bool, info: ValidationInfo) -> bool:
+        """ECFMG certification needs Step 1 and Step 2 CK passed (profile_rules)."""
+        from imgpipeline.profile_rules import ecfmg_problem
+
+        if any(k not in info.data for k in ("step1", "step2ck")):
+            return v  # a Step that failed its own validation is reported there, not twice
+        problem = ecfmg_problem(v, {k: info.data[k] for k in ("step1", "step2ck")})
+        if problem:
+            raise ValueError(problem)
+        return v
+
     @field_validator("visa_need", mode="before")
     @classmethod
     def _visa(cls, v: Any) -> Any:
@@ -345,19 +368,27 @@ def parse_profile(data: dict[str, Any], source: str = "profile") -> ApplicantPro
 
 
 def load_profile(path: str | Path) -> ApplicantProfile:
-    """A profile from a YAML file."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ProfileError([("profile", f"not valid YAML: {exc}")], str(path)) from None
-    return parse_profile(data, str(path))
+    """A profile from a YAML file (``-``: stdin), read through ``safe_input`` (size, encoding,
+    aliases, duplicate keys, nesting: ``safe_input.InputRefused``) then validated."""
+    from imgpipeline.safe_input import read_profile_mapping
+
+    data = read_profile_mapping(path)
+    return parse_profile(data, "<stdin>" if str(path) == "-" else str(path))
+
+
+def profile_from_bytes(body: bytes, source: str = "profile") -> ApplicantProfile:
+    """A profile from YAML bytes (an HTTP request body), through the same checks as a file."""
+    from imgpipeline.safe_input import read_profile_mapping
+
+    return parse_profile(read_profile_mapping(body, source), source)
 
 
 def load_profiles(path: str | Path) -> list[ApplicantProfile]:
     """Several profiles from one YAML file holding a list of mappings."""
+    from imgpipeline.safe_input import Limits, load_yaml_file
+
     path = Path(path)
-    data = yaml.safe_load(path.read_text())
+    data = load_yaml_file(path, Limits.batch_yaml())
     if not isinstance(data, list):
         raise ProfileError([("profiles", "must be a list of profiles")], str(path))
     return [parse_profile(d, f"{path}[{i}]") for i, d in enumerate(data)]

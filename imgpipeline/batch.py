@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import yaml
+import pyarrow.parquet as pq
 
 from imgpipeline.applicant import ApplicantProfile, ProfileError, applicant_frame, parse_profile
+from imgpipeline.csv_out import write_csv
 from imgpipeline.errors import PipelineError
 from imgpipeline.fees import eras_schedule
 from imgpipeline.recommend import (
@@ -43,7 +44,9 @@ from imgpipeline.recommend import (
     preferred_mask,
 )
 from imgpipeline.risk import TIERS, assess_frame, list_sizes
+from imgpipeline.safe_input import Limits, binary_kind, load_yaml_file, one_line
 from imgpipeline.scoring import BANDS, score_programs
+from imgpipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,12 @@ LIST_KEY_BLOCK = 2048
 
 
 class BatchInputError(PipelineError):
-    """A profile file that cannot be scored: every bad row and field named."""
+    """A profile file that cannot be scored: every bad row and field named (``rejects``:
+    one row per problem, the rejects file's frame)."""
+
+    def __init__(self, message: str, rejects: pd.DataFrame | None = None):
+        super().__init__(message)
+        self.rejects = rejects
 
 
 @dataclass
@@ -92,6 +100,7 @@ class Profiles:
     budgets: np.ndarray
     source: str
     sha256: str
+    rejects: pd.DataFrame | None = None  # rows skipped by --skip-bad-rows (row, id, field, reason)
 
     def __len__(self) -> int:
         return len(self.applicants)
@@ -143,17 +152,42 @@ def _nested(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
-    """The file's profiles as nested mappings, in file order."""
+def _records(path: Path, settings: Settings) -> list[dict[str, Any]]:
+    """The file's profiles as nested mappings, in file order, within the settings' caps
+    (bytes checked before reading, rows before building them)."""
     suffix = path.suffix.lower()
+    max_rows = settings.batch_max_rows
     if suffix in (".yaml", ".yml"):
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml_file(path, Limits.batch_yaml(settings))
         if not isinstance(data, list):
             raise BatchInputError(f"{path}: a YAML batch is a list of profiles")
+        if len(data) > max_rows:
+            raise BatchInputError(_too_many(path, len(data), max_rows))
         return data
     if suffix == ".csv":
-        df = pd.read_csv(path, dtype={"profile_id": str, "preferred_states": str, "visa_need": str}, keep_default_na=True)
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+        kind = binary_kind(head)
+        if kind:
+            raise BatchInputError(f"{path}: is {kind}, not a CSV file")
+        try:
+            df = pd.read_csv(
+                path, dtype={"profile_id": str, "preferred_states": str, "visa_need": str},
+                keep_default_na=True, nrows=max_rows + 1, encoding="utf-8-sig",
+            )
+        except UnicodeDecodeError as exc:
+            raise BatchInputError(f"{path}: is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise BatchInputError(f"{path}: not a readable CSV: {one_line(str(exc))}") from None
+        if len(df) > max_rows:
+            raise BatchInputError(_too_many(path, f"more than {max_rows:,}", max_rows))
     elif suffix in (".parquet", ".pq"):
+        try:
+            n = pq.ParquetFile(path).metadata.num_rows
+        except (OSError, pa.ArrowException) as exc:
+            raise BatchInputError(f"{path}: not a readable Parquet file: {one_line(str(exc))}") from None
+        if n > max_rows:
+            raise BatchInputError(_too_many(path, n, max_rows))
         df = pd.read_parquet(path)
     else:
         raise BatchInputError(f"{path}: expected .csv, .parquet or .yaml, got {suffix or 'no suffix'}")
@@ -170,42 +204,127 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return [_nested(dict(zip(cols, row, strict=True))) for row in df.itertuples(index=False, name=None)]
 
 
-def read_profiles(path: str | Path, as_of_year: int | None = None) -> Profiles:
-    """Read and validate a batch file. Every bad profile is reported (up to
-    ``MAX_REPORTED_PROBLEMS``) with its row, id and field; nothing is scored if any is bad.
-    Profile ids must be present and unique (they are the rows' only identity)."""
+def _too_many(path: Path, n: object, limit: int) -> str:
+    shown = f"{n:,}" if isinstance(n, int) else n
+    return f"{path}: holds {shown} rows; the limit is {limit:,} (setting IMGPIPELINE_BATCH_MAX_ROWS): split the file"
+
+
+REJECT_COLUMNS = ("row", "profile_id", "field", "reason")
+BATCH_SUFFIXES = (".csv", ".parquet", ".pq", ".yaml", ".yml")
+
+
+def preflight(path: str | Path, settings: Settings | None = None) -> None:
+    """The checks that need no parsing (a missing path, a folder, a wrong suffix, the size
+    cap, binary content in a CSV or YAML file), so the CLI refuses in milliseconds, before
+    Prefect starts. ``read_profiles`` repeats them."""
+    settings = settings or Settings()
     path = Path(path)
+    if path.is_dir():
+        raise BatchInputError(f"{path}: is a directory, not a file")
     if not path.is_file():
         raise BatchInputError(f"{path}: no such file")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    problems: list[str] = []
+    suffix = path.suffix.lower()
+    if suffix not in BATCH_SUFFIXES:
+        raise BatchInputError(f"{path}: expected .csv, .parquet or .yaml, got {suffix or 'no suffix'}")
+    _check_size(path, settings)
+    if suffix in (".csv", ".yaml", ".yml"):
+        with path.open("rb") as fh:
+            kind = binary_kind(fh.read(8192))
+        if kind:
+            raise BatchInputError(f"{path}: is {kind}, not a {suffix[1:].upper()} file")
+
+
+def _check_size(path: Path, settings: Settings) -> None:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BatchInputError(f"{path}: cannot be read: {exc.strerror}") from None
+    if size > settings.batch_max_bytes:
+        raise BatchInputError(
+            f"{path}: is {size:,} bytes; the limit is {settings.batch_max_bytes:,} bytes "
+            "(setting IMGPIPELINE_BATCH_MAX_BYTES): split the file"
+        )
+
+
+def _hash_within(path: Path, settings: Settings) -> str:
+    """The file's sha256, refusing it (before reading) if it is larger than the cap."""
+    _check_size(path, settings)
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_profiles(
+    path: str | Path,
+    as_of_year: int | None = None,
+    skip_bad_rows: bool = False,
+    rejects_path: str | Path | None = None,
+    settings: Settings | None = None,
+) -> Profiles:
+    """Read and validate a batch file.
+
+    Every bad row is a reject (row number from 1 = the first profile, profile id, field,
+    reason); with ``rejects_path`` they are written there as CSV. Without ``skip_bad_rows``
+    any reject refuses the file (nothing is scored); with it the good rows are scored and the
+    rejects travel with the result (``Profiles.rejects``), never silently. Repeated profile
+    ids refuse the file either way (they are the rows' only identity), as do a file over
+    the size or row cap (``IMGPIPELINE_BATCH_MAX_BYTES`` / ``_MAX_ROWS``)."""
+    settings = settings or Settings()
+    path = Path(path)
+    preflight(path, settings)
+    digest = _hash_within(path, settings)
+    rejects: list[tuple[int, str, str, str]] = []
     profiles: list[ApplicantProfile] = []
-    for i, rec in enumerate(_records(path)):
+    rows: list[int] = []
+    for i, rec in enumerate(_records(path, settings)):
         pid = rec.get("profile_id") if isinstance(rec, dict) else None
         try:
-            profiles.append(parse_profile(rec, f"row {i + 1}"))
+            profile = parse_profile(rec, f"row {i + 1}")
         except ProfileError as exc:
-            problems.extend(f"row {i + 1} ({pid or 'no id'}): {field}: {msg}" for field, msg in exc.problems)
-        if len(problems) >= MAX_REPORTED_PROBLEMS:
-            problems.append("... (stopped after the first problems)")
-            break
-    if not problems:
-        ids = pd.Series([p.profile_id for p in profiles], dtype=object)
-        if ids.isna().any():
-            problems.append(f"rows {[int(i) + 1 for i in np.flatnonzero(ids.isna())][:20]}: profile_id is required in a batch")
-        dup = ids[ids.notna() & ids.duplicated(keep=False)]
-        if len(dup):
-            problems.append(f"profile_id repeats: {sorted(set(dup))[:20]}")
-    if problems:
-        raise BatchInputError(f"{path} has invalid profiles; nothing was scored:\n" + "\n".join(f"  - {p}" for p in problems))
+            rejects.extend((i + 1, str(pid or ""), field, msg) for field, msg in exc.problems)
+            continue
+        if profile.profile_id is None:
+            rejects.append((i + 1, "", "profile_id", "profile_id is required in a batch"))
+            continue
+        profiles.append(profile)
+        rows.append(i + 1)
+    ids = pd.Series([p.profile_id for p in profiles], dtype=object)
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        where = {pid: [rows[j] for j in np.flatnonzero(ids.to_numpy() == pid)] for pid in sorted(set(dup))[:20]}
+        raise BatchInputError(
+            f"{path}: profile_id repeats; nothing was scored: "
+            + "; ".join(f"{pid!r} on rows {r}" for pid, r in where.items())
+        )
+    frame = pd.DataFrame(rejects, columns=list(REJECT_COLUMNS))
+    if rejects_path is not None and len(frame):
+        write_csv(frame, rejects_path)
+    if len(frame) and (not skip_bad_rows or not profiles):
+        bad_rows = frame["row"].nunique()
+        shown = [f"row {r} ({pid or 'no id'}): {f}: {m}" for r, pid, f, m in rejects[:MAX_REPORTED_PROBLEMS]]
+        more = [f"... and {len(rejects) - MAX_REPORTED_PROBLEMS} more"] if len(rejects) > MAX_REPORTED_PROBLEMS else []
+        where = f"every one in {rejects_path}" if rejects_path is not None else "listed above"
+        hint = (
+            f"; rerun with --skip-bad-rows to score the {len(profiles)} good rows" if profiles else "; no row is valid"
+        )
+        raise BatchInputError(
+            f"{path} has invalid profiles ({bad_rows} bad rows, {where}){hint}; nothing was scored:\n"
+            + "\n".join(f"  - {p}" for p in shown + more),
+            rejects=frame,
+        )
     if not profiles:
         raise BatchInputError(f"{path} holds no profiles")
+    if len(frame):
+        log.warning("%s: %d bad rows skipped (--skip-bad-rows): %s", path, frame["row"].nunique(), rejects_path or "see rejects")
     return Profiles(
         applicants=applicant_frame(profiles, as_of_year),
         preferred=[p.preferred_state_codes for p in profiles],
         budgets=np.array([np.nan if p.budget_usd is None else p.budget_usd for p in profiles], dtype=float),
         source=str(path),
         sha256=digest,
+        rejects=frame,
     )
 
 
@@ -374,7 +493,7 @@ def write_input(profiles: list[dict[str, Any]], path: str | Path) -> Path:
     if unknown:
         raise ValueError(f"not batch input columns: {unknown}")
     if path.suffix.lower() == ".csv":
-        df.to_csv(path, index=False)
+        write_csv(df, path)
     else:
         df.to_parquet(path, index=False)
     return path

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -83,12 +84,21 @@ def refresh(
 ) -> None:
     """Land, validate and publish a new version from the source snapshots (a Prefect flow);
     when nothing changed since the current version, say so and publish nothing."""
+    from imgpipeline.locks import busy, refresh_lock_path
+
+    files = {"freida_programs": freida_file} if freida_file else None
+    settings = get_settings(processed_dir=processed_dir)
+    holder = busy(refresh_lock_path(settings.processed_dir))
+    if holder and settings.refresh_lock_wait_s <= 0:
+        # Refused before Prefect starts; the flow's own lock is what guarantees it.
+        raise refuse(
+            f"{holder} holds {refresh_lock_path(settings.processed_dir)} (setting IMGPIPELINE_REFRESH_LOCK_WAIT_S); nothing was changed",
+            "refresh refused",
+        )
     prefect_environment()
     from flows.refresh import refresh as refresh_flow
     from imgpipeline.publish import current_version
 
-    files = {"freida_programs": freida_file} if freida_file else None
-    settings = get_settings(processed_dir=processed_dir)
     before = current_version(settings)
     try:
         result = refresh_flow(
@@ -163,9 +173,19 @@ def where(processed_dir: ProcessedDir = None) -> None:
     console.print(str(current))
 
 
+def refuse(message: str, prefix: str = "no recommendation") -> typer.Exit:
+    """Print a refusal as exactly one line on stderr (no markup, no wrapping) and return the
+    exit to raise (code 1)."""
+    from imgpipeline.safe_input import one_line
+
+    sys.stderr.write(one_line(f"{prefix}: {message}") + "\n")
+    sys.stderr.flush()
+    return typer.Exit(1)
+
+
 @app.command()
 def recommend(
-    profile: Annotated[Path, typer.Argument(help="Applicant profile (YAML; docs/recommend.md)")],
+    profile: Annotated[str, typer.Argument(help="Applicant profile (YAML; docs/recommend.md); - reads it from stdin")],
     out: Annotated[Path | None, typer.Option(help="Folder for the CSV, JSON and Parquet files (default ./recommendation-<profile>)")] = None,
     processed_dir: ProcessedDir = None,
     version_dir: Annotated[Path | None, typer.Option(help="Read this published version folder instead of the current one")] = None,
@@ -173,21 +193,33 @@ def recommend(
     report: Annotated[Path | None, typer.Option(help="Also write a one-page HTML report here (static, no external assets)")] = None,
 ) -> None:
     """Your risk tier, each program's chance of interviewing you, the list by expected value,
-    the interviews it should bring and P(match | list), readiness and what to confirm; from the
-    published data alone (no Prefect, no Great Expectations)."""
+    the interviews it should bring and P(match | list), readiness, what to confirm and your next
+    steps; from the published data alone (no Prefect, no Great Expectations)."""
+    # The input is read and refused (size, encoding, YAML, shape) before anything heavy is
+    # imported: a hostile file costs milliseconds and a few MB (docs/failure_modes.md).
+    from imgpipeline.safe_input import InputRefused, read_profile_mapping, refusal_line
+
+    name = "<stdin>" if profile == "-" else profile
+    try:
+        data = read_profile_mapping(profile)
+    except InputRefused as exc:
+        raise refuse(str(exc)) from None
     from imgpipeline.advice.recommend import recommend as build
     from imgpipeline.advice.render import renderables
-    from imgpipeline.applicant import ProfileError, load_profile
+    from imgpipeline.applicant import ProfileError, parse_profile
 
     try:
-        applicant = load_profile(profile)
+        applicant = parse_profile(data, name)
+    except ProfileError as exc:
+        raise refuse(refusal_line(exc)) from None
+    try:
         rec = build(applicant, version_dir or get_settings(processed_dir=processed_dir))
-    except (ProfileError, PipelineError, FileNotFoundError) as exc:
-        err.print(f"[bold red]no recommendation:[/] {exc}")
-        raise typer.Exit(1) from None
+    except (PipelineError, FileNotFoundError) as exc:
+        raise refuse(str(exc)) from None
     for item in renderables(rec, rows):
         console.print(item)
-    files = rec.write(out or Path(f"recommendation-{profile.stem}"))
+    stem = "stdin" if profile == "-" else Path(profile).stem
+    files = rec.write(out or Path(f"recommendation-{stem}"))
     if report is not None:
         from imgpipeline.advice.report import write_report
 
@@ -197,15 +229,23 @@ def recommend(
 
 @app.command()
 def batch(
-    profiles: Annotated[Path, typer.Argument(help="Applicant profiles: CSV or Parquet (one row each) or a YAML list (docs/recommend.md)", exists=True, dir_okay=False)],
+    profiles: Annotated[Path, typer.Argument(help="Applicant profiles: CSV or Parquet (one row each) or a YAML list (docs/recommend.md)")],
     processed_dir: ProcessedDir = None,
     chunk_size: Annotated[int, typer.Option(help="Profiles per scoring task")] = 5000,
     dask: Annotated[bool, typer.Option(help="Run the scoring tasks on a Dask cluster (prefect-dask)")] = False,
     dask_address: Annotated[str | None, typer.Option(help="Scheduler address of an existing Dask cluster (default: a local one)")] = None,
     dask_workers: Annotated[int, typer.Option(help="Workers of the local Dask cluster")] = 2,
+    skip_bad_rows: Annotated[bool, typer.Option(help="Score the good rows and list the bad ones in the rejects file (default: any bad row refuses the file)")] = False,
+    rejects: Annotated[Path | None, typer.Option(help="Where bad rows are listed (row, profile_id, field, reason; default ./<file>-rejects.csv)")] = None,
 ) -> None:
     """Score a file of many applicant profiles against every program and publish one row per
     applicant per recommended program (a Prefect flow; a new version under <processed>/batches)."""
+    from imgpipeline.batch import BatchInputError, preflight
+
+    try:
+        preflight(profiles)  # a missing, oversized or binary file is refused before Prefect starts
+    except BatchInputError as exc:
+        raise refuse(str(exc), "batch refused; nothing was published") from None
     prefect_environment()
     from flows.batch import run_batch
 
@@ -213,9 +253,13 @@ def batch(
         result = run_batch(
             str(profiles), processed_dir=str(processed_dir) if processed_dir else None, chunk_size=chunk_size,
             runner="dask" if dask or dask_address else "default", dask_address=dask_address, dask_workers=dask_workers,
+            skip_bad_rows=skip_bad_rows, rejects_path=str(rejects or Path(f"{profiles.stem}-rejects.csv")),
         )
+    except BatchInputError as exc:
+        # One line; every bad row is in the rejects file the line names.
+        raise refuse(str(exc).splitlines()[0], "batch refused; nothing was published") from None
     except PipelineError as exc:
-        err.print(f"[bold red]batch failed; nothing was published.[/]\n{exc}")
+        err.print(f"[bold red]batch failed; nothing was published.[/]\n{exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None
     emit_markdown(None, result["markdown"])
 

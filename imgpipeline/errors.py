@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 class PipelineError(Exception):
@@ -48,3 +51,28 @@ class ValidationFailed(PipelineError):
         super().__init__(
             "validation failed:\n" + "\n".join("  - " + f.describe() for f in failures)
         )
+
+
+# errno -> what a person calls it. EFBIG is what a file-size limit (RLIMIT_FSIZE, a quota
+# per file) gives; the tests simulate a full disk with it.
+DISK_ERRORS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large for the filesystem or the process's file-size limit",
+    errno.EROFS: "read-only filesystem",
+    errno.EACCES: "permission denied (read-only folder?)",
+    errno.EPERM: "operation not permitted (read-only folder?)",
+}
+
+
+def disk_message(action: str, exc: OSError, where: Path, current: Path | None, outcome: str) -> str:
+    """One line: what failed, why (the disk condition by name), and what is still current."""
+    code = exc.errno
+    if code is None:
+        # pyarrow reports write failures as OSError("... [errno 28] No space left ...").
+        m = re.search(r"errno (\d+)", str(exc))
+        code = int(m.group(1)) if m else None
+    why = DISK_ERRORS.get(code or -1) or (exc.strerror or str(exc).splitlines()[0])
+    path = exc.filename or where
+    still = f"the last good version {current.name} stays current" if current else "nothing was current before"
+    return f"{action} failed: {why} ({path}); {outcome}; {still}"

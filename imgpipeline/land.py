@@ -3,6 +3,7 @@ record it in the manifest. Landed files are never changed afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -24,7 +25,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from imgpipeline.errors import LandingError
+from imgpipeline.errors import LandingError, disk_message
 from imgpipeline.settings import Settings
 from imgpipeline.sources import CATALOG, Source, as_of_for
 
@@ -70,18 +71,56 @@ def resolve_location(source: Source, settings: Settings) -> str:
     return str(Path(base) / rel)
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+class FetchRefused(LandingError):
+    """A fetch refused for what the server did (redirect elsewhere, too large, plain http)."""
+
+
+def check_url(url: str, settings: Settings) -> None:
+    """Only https:// is fetched; plain http:// only from this machine, and only when
+    ``http_allow_loopback_http`` says so (a local test server)."""
+    u = httpx.URL(url)
+    if u.scheme == "https":
+        return
+    if u.scheme == "http" and u.host in LOOPBACK_HOSTS and settings.http_allow_loopback_http:
+        return
+    raise FetchRefused(
+        f"refused {url}: only https:// sources are fetched (plain http:// only from 127.0.0.1 "
+        "with IMGPIPELINE_HTTP_ALLOW_LOOPBACK_HTTP=true)"
+    )
+
+
+def _client(location: str, settings: Settings) -> httpx.Client:
+    """A client with connect/read timeouts that follows redirects only within the host (and
+    scheme and port) of ``location``: a redirect elsewhere is refused."""
+    origin = httpx.URL(location)
+
+    def same_origin(response: httpx.Response) -> None:
+        # Called for every response, redirects included, before httpx follows one.
+        if response.has_redirect_location:
+            to = response.request.url.join(response.headers["location"])
+            if (to.scheme, to.host, to.port) != (origin.scheme, origin.host, origin.port):
+                raise FetchRefused(
+                    f"refused a redirect from {response.request.url} to another host: {to} "
+                    "(only redirects within the source's host are followed)"
+                )
+
+    timeout = httpx.Timeout(settings.http_timeout_s, connect=settings.http_connect_timeout_s)
+    return httpx.Client(timeout=timeout, follow_redirects=True, event_hooks={"response": [same_origin]})
+
+
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.TransportError):
-        return True
+    """Only a server error (5xx) is retried: a 4xx, a timeout, a refused connection or a
+    refused redirect will not change by asking again right away."""
     if isinstance(exc, httpx.HTTPStatusError):
-        code = exc.response.status_code
-        return code >= 500 or code == 429
+        return exc.response.status_code >= 500
     return False
 
 
 def _retrying(settings: Settings) -> Any:
-    """Retry transient HTTP failures (5xx, 429, broken connections) with backoff; anything
-    else fails at once."""
+    """Retry server errors (5xx) with backoff; anything else fails at once."""
     return retry(
         retry=retry_if_exception(_retryable),
         stop=stop_after_attempt(settings.http_attempts),
@@ -99,10 +138,27 @@ def _get(client: httpx.Client, url: str, dest: Path, settings: Settings) -> None
         with client.stream("GET", url) as resp:
             resp.raise_for_status()
             with dest.open("wb") as fh:
-                for chunk in resp.iter_bytes(CHUNK):
+                for chunk in _capped(resp, url, settings.source_max_bytes):
                     fh.write(chunk)
 
     attempt()
+
+
+def _capped(resp: httpx.Response, url: str, limit: int) -> Any:
+    """The response body in chunks, refused past ``limit`` bytes (announced or counted)."""
+    announced = resp.headers.get("content-length")
+    if announced and announced.isdigit() and int(announced) > limit:
+        raise FetchRefused(_too_big(url, f"announces {int(announced):,} bytes", limit))
+    seen = 0
+    for chunk in resp.iter_bytes(CHUNK):
+        seen += len(chunk)
+        if seen > limit:
+            raise FetchRefused(_too_big(url, "sent more than that", limit))
+        yield chunk
+
+
+def _too_big(where: str, what: str, limit: int) -> str:
+    return f"refused {where}: it {what}; the limit is {limit:,} bytes (setting IMGPIPELINE_SOURCE_MAX_BYTES)"
 
 
 def _get_sums(client: httpx.Client, url: str, settings: Settings) -> str | None:
@@ -112,11 +168,11 @@ def _get_sums(client: httpx.Client, url: str, settings: Settings) -> str | None:
 
     @_retrying(settings)
     def attempt() -> str | None:
-        resp = client.get(url)
-        if resp.status_code in (404, 410):
-            return None
-        resp.raise_for_status()
-        return resp.text
+        with client.stream("GET", url) as resp:
+            if resp.status_code in (404, 410):
+                return None
+            resp.raise_for_status()
+            return b"".join(_capped(resp, url, settings.source_max_bytes)).decode("utf-8", "replace")
 
     return attempt()
 
@@ -162,8 +218,21 @@ def land_snapshot(name: str, settings: Settings) -> Snapshot:
 
     Refuses (LandingError) a file whose checksum differs from the one its mirror publishes.
     Landing the same bytes twice reuses the landed file; different bytes under the same name
-    and date are landed beside it, never over it.
+    and date are landed beside it, never over it. A full or read-only disk is a LandingError
+    naming it; nothing half-written is left (the temporary file is removed, the manifest
+    line is written whole or not at all).
     """
+    try:
+        return _land(name, settings)
+    except OSError as exc:
+        raise LandingError(
+            disk_message(f"landing {name}", exc, settings.raw_dir, None, "nothing was landed").replace(
+                "; nothing was current before", ""
+            )
+        ) from exc
+
+
+def _land(name: str, settings: Settings) -> Snapshot:
     source = CATALOG[name]
     location = resolve_location(source, settings)
     as_of = as_of_for(source, location)
@@ -181,16 +250,28 @@ def land_snapshot(name: str, settings: Settings) -> Snapshot:
         tmp_path = Path(tmp.name)
     try:
         if is_url(location):
-            with httpx.Client(timeout=settings.http_timeout_s, follow_redirects=True) as client:
+            check_url(location, settings)
+            with _client(location, settings) as client:
                 try:
                     _get(client, location, tmp_path, settings)
                     expected = _expected_sha256(location, client, settings)
+                except FetchRefused as exc:
+                    raise FetchRefused(f"{name}: {exc}") from None
+                except httpx.TimeoutException as exc:
+                    kind = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for data"
+                    raise LandingError(
+                        f"{name}: could not fetch {location}: timed out {kind} (connect "
+                        f"{settings.http_connect_timeout_s:g} s, read {settings.http_timeout_s:g} s; settings "
+                        "IMGPIPELINE_HTTP_CONNECT_TIMEOUT_S, IMGPIPELINE_HTTP_TIMEOUT_S)"
+                    ) from exc
                 except httpx.HTTPError as exc:
                     raise LandingError(f"{name}: could not fetch {location}: {exc}") from exc
         else:
             src = Path(location)
             if not src.is_file():
                 raise LandingError(f"{name}: snapshot not found at {location}")
+            if src.stat().st_size > settings.source_max_bytes:
+                raise LandingError(f"{name}: {_too_big(location, f'is {src.stat().st_size:,} bytes', settings.source_max_bytes)}")
             shutil.copyfile(src, tmp_path)
             expected = _expected_sha256(location, None, settings)
         sha, size = _sha256(tmp_path)
@@ -228,10 +309,29 @@ def land_snapshot(name: str, settings: Settings) -> Snapshot:
         rights=source.rights,
         path=str(target),
     )
-    with settings.manifest_path.open("a") as fh:
-        fh.write(json.dumps(asdict(snap)) + "\n")
+    _append_line(settings.manifest_path, json.dumps(asdict(snap)))
     log.info("landed %s (%s bytes, sha256 %s) at %s", name, size, sha[:12], target)
     return snap
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append one line whole or not at all: a failed write (full disk) is cut back off, so
+    the manifest never holds half a row."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        data = (line + "\n").encode()
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(28, "No space left on device (short write)", str(path))
+            os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):  # not a regular file (a device): nothing to cut
+                os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
 
 
 def _remove_if_empty(folder: Path) -> None:

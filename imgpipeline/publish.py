@@ -21,6 +21,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from imgpipeline.catalog import CATALOG, datapackage
+from imgpipeline.errors import PipelineError, disk_message
+from imgpipeline.locks import pinned, publish_lock
 from imgpipeline.settings import Settings
 from imgpipeline.tables import TABLES
 
@@ -31,6 +33,10 @@ WRITER = ".writer"
 # Run-summary keys that are paths on the publishing machine, not part of a version.
 LOCAL_KEYS = ("version_dir", "current_dir")
 ABANDONED_AFTER_S = 3600
+
+
+class PublishError(PipelineError):
+    """A version could not be written (full or read-only disk...); nothing was published."""
 
 
 def new_version_id(now: datetime | None = None) -> str:
@@ -65,12 +71,32 @@ def publish_version(
     summary: dict[str, Any],
     extra_files: dict[str, Path] | None = None,
     version_id: str | None = None,
+    lock_dir: Path | None = None,
 ) -> Path:
     """Write ``tables`` (every one declared as published) as a new version and make it current.
 
     ``extra_files`` (name -> a file or folder made by the run, e.g. Data Docs or figures) are
     moved into the version before it is switched to. Returns the version folder.
+
+    The rename, switch and prune hold the publish lock of ``lock_dir`` (default the processed
+    folder; a batch passes the refresh's, so batch and refresh publications never interleave).
+    A full or read-only disk (or any write error) fails with a ``PublishError`` naming it; the
+    incoming folder is removed and the last good version stays current.
     """
+    try:
+        return _publish(tables, settings, summary, extra_files, version_id, lock_dir)
+    except OSError as exc:
+        raise PublishError(disk_message("publish", exc, settings.versions_dir, current_version(settings), "nothing was published, no partial folder left")) from exc
+
+
+def _publish(
+    tables: dict[str, pd.DataFrame],
+    settings: Settings,
+    summary: dict[str, Any],
+    extra_files: dict[str, Path] | None,
+    version_id: str | None,
+    lock_dir: Path | None,
+) -> Path:
     undeclared = [n for n in tables if n not in TABLES or not TABLES[n].published]
     if undeclared:
         raise ValueError(f"not declared as published tables: {undeclared}")
@@ -79,9 +105,9 @@ def publish_version(
     versions.mkdir(parents=True, exist_ok=True)
     incoming = versions / f".incoming-{version_id}"
     final = versions / version_id
-    incoming.mkdir()
-    (incoming / WRITER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
     try:
+        incoming.mkdir()
+        (incoming / WRITER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
         files = {}
         for name, df in tables.items():
             path = write_table(df, name, incoming)
@@ -114,13 +140,21 @@ def publish_version(
         _fsync_file(incoming / CATALOG)
         (incoming / WRITER).unlink()
         _fsync_dir(incoming)
-        os.rename(incoming, final)
-        _fsync_dir(versions)
+        with publish_lock(lock_dir or settings.processed_dir, settings.publish_lock_wait_s, f"publication of {version_id}"):
+            os.rename(incoming, final)
+            _fsync_dir(versions)
+            try:
+                switch_current(final, settings)
+            except BaseException:
+                shutil.rmtree(final, ignore_errors=True)  # never current: leave no orphan behind
+                raise
+            try:
+                prune_versions(settings)
+            except OSError as exc:  # published and current: pruning can wait for the next run
+                log.warning("published %s, but pruning old versions failed: %s", version_id, exc)
     except BaseException:
         shutil.rmtree(incoming, ignore_errors=True)
         raise
-    switch_current(final, settings)
-    prune_versions(settings)
     log.info("published version %s at %s", version_id, final)
     return final
 
@@ -131,7 +165,11 @@ def switch_current(version_dir: Path, settings: Settings) -> None:
     tmp = link.with_name(f".current-{os.getpid()}")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(os.path.relpath(version_dir, link.parent), target_is_directory=True)
-    os.replace(tmp, link)
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(link.parent)
 
 
@@ -163,6 +201,9 @@ def prune_versions(settings: Settings) -> list[Path]:
     done = sorted(p for p in versions.iterdir() if p.is_dir() and not p.name.startswith("."))
     for old in done[: max(0, len(done) - settings.keep_versions)]:
         if current is not None and old.resolve() == current:
+            continue
+        if pinned(old):
+            log.info("not pruning %s: a reader (a batch) holds it", old.name)
             continue
         shutil.rmtree(old, ignore_errors=True)
         removed.append(old)

@@ -29,8 +29,21 @@ class Settings(BaseSettings):
     processed_dir: Path = PROJECT_DIR / "data" / "processed"
     rulebook_path: Path | None = None
     http_timeout_s: float = 60.0
+    http_connect_timeout_s: float = 10.0
     http_attempts: int = 4
     http_backoff_s: float = 0.5
+    # Hostile or broken input (docs/failure_modes.md): what a door accepts at most.
+    source_max_bytes: int = 512 * 1024 * 1024  # one snapshot, local or fetched
+    http_allow_loopback_http: bool = False  # plain http:// only to 127.0.0.1/::1/localhost (tests)
+    profile_max_bytes: int = 64 * 1024
+    profile_max_depth: int = 6
+    profile_max_string: int = 256
+    profile_max_nodes: int = 2_000
+    batch_max_bytes: int = 256 * 1024 * 1024
+    batch_max_rows: int = 1_000_000
+    batch_yaml_max_bytes: int = 16 * 1024 * 1024
+    refresh_lock_wait_s: float = 0.0  # a second refresh refuses at once (0) or waits this long
+    publish_lock_wait_s: float = 120.0
     keep_versions: int = 10
     img_share_change_threshold: float = 0.05
     random_seed: int = 20250526

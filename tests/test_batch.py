@@ -147,5 +147,5 @@ def test_cli_batch_refuses_a_missing_file_before_starting_prefect(tmp_path: Path
     from imgpipeline.cli import app
 
     result = CliRunner().invoke(app, ["batch", str(tmp_path / "missing.csv"), "--processed-dir", str(tmp_path)])
-    assert result.exit_code == 2
-    assert "does not exist" in result.output and not (tmp_path / "batches").exists()
+    assert result.exit_code == 1
+    assert "missing.csv: no such file" in result.output and not (tmp_path / "batches").exists()

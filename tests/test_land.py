@@ -182,7 +182,7 @@ def mirror(data_dir: Path) -> Iterator[Mirror]:
 
 def url_settings(mirror: Mirror, tmp_path: Path, **kw: object) -> Settings:
     return get_settings(
-        source_dir=mirror.url, raw_dir=tmp_path / "raw", http_backoff_s=0.001, **kw
+        source_dir=mirror.url, raw_dir=tmp_path / "raw", http_backoff_s=0.001, http_allow_loopback_http=True, **kw
     )
 
 

@@ -55,15 +55,15 @@ CASES: list[tuple[str, dict[str, Any], str, set[str]]] = [
     ("Step 2 CK 226: moderately low (D2)", {"step2ck": {"score": 226}}, "moderately_low", {"step2ck_below_230"}),
     ("Step 2 CK 229: moderately low (D2)", {"step2ck": {"score": 229}}, "moderately_low", {"step2ck_below_230"}),
     ("Step 2 CK 230 and nothing else: lower (D2)", {"step2ck": {"score": 230}}, "lower", set()),
-    ("Step 2 CK 200: high", {"step2ck": {"score": 200}}, "high", {"step2ck_215_or_less"}),
-    ("Step 2 CK not yet taken (D7)", {"step2ck": None}, "moderately_low", {"step2ck_not_taken"}),
+    ("Step 2 CK 200 (year not stated: it passed before 2014): high", {"step2ck": {"score": 200, "year": None}}, "high", {"step2ck_215_or_less"}),
+    ("Step 2 CK not yet taken (D7)", {"step2ck": None, "ecfmg_certified": False}, "moderately_low", {"step2ck_not_taken"}),
     # Failures: one failure is high, several (across Steps) very high (D6).
     ("Step 1 fail then pass: high", {"step1": {"attempts": 2}}, "high", {"step1_failed"}),
     ("Step 1 passed on the third attempt: very high", {"step1": {"attempts": 3}}, "very_high", {"step1_failed", "usmle_multiple_failures"}),
     ("Step 2 CK passed on the second attempt: high", {"step2ck": {"attempts": 2}}, "high", {"step2ck_failed"}),
     ("Step 1 and Step 2 CK each failed once: very high", {"step1": {"attempts": 2}, "step2ck": {"attempts": 2}}, "very_high", {"usmle_multiple_failures"}),
     ("Step 3 failed once: high (any USMLE attempt failure)", {"step3": {"taken": True, "passed": True, "attempts": 2}}, "high", {"step3_failed"}),
-    ("Step 1 failed and not yet passed: high", {"step1": {"attempts": 1, "passed": False}}, "high", {"step1_failed"}),
+    ("Step 1 failed and not yet passed: high", {"step1": {"attempts": 1, "passed": False}, "ecfmg_certified": False}, "high", {"step1_failed"}),
     # YOG: > 5 is high; 5 is not.
     ("YOG 5: not a factor", {"graduation_year": YEAR - 5, "step2ck": {"year": YEAR - 5}}, "lower", set()),
     ("YOG 6: high", {"graduation_year": YEAR - 6, "step2ck": {"year": YEAR - 6}}, "high", {"yog_over_5"}),
@@ -189,7 +189,7 @@ def test_list_sizes_per_the_article() -> None:
     assert (sizes["moderately_low"].min, sizes["moderately_low"].max) == (80, 120)
     assert (sizes["high"].min, sizes["high"].max, sizes["high"].open_ended) == (150, 200, True)
     assert sizes["very_high"].text() == "150-200+"
-    a = assess(parse_profile(profile(step2ck={"score": 212})))
+    a = assess(parse_profile(profile(step2ck={"score": 212, "year": None})))
     assert a.list_size.text() == "150-200+"
 
 
@@ -203,7 +203,7 @@ def test_frame_matches_single_assessments() -> None:
 
 profiles_strategy = st.fixed_dictionaries(
     {
-        "ck": st.one_of(st.none(), st.integers(180, 280)),
+        "ck": st.one_of(st.none(), st.integers(194, 280)),  # ck - 5 stays >= 189, the lowest USMLE minimum passing score
         "s1_attempts": st.integers(1, 3),
         "ck_attempts": st.integers(1, 3),
         "yog": st.integers(0, 15),
@@ -216,7 +216,8 @@ profiles_strategy = st.fixed_dictionaries(
 
 
 def _build(d: dict[str, Any]) -> dict[str, Any]:
-    ck = None if d["ck"] is None else {"score": d["ck"], "attempts": d["ck_attempts"], "year": YEAR - d["yog"]}
+    # A passing score below today's minimum (214) is possible only in an earlier era: no year.
+    ck = None if d["ck"] is None else {"score": d["ck"], "attempts": d["ck_attempts"], "year": YEAR - d["yog"] if d["ck"] >= 214 else None}
     return profile(
         graduation_year=YEAR - d["yog"],
         step1={"attempts": d["s1_attempts"]},
@@ -224,6 +225,7 @@ def _build(d: dict[str, Any]) -> dict[str, Any]:
         usce={"hands_on_months": d["hands_on"], "observership_months": d["obs"]},
         visa_need=d["visa"],
         us_im_letters=d["letters"],
+        ecfmg_certified=d["ck"] is not None,  # certification needs Step 2 CK passed
     )
 
 

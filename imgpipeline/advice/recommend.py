@@ -37,6 +37,7 @@ from imgpipeline.advice.readiness import (
     unknown_policies,
 )
 from imgpipeline.applicant import ApplicantProfile, applicant_frame
+from imgpipeline.csv_out import write_csv
 from imgpipeline.fees import FeeSchedule, eras_schedule
 from imgpipeline.risk import RiskAssessment, assess_row
 from imgpipeline.settings import Settings
@@ -125,13 +126,13 @@ class Recommendation:
             "size_curve_svg": out / "size_curve.svg",
             "plan": out / "plan.csv",
         }
-        self.programs.to_csv(files["csv"], index=False)
+        write_csv(self.programs, files["csv"])
         self.programs.to_parquet(files["parquet"], index=False)
         files["json"].write_text(json.dumps(self.to_json(), indent=2, default=str))
-        self.all_programs.to_csv(files["all_programs"], index=False)
-        pd.DataFrame([o.as_dict() for o in self.size_curve]).to_csv(files["size_curve"], index=False)
+        write_csv(self.all_programs, files["all_programs"])
+        write_csv(pd.DataFrame([o.as_dict() for o in self.size_curve]), files["size_curve"])
         files["size_curve_svg"].write_text(size_curve_svg(self))
-        plan_rows(self).to_csv(files["plan"], index=False)
+        write_csv(plan_rows(self), files["plan"])
         return files
 
 

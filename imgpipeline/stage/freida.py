@@ -8,7 +8,9 @@ are never read; contact data inside free text is masked.
 from __future__ import annotations
 
 import ast
+import csv
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -45,19 +47,58 @@ FLAGS = {
 }
 VISA_CODES = {"J-1 through ECFMG": "J-1", "J-1": "J-1", "H-1B": "H-1B", "F-1": "F-1"}
 VISA_ORDER = ("J-1", "H-1B", "F-1")
+SOURCE = "freida_programs"
 _EMAIL = re.compile(EMAIL_PATTERN)
 _PHONE = re.compile(PHONE_PATTERN)
 _ACADEMIC_YEAR = re.compile(r"^\s*(\d{4})\s*-\s*(\d{4})\s*$")
 
 
 def read_freida_csv(path: Path) -> pd.DataFrame:
-    """The raw CSV as text, blanks as missing, personal contact columns dropped at once."""
+    """The raw CSV as text, blanks as missing, personal contact columns dropped at once.
+
+    Every record must have the header's number of fields: a short record (a file cut off
+    mid-row, a stray line break) is refused naming its line, how many fields it has and the
+    last column it reached. The line each row starts on is kept in ``attrs["source_lines"]``
+    (cells may span lines) for later messages."""
+    lines = record_lines(path, SOURCE)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise StagingError(f"{path.name}: not a readable FREIDA CSV: {exc}") from exc
+        raise StagingError(f"{SOURCE}: {path.name}: not a readable FREIDA CSV: {exc}") from exc
     personal = [c for c in raw.columns if c.startswith(PERSONAL_PREFIXES)]
-    return raw.drop(columns=personal)
+    raw = raw.drop(columns=personal)
+    if len(lines) == len(raw):
+        raw.attrs["source_lines"] = lines
+    return raw
+
+
+def record_lines(path: Path, source: str) -> list[int]:
+    """The line each data record of a CSV starts on (header = line 1), refusing a file that
+    is not UTF-8 or whose records do not all have the header's number of fields."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise StagingError(f"{source}: {path.name}: the file is empty")
+            starts: list[int] = []
+            start = reader.line_num + 1
+            for row in reader:
+                if len(row) != len(header) and row:
+                    last = header[len(row) - 1] if 0 < len(row) <= len(header) else "?"
+                    at_end = next(reader, None) is None
+                    raise StagingError(
+                        f"{source}: {path.name} line {start}: {len(row)} of {len(header)} columns, "
+                        f"cut off in column {last!r}"
+                        + (" at the end of the file (a truncated download?)" if at_end else "")
+                    )
+                starts.append(start)
+                start = reader.line_num + 1
+    except UnicodeDecodeError as exc:
+        raise StagingError(f"{source}: {path.name}: not UTF-8 text (byte offset {exc.start})") from exc
+    except csv.Error as exc:
+        raise StagingError(f"{source}: {path.name} line {reader.line_num}: not a readable CSV record: {exc}") from exc
+    return starts
 
 
 def parse_list(text: object) -> list[str]:
@@ -68,7 +109,8 @@ def parse_list(text: object) -> list[str]:
     try:
         items = ast.literal_eval(str(text))
     except (ValueError, SyntaxError) as exc:
-        raise StagingError(f"not a list: {text!r}") from exc
+        cut = " (cut off: no closing ']')" if str(text).lstrip().startswith("[") and not str(text).rstrip().endswith("]") else ""
+        raise StagingError(f"not a list{cut}: {str(text)[:80]!r}") from exc
     if not isinstance(items, list):
         raise StagingError(f"not a list: {text!r}")
     return [str(i["value"]) if isinstance(i, dict) else str(i) for i in items]
@@ -116,13 +158,13 @@ def stage_freida(raw: pd.DataFrame) -> pd.DataFrame:
         if src in raw:
             out[dst] = _flag(raw[src])
     if "visa_statuses_accepted" in raw:
-        visas = raw["visa_statuses_accepted"].map(normalise_visas)
+        visas = _map_cells(raw, out, "visa_statuses_accepted", normalise_visas)
         out["visas_listed"] = visas
         for code, col in (("J-1", "lists_j1"), ("H-1B", "lists_h1b"), ("F-1", "lists_f1")):
             out[col] = visas.map(lambda v, c=code: c in v.split("|")).astype("boolean")
     if "program_start_dates" in raw:
-        out["start_months"] = raw["program_start_dates"].map(
-            lambda t: "|".join(dict.fromkeys(parse_list(t)))
+        out["start_months"] = _map_cells(
+            raw, out, "program_start_dates", lambda t: "|".join(dict.fromkeys(parse_list(t)))
         )
     if "acgme_first_academic_year" in raw:
         years = raw["acgme_first_academic_year"].str.extract(_ACADEMIC_YEAR)
@@ -133,6 +175,20 @@ def stage_freida(raw: pd.DataFrame) -> pd.DataFrame:
         out["data_last_updated"] = pd.to_datetime(raw["data_last_updated"], utc=True)
     _refuse_unreadable(raw, out)
     return out
+
+
+def _map_cells(raw: pd.DataFrame, out: pd.DataFrame, col: str, fn: Callable[[object], object]) -> pd.Series:
+    """``raw[col].map(fn)``; a cell ``fn`` cannot read stops staging naming the source, the
+    line, the column and the program."""
+    lines = raw.attrs.get("source_lines") or list(out["source_row"])
+    values = []
+    for i, cell in enumerate(raw[col]):
+        try:
+            values.append(fn(cell))
+        except StagingError as exc:
+            pid = raw["program_id"].iloc[i] if "program_id" in raw else "?"
+            raise StagingError(f"{SOURCE}: line {lines[i]}, column {col!r} (program {pid}): {exc}") from None
+    return pd.Series(values, index=raw.index, dtype=object)
 
 
 def _refuse_unreadable(raw: pd.DataFrame, staged: pd.DataFrame) -> None:
