@@ -89,15 +89,23 @@ def test_match_probability_section() -> None:
         ProbabilityRules.model_validate({**r.model_dump(), "band": (0.9, 0.1)})
 
 
-def test_scoring_section_and_its_tier_profiles_are_the_article_examples() -> None:
-    from imgpipeline.scoring import rules as scoring_rules
+def test_interview_section_and_its_tier_profiles_are_the_article_examples() -> None:
+    from imgpipeline.interview import InterviewRules, interview_rules
 
-    r = scoring_rules()
+    r = interview_rules()
     profiles = r.tier_profiles
     assert 220 <= profiles["moderately_low"]["step2ck_score"] <= 225  # "e.g., Step 2 CK 220-225"
     assert profiles["high"]["step2ck_score"] <= 215  # "Step 2 CK <=215"
     assert profiles["very_high"]["usmle_failures"] >= 2  # "Multiple USMLE failures"
     assert profiles["very_high"]["years_since_graduation"] > 5 and profiles["very_high"]["usce_hands_on_months"] == 0
-    assert r.yog.older_after_years == 5  # "YOG >5"
-    assert r.program_tier.highly_competitive_academic["very_high"] < r.program_tier.mid_tier_academic_hybrid["very_high"] < 0
-    assert r.bands.target < r.bands.likely
+    a = r.applicant
+    assert a.yog_after_years == 5  # "YOG >5"
+    assert a.usce_hands_on_months_strong == 3  # "Aim for 3-4 months of IM-focused USCE"
+    assert a.letters_min == 2  # "at least: Two from U.S. internal medicine attendings"
+    assert a.step1_failure_offset_ck == 235  # "A strong Step 2 CK (e.g., >=235-240)"
+    assert a.further_failure < 0 and a.first_failure < 0  # "Multiple USMLE failures" is very high risk
+    assert a.yog_by_tolerance["likely_strict"] < a.yog_by_tolerance["unknown"] < a.yog_by_tolerance["likely_tolerant"] <= 0
+    assert a.no_usce < a.observership_only < 0 < a.usce_strong  # "Less valuable, but still helpful"
+    assert r.bands.target_multiple < r.bands.likely_multiple
+    with pytest.raises(ValidationError, match="first_failure"):
+        InterviewRules.model_validate({**r.model_dump(), "applicant": {**a.model_dump(), "first_failure": 0.5}})
