@@ -29,7 +29,7 @@ from imgpipeline.advice.model import (
     compute_terms,
     sigmoid,
 )
-from imgpipeline.applicant import APPLICANT_COLUMNS, VISA_LABEL, VISA_NEEDS
+from imgpipeline.applicant import APPLICANT_COLUMNS, VISA_LABEL
 from imgpipeline.interview import (
     InterviewRules,
     build_coefficients,
@@ -39,7 +39,7 @@ from imgpipeline.interview import (
 from imgpipeline.risk import TIERS, assess_frame
 from imgpipeline.rulebook import rulebook_path
 from imgpipeline.settings import Settings
-from imgpipeline.vocabulary import BANDS
+from imgpipeline.vocabulary import BANDS, VISA_NEEDS
 
 
 def rulebook_digest(settings: Settings | None = None) -> str:

@@ -13,9 +13,8 @@ import pandas as pd
 
 from imgpipeline.advice.model import Coefficients, sigmoid
 from imgpipeline.advice.outcome import RanksCurve, interview_distribution
-from imgpipeline.applicant import VISA_NEEDS
 from imgpipeline.risk import TIERS
-from imgpipeline.vocabulary import BANDS
+from imgpipeline.vocabulary import BANDS, VISA_NEEDS
 
 KEY = ["acgme_id", "risk_tier", "visa_need"]
 
