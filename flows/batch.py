@@ -16,18 +16,23 @@ Run it: ``imgpipeline batch profiles.csv [--dask]``, or ``python -m flows.batch 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sys
+import uuid
+from collections import deque
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from imgpipeline.recommend import load_published, resolve_version
+import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 
 from imgpipeline import batch as batch_steps
+from imgpipeline.advice.published import load_published, resolve_version
+from imgpipeline.checks import ChunkReport, check_chunk, check_rows
+from imgpipeline.errors import ValidationFailed
 from imgpipeline.fees import eras_schedule
 from imgpipeline.publish import publish_version
 from imgpipeline.rulebook import rulebook_path
@@ -50,21 +55,10 @@ def score_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int) -> tu
 
 
 @task(cache_policy=NO_CACHE)
-def validate_tables(frames: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
-    """Each table's declared GX suite; any failure raises ValidationFailed (nothing published)."""
-    from imgpipeline.validate import default_gate, validate_frames
-
-    try:
-        reports = validate_frames([(df, TABLES[name], "batch") for name, df in frames.items()], run_name=flow_run.id)
-    finally:
-        default_gate().take_results(flow_run.id)  # no Data Docs for batches: free the results
-    return [{"table": r.table, "rows": r.rows, "evaluated": r.evaluated, "failed": len(r.failures)} for r in reports]
-
-
-@task(cache_policy=NO_CACHE)
-def publish_batch(tables: dict[str, pd.DataFrame], settings: Settings, summary: dict[str, Any]) -> Path:
-    """A new version folder under <processed>/batches, then one switch of its ``current``."""
-    return publish_version(tables, batch_settings(settings), summary)
+def publish_batch(applicants: pd.DataFrame, streamed: dict[str, tuple[Path, int]], settings: Settings, summary: dict[str, Any]) -> Path:
+    """A new version folder under <processed>/batches (the streamed lists moved in), then one
+    switch of its ``current``."""
+    return publish_version({"batch_applicants": applicants}, batch_settings(settings), summary, streamed=streamed)
 
 
 def batch_settings(settings: Settings) -> Settings:
@@ -83,11 +77,14 @@ def _markdown(summary: dict[str, Any], folder: Path) -> str:
         f"the {summary['programs']} programs of refresh version `{summary['published_version']}`: "
         f"{summary['tables']['batch_recommendations']:,} listed programs in {summary['chunks']} chunk(s) on the {summary['runner']} runner.",
         "",
-        "| risk tier | applicants | mean listed | below the article's size |",
-        "|---|---|---|---|",
+        "| risk tier | applicants | mean listed | mean expected interviews | mean P(match \\| list) | below the article's size |",
+        "|---|---|---|---|---|---|",
     ]
     for tier, row in a["by_tier"].items():
-        lines.append(f"| {tier} | {row['applicants']:,} | {row['mean_listed']:.1f} | {row['below_article_size']:,} |")
+        lines.append(
+            f"| {tier} | {row['applicants']:,} | {row['mean_listed']:.1f} | {row['mean_expected_interviews']:.1f} | "
+            f"{row['mean_p_match']:.2f} | {row['below_article_size']:,} |"
+        )
     return "\n".join(lines)
 
 
@@ -95,7 +92,13 @@ def _summary(applicants: pd.DataFrame, profiles: batch_steps.Profiles, version_d
     refresh = load_published(version_dir).manifest
     s = eras_schedule()
     by_tier = {
-        str(t): {"applicants": int(len(g)), "mean_listed": float(g["programs_listed"].mean()), "below_article_size": int(g["below_article_size"].sum())}
+        str(t): {
+            "applicants": int(len(g)),
+            "mean_listed": float(g["programs_listed"].mean()),
+            "mean_expected_interviews": float(g["expected_interviews"].mean()),
+            "mean_p_match": float(g["p_match"].mean()),
+            "below_article_size": int(g["below_article_size"].sum()),
+        }
         for t, g in applicants.groupby("risk_tier", sort=False)
     }
     return {
@@ -120,25 +123,67 @@ def batch(
     version_dir: str | None = None,
     chunk_size: int = 5000,
     runner_name: str = "default",
+    in_flight: int = 3,
 ) -> dict[str, Any]:
     """Score every profile of ``profiles`` (CSV, Parquet or a YAML list) against the current
-    published version (or ``version_dir``) and publish the lists as a new batch version."""
+    published version (or ``version_dir``) and publish the lists as a new batch version.
+
+    The chunks' lists stream to one Parquet file (one row group per chunk, at most
+    ``in_flight`` chunks scored ahead of the writer), each chunk checked against the table's
+    declared checks as it arrives (``imgpipeline.checks``: no frame of every row is ever
+    held); any failure, named by row, stops the run before anything is published."""
     log = get_run_logger()
     settings = get_settings(processed_dir=processed_dir)
     version = resolve_version(Path(version_dir) if version_dir else settings)
-    n_programs = load_published(version).n  # fails early on a version without features
+    n_programs = load_published(version).n  # fails early on a version without the model
     people = read_profiles(profiles)
     chunks = people.chunks(chunk_size)
-    futures = [score_chunk.submit(c, str(version), i) for i, c in enumerate(chunks)]
-    parts = [f.result() for f in futures]
-    applicants = TABLES["batch_applicants"].coerce(pd.concat([p[0] for p in parts], ignore_index=True))
-    recs = TABLES["batch_recommendations"].coerce(pd.concat([p[1] for p in parts], ignore_index=True))
-    del parts
-    tables = {"batch_applicants": applicants, "batch_recommendations": recs}
-    report = validate_tables(tables)
-    summary = _summary(applicants, people, version, runner_name, len(chunks), n_programs, len(recs))
-    summary["validation"] = report
-    folder = publish_batch(tables, settings, summary)
+    staging = batch_settings(settings).versions_dir / f".streaming-{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    recs_table, apps_table = TABLES["batch_recommendations"], TABLES["batch_applicants"]
+    lists_path = staging / "batch_recommendations.parquet"
+    reports = {n: ChunkReport(n) for n in BATCH_TABLES}
+    try:
+        writer = pq.ParquetWriter(lists_path, recs_table.arrow_schema())
+        parts: list[pd.DataFrame] = []
+        todo = deque(enumerate(chunks))
+        pending: deque[Any] = deque()
+        while todo or pending:
+            while todo and len(pending) < max(1, in_flight):
+                i, c = todo.popleft()
+                pending.append(score_chunk.submit(c, str(version), i))
+            apps, recs = pending.popleft().result()
+            recs = recs_table.coerce(recs)
+            for name, df, table in (("batch_recommendations", recs, recs_table), ("batch_applicants", apps_table.coerce(apps), apps_table)):
+                r = reports[name]
+                evaluated, failures = check_chunk(df, table, "batch", r.rows)
+                r.rows += len(df)
+                r.chunks += 1
+                r.evaluated = max(r.evaluated, evaluated)
+                r.failures += failures
+            if not any(r.failures for r in reports.values()):
+                writer.write_table(recs_table.to_arrow(recs))
+            parts.append(apps)
+            del recs, apps
+        writer.close()
+        applicants = apps_table.coerce(pd.concat(parts, ignore_index=True))
+        del parts
+        # Across chunks: profile ids unique, and the row counts.
+        _, across = check_chunk(applicants[["profile_id"]], apps_table, "batch")
+        failures = [f for r in reports.values() for f in r.failures]
+        failures += [f for f in across if f.rule == "column_values_to_be_unique" and f not in failures]
+        failures += check_rows(apps_table, len(applicants), "batch") + check_rows(recs_table, reports["batch_recommendations"].rows, "batch")
+        if failures:
+            raise ValidationFailed(failures)
+        n_rows = reports["batch_recommendations"].rows
+        summary = _summary(applicants, people, version, runner_name, len(chunks), n_programs, n_rows)
+        summary["validation"] = [
+            {"table": r.table, "rows": r.rows, "chunks": r.chunks, "evaluated": r.evaluated, "failed": len(r.failures), "engine": "imgpipeline.checks (declared checks per chunk)"}
+            for r in reports.values()
+        ]
+        folder = publish_batch(applicants, {"batch_recommendations": (lists_path, n_rows)}, settings, summary)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     markdown = _markdown(summary, folder)
     create_markdown_artifact(key="batch-summary", markdown=markdown, description="imgpipeline batch")
     log.info("published batch version %s at %s", folder.name, folder)

@@ -64,13 +64,18 @@ def publish_version(
     summary: dict[str, Any],
     extra_files: dict[str, Path] | None = None,
     version_id: str | None = None,
+    streamed: dict[str, tuple[Path, int]] | None = None,
 ) -> Path:
     """Write ``tables`` (every one declared as published) as a new version and make it current.
 
     ``extra_files`` (name -> a file or folder made by the run, e.g. Data Docs or figures) are
-    moved into the version before it is switched to. Returns the version folder.
+    moved into the version before it is switched to. ``streamed`` (name -> (a Parquet file
+    already written with the table's declared schema, its rows)) are published tables too big
+    to hold as one frame: moved in and listed in the manifest like the others. Returns the
+    version folder.
     """
-    undeclared = [n for n in tables if n not in TABLES or not TABLES[n].published]
+    streamed = streamed or {}
+    undeclared = [n for n in [*tables, *streamed] if n not in TABLES or not TABLES[n].published]
     if undeclared:
         raise ValueError(f"not declared as published tables: {undeclared}")
     version_id = version_id or new_version_id()
@@ -88,6 +93,16 @@ def publish_version(
             files[name] = {
                 "file": path.name,
                 "rows": len(df),
+                "schema_version": TABLES[name].schema_version,
+                "schema_fingerprint": TABLES[name].fingerprint(),
+            }
+        for name, (src, rows) in streamed.items():
+            path = incoming / f"{name}.parquet"
+            shutil.move(str(src), path)
+            _fsync_file(path)
+            files[name] = {
+                "file": path.name,
+                "rows": rows,
                 "schema_version": TABLES[name].schema_version,
                 "schema_fingerprint": TABLES[name].fingerprint(),
             }
