@@ -339,46 +339,73 @@ def _choose(pm: np.ndarray, top: np.ndarray, covers: np.ndarray, rules: lists.Li
     return n.astype(np.int64), why
 
 
-def _pass(p: np.ndarray, kmax: int, until: np.ndarray, curve: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+def _pass(p: np.ndarray, kmax: int, until: np.ndarray, curve: np.ndarray | None = None, stop: Any = None) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
     """The Poisson-binomial recursion of ``outcome.interview_distribution`` over the columns of
-    ``p`` (rows ranked), each row up to its ``until`` columns: with ``curve``, P(match) and
-    P(no interview) after every prefix ((U, M + 1) each); and each row's distribution after
-    its first ``until`` columns. Rows drop out of the arithmetic once past their ``until``."""
+    ``p`` (rows ranked), each row up to its ``until`` columns (the same products and sums per
+    element, so the same numbers). With ``curve``: P(match) and P(no interview) after every
+    prefix ((U, M + 1) each, 0 past a row's end); ``stop(j, rows, pm)`` may end rows early
+    (returns a mask of ``rows`` that are done after j columns). Returns them and each row's
+    distribution after its first ``until`` columns (as ``until`` stands at the end). Works on
+    (bins x rows) arrays in place; rows leave the arithmetic once done."""
     U, M = p.shape
-    dist = np.zeros((U, kmax + 1))
-    dist[:, 0] = 1.0
-    at = np.empty((U, kmax + 1))
+    until = until.copy()
+    pt = np.ascontiguousarray(p.T)
+    dist = np.zeros((kmax + 1, U))
+    dist[0] = 1.0
+    at = np.zeros((U, kmax + 1))
     pm = np.zeros((U, M + 1)) if curve is not None else None
     p0 = np.zeros((U, M + 1)) if curve is not None else None
     active = np.arange(U)
     done0 = until == 0
-    at[done0] = dist[done0]
+    at[done0, 0] = 1.0
     if pm is not None and p0 is not None:
-        pm[:, 0] = dist @ curve
+        pm[:, 0] = curve @ dist
         p0[:, 0] = 1.0
-    for j in range(int(until.max()) if U else 0):
-        if j % 8 == 0:
-            keep = until[active] > j
-            if not keep.all():
-                active, dist = active[keep], dist[keep]
-        q = p[active, j : j + 1]
-        moved = dist * q
-        dist = dist * (1.0 - q)
-        dist[:, 1:] += moved[:, :-1]
-        dist[:, -1] += moved[:, -1]
+    moved = np.empty_like(dist)
+    last = int(until.max()) if U else 0
+    j = 0
+    while j < last:
+        keep = until[active] > j
+        if not keep.all():
+            active, dist = active[keep], np.ascontiguousarray(dist[:, keep])
+            moved = np.empty_like(dist)
+            if not len(active):
+                break
+        q = pt[j, active]
+        np.multiply(dist, q, out=moved)
+        np.multiply(dist, 1.0 - q, out=dist)
+        dist[1:] += moved[:-1]
+        dist[-1] += moved[-1]
+        j += 1
         if pm is not None and p0 is not None:
-            pm[active, j + 1] = dist @ curve
-            p0[active, j + 1] = dist[:, 0]
-        hit = until[active] == j + 1
+            pm[active, j] = curve @ dist
+            p0[active, j] = dist[0]
+            if stop is not None:
+                done = stop(j, active, pm)
+                if done is not None and done.any():
+                    until[active[done]] = j
+        hit = until[active] == j
         if hit.any():
-            at[active[hit]] = dist[hit]
+            at[active[hit]] = dist[:, hit].T
     return pm, p0, at
 
 
-def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, preferred: np.ndarray, covers: np.ndarray) -> KeyLists:
-    """Lists for U distinct keys (``apps``, their risk-tier index, (U, P) preferred-state
-    masks and budget covers, -1 = no budget): ``compute_terms`` once, then ranking, sizing and
-    the outcome exactly as ``advice.recommend`` does for one applicant."""
+@dataclass
+class _Ranked:
+    """One block of keys after the model and the ranking, before sizing."""
+
+    order: np.ndarray
+    p: np.ndarray
+    p_low: np.ndarray
+    p_high: np.ndarray
+    logit: np.ndarray
+    preferred: np.ndarray
+    counts: dict[str, np.ndarray]
+
+
+def _rank(v: _Version, apps: Applicants, tier: np.ndarray, preferred: np.ndarray) -> _Ranked:
+    """The model (``compute_terms`` once) and the ranking of ``advice.lists`` for U keys: each
+    row's first M candidates in rank order with their chances (0 past the candidates)."""
     data, rules = v.data, v.rules
     c, ps = data.coefficients, data.programs
     U, P = apps.n, ps.n
@@ -389,11 +416,10 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, preferred: np.nd
     excluded = terms.any_excluded
     del terms
     low, high = baseline_bounds(c, ps)
-    base = (c["calibration_offset"] + ps.openness)[None, :]
+    base = c["calibration_offset"] + ps.openness
     p = np.where(excluded, 0.0, sigmoid(logit))
     status = lists.statuses(p, excluded, tier, v.left, rules)
-    beyond = status == lists.BEYOND
-    n_cand = beyond.sum(axis=1)
+    n_cand = (status == lists.BEYOND).sum(axis=1)
     M = int(min(rules.max_size, n_cand.max())) if U else 0
     # The ranking: candidates by log-odds + the preferred-state bonus, ties to the lower index
     # (lists.ranking); only the first M of each row are ever read.
@@ -401,41 +427,69 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, preferred: np.nd
     rows = np.arange(U)[:, None]
     incand = np.arange(M)[None, :] < n_cand[:, None]
     lg = logit[rows, order]
-    pr = np.where(incand, p[rows, order], 0.0)
-    bo = base[0, order]
-    lo = np.where(incand, sigmoid(lg - bo + low[order]), 0.0)
-    hi = np.where(incand, sigmoid(lg - bo + high[order]), 0.0)
+    bo = base[order]
     counts = {k: (status == lists.STATUS.index(k)).sum(axis=1) for k in lists.LEFT_OUT_TEXT}
     counts["excluded"] = excluded.sum(axis=1)
     counts["candidates"] = n_cand
-    del logit, excluded, status, beyond, p
-    # Size: P(match) after every prefix, the choice, then the outcome at the chosen size.
-    curve = data.ranks
+    return _Ranked(
+        order=order,
+        p=np.where(incand, p[rows, order], 0.0),
+        p_low=np.where(incand, sigmoid(lg - bo + low[order]), 0.0),
+        p_high=np.where(incand, sigmoid(lg - bo + high[order]), 0.0),
+        logit=lg,
+        preferred=preferred[rows, order],
+        counts=counts,
+    )
+
+
+def _size(v: _Version, r: _Ranked, covers: np.ndarray) -> KeyLists:
+    """Each key's list size (``lists.choose_size`` on the size curve of ``outcome``) and the
+    outcome at that size, for all keys at once."""
+    rules, curve = v.rules, v.data.ranks
+    U, M = r.p.shape
+    n_cand = r.counts["candidates"]
     top = np.minimum(rules.max_size, n_cand)
-    reach = np.minimum(top, M)
-    pm, p0, _ = _pass(pr, curve.kmax, reach, curve.p)
+    first = np.minimum(rules.min_size, top)
+
+    def decided(j: int, rows: np.ndarray, pm: np.ndarray) -> np.ndarray | None:
+        """Rows whose choice is known after j columns: at a grid point, P(match) reached the
+        target, or it rose less than the rulebook's gain since the previous grid point."""
+        on = (j >= first[rows]) & ((j - first[rows]) % rules.size_step == 0) & (j <= top[rows])
+        if not on.any():
+            return None
+        now = pm[rows, j]
+        prev = j - rules.size_step
+        flat = (prev >= first[rows]) & (now - pm[rows, np.maximum(prev, 0)] < rules.min_gain_per_step)
+        return on & ((now >= rules.target_p_match) | flat)
+
+    pm, p0, _ = _pass(r.p, curve.kmax, np.minimum(top, M), curve.p, decided)
     assert pm is not None and p0 is not None
     n, why = _choose(pm, top, covers, rules)
-    _, _, dlh = _pass(np.vstack([lo, hi]), curve.kmax, np.concatenate([n, n]), None)
+    _, _, dlh = _pass(np.vstack([r.p_low, r.p_high]), curve.kmax, np.concatenate([n, n]))
     at_n = np.arange(U), n
-    cum = lambda a: np.concatenate([np.zeros((U, 1)), np.cumsum(a, axis=1)], axis=1)[np.arange(U), n]  # noqa: E731
+    cum = lambda a: np.concatenate([np.zeros((U, 1)), np.cumsum(a, axis=1)], axis=1)[at_n]  # noqa: E731
     outcome_arrays = {
-        "expected_interviews": cum(pr),
-        "interviews_low": cum(lo),
-        "interviews_high": cum(hi),
+        "expected_interviews": cum(r.p),
+        "interviews_low": cum(r.p_low),
+        "interviews_high": cum(r.p_high),
         "p_match": pm[at_n],
-        "p_match_low": np.einsum("uk,k->u", dlh[:U], curve.low),
-        "p_match_high": np.einsum("uk,k->u", dlh[U:], curve.high),
+        "p_match_low": dlh[:U] @ curve.low,
+        "p_match_high": dlh[U:] @ curve.high,
         "p_no_interview": p0[at_n],
     }
     listed = np.arange(M)[None, :] < n[:, None]
-    band = band_of(pr, np.zeros_like(listed), v.band_likely, v.band_target)
+    band = band_of(r.p, np.zeros_like(listed), v.band_likely, v.band_target)
     return KeyLists(
-        n=n, top=np.where(listed, order, -1), p=pr, p_low=lo, p_high=hi, logit=lg, band=band,
-        preferred=preferred[rows, order] if M else np.zeros((U, 0), dtype=bool),
-        counts=counts, size_rule=why, outcome=outcome_arrays,
+        n=n, top=np.where(listed, r.order, -1), p=r.p, p_low=r.p_low, p_high=r.p_high, logit=r.logit, band=band,
+        preferred=r.preferred, counts=r.counts, size_rule=why, outcome=outcome_arrays,
     )
 
+
+def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, preferred: np.ndarray, covers: np.ndarray) -> KeyLists:
+    """Lists for U distinct keys (``apps``, their risk-tier index, (U, P) preferred-state
+    masks and budget covers, -1 = no budget): ``compute_terms`` once, then ranking, sizing and
+    the outcome exactly as ``advice.recommend`` does for one applicant."""
+    return _size(v, _rank(v, apps, tier, preferred), covers)
 
 NOT_STATED_COLUMNS = {
     "step1": "step1_passed", "usce": "usce_hands_on_months", "us_im_letters": "us_im_letters",
@@ -476,11 +530,8 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     first, key = _distinct(apps, tier, pref_code, covers)
     U = len(first)
 
-    parts: list[KeyLists] = []
-    for s in range(0, U, KEY_BLOCK):
-        ks = first[s : s + KEY_BLOCK]
-        parts.append(score_keys(v, apps.take(ks), tier[ks], pref_masks[pref_code[ks]], covers[ks]))
-    kl = _concat(parts, v.rules.max_size)
+    blocks = [first[s : s + KEY_BLOCK] for s in range(0, U, KEY_BLOCK)]
+    kl = _size(v, _concat([_rank(v, apps.take(ks), tier[ks], pref_masks[pref_code[ks]]) for ks in blocks]), covers[first])
 
     # One row per applicant per listed program (a ragged gather, in applicant order).
     lens = kl.n[key]
@@ -545,26 +596,25 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     return applicants, recs
 
 
-def _concat(parts: list[KeyLists], width: int) -> KeyLists:
-    """Blocks of keys as one, padded to a common width."""
-    M = max([p.top.shape[1] for p in parts] + [0])
-
-    def pad(a: np.ndarray, fill: Any) -> np.ndarray:
-        return a if a.shape[1] == M else np.concatenate([a, np.full((a.shape[0], M - a.shape[1]), fill, dtype=a.dtype)], axis=1)
+def _concat(parts: list[_Ranked]) -> _Ranked:
+    """Blocks of keys as one, padded to a common width (past a row's candidates: chance 0)."""
+    M = max([p.order.shape[1] for p in parts] + [0])
 
     def cat(name: str, fill: Any) -> np.ndarray:
-        arrays = [pad(getattr(p, name), fill) for p in parts]
-        return np.concatenate(arrays) if arrays else np.zeros((0, M))
+        arrays = [getattr(p, name) for p in parts]
+        if not arrays:
+            return np.zeros((0, M))
+        out = np.full((sum(len(a) for a in arrays), M), fill, dtype=arrays[0].dtype)
+        i = 0
+        for a in arrays:
+            out[i : i + len(a), : a.shape[1]] = a
+            i += len(a)
+        return out
 
-    def flat(get: Any) -> np.ndarray:
-        return np.concatenate([get(p) for p in parts]) if parts else np.zeros(0)
-
-    return KeyLists(
-        n=flat(lambda p: p.n).astype(np.int64), top=cat("top", -1), p=cat("p", 0.0), p_low=cat("p_low", 0.0),
-        p_high=cat("p_high", 0.0), logit=cat("logit", 0.0), band=cat("band", 0), preferred=cat("preferred", False),
-        counts={k: flat(lambda p, k=k: p.counts[k]) for k in (parts[0].counts if parts else {})},
-        size_rule=flat(lambda p: p.size_rule).astype(np.int8),
-        outcome={k: flat(lambda p, k=k: p.outcome[k]) for k in (parts[0].outcome if parts else {})},
+    return _Ranked(
+        order=cat("order", 0), p=cat("p", 0.0), p_low=cat("p_low", 0.0), p_high=cat("p_high", 0.0),
+        logit=cat("logit", 0.0), preferred=cat("preferred", False),
+        counts={k: np.concatenate([p.counts[k] for p in parts]) for k in (parts[0].counts if parts else {})},
     )
 
 
