@@ -53,7 +53,8 @@ def test_empty_cells_are_not_stated_never_zero(tmp_path: Path) -> None:
     silent, zero = p.iloc[0], p.iloc[1]
     for col in ("us_im_letters", "usce_hands_on_months", "usce_total_months", "recent_clinical_work", "ecfmg_certified", "research_items"):
         assert pd.isna(silent[col]), col
-    assert zero["us_im_letters"] == 0 and zero["usce_hands_on_months"] == 0 and zero["recent_clinical_work"] is False
+    assert zero["us_im_letters"] == 0 and zero["usce_hands_on_months"] == 0
+    assert pd.notna(zero["recent_clinical_work"]) and not bool(zero["recent_clinical_work"])
 
 
 def test_bad_rows_are_named_and_nothing_is_scored() -> None:
