@@ -199,11 +199,13 @@ def run_batch(
     dask_address: str | None = None,
     dask_workers: int = 2,
     dask_processes: bool = True,
+    in_flight: int = 3,
 ) -> dict[str, Any]:
     """Run the flow on Prefect's default task runner, or on Dask: an existing cluster at
-    ``dask_address``, else a local one of ``dask_workers`` single-threaded workers."""
+    ``dask_address``, else a local one of ``dask_workers`` single-threaded workers. At most
+    ``in_flight`` chunks are scored ahead of the Parquet writer (memory grows with it)."""
     if runner == "default":
-        return batch(profiles, processed_dir, version_dir, chunk_size, "default")
+        return batch(profiles, processed_dir, version_dir, chunk_size, "default", in_flight)
     from prefect_dask import DaskTaskRunner
 
     if dask_address:
@@ -212,7 +214,7 @@ def run_batch(
         task_runner = DaskTaskRunner(
             cluster_kwargs={"n_workers": dask_workers, "threads_per_worker": 1, "processes": dask_processes, "dashboard_address": None}
         )
-    return batch.with_options(task_runner=task_runner)(profiles, processed_dir, version_dir, chunk_size, "dask")
+    return batch.with_options(task_runner=task_runner)(profiles, processed_dir, version_dir, chunk_size, "dask", max(in_flight, dask_workers))
 
 
 if __name__ == "__main__":

@@ -159,9 +159,12 @@ def batch(
     dask: Annotated[bool, typer.Option(help="Run the scoring tasks on a Dask cluster (prefect-dask)")] = False,
     dask_address: Annotated[str | None, typer.Option(help="Scheduler address of an existing Dask cluster (default: a local one)")] = None,
     dask_workers: Annotated[int, typer.Option(help="Workers of the local Dask cluster")] = 2,
+    in_flight: Annotated[int, typer.Option(help="Chunks scored ahead of the Parquet writer (memory grows with it)")] = 3,
 ) -> None:
-    """Score a file of many applicant profiles against every program and publish one row per
-    applicant per recommended program (a Prefect flow; a new version under <processed>/batches)."""
+    """Score a file of many applicant profiles with the interview-chance model against every
+    program and publish each applicant's list (P(interview) per listed program; expected
+    interviews and P(match | list) per applicant), as `recommend` gives it for one profile (a
+    Prefect flow; a new version under <processed>/batches)."""
     prefect_environment()
     from flows.batch import run_batch
 
@@ -169,6 +172,7 @@ def batch(
         result = run_batch(
             str(profiles), processed_dir=str(processed_dir) if processed_dir else None, chunk_size=chunk_size,
             runner="dask" if dask or dask_address else "default", dask_address=dask_address, dask_workers=dask_workers,
+            in_flight=in_flight,
         )
     except PipelineError as exc:
         err.print(f"[bold red]batch failed; nothing was published.[/]\n{exc}")
