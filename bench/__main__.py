@@ -234,6 +234,8 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))
+    # A loaded machine starts the embedded server slowly (the CLI allows as long).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
 
     m = machine()
     print(f"machine: {m}", flush=True)
