@@ -359,7 +359,7 @@ def _pass(p: np.ndarray, kmax: int, until: np.ndarray, curve: np.ndarray | None 
     done0 = until == 0
     at[done0, 0] = 1.0
     if pm is not None and p0 is not None:
-        pm[:, 0] = curve @ dist
+        pm[:, 0] = _dot(curve, dist)
         p0[:, 0] = 1.0
     moved = np.empty_like(dist)
     last = int(until.max()) if U else 0
@@ -378,7 +378,7 @@ def _pass(p: np.ndarray, kmax: int, until: np.ndarray, curve: np.ndarray | None 
         dist[-1] += moved[-1]
         j += 1
         if pm is not None and p0 is not None:
-            pm[active, j] = curve @ dist
+            pm[active, j] = _dot(curve, dist)
             p0[active, j] = dist[0]
             if stop is not None:
                 done = stop(j, active, pm)
@@ -388,6 +388,16 @@ def _pass(p: np.ndarray, kmax: int, until: np.ndarray, curve: np.ndarray | None 
         if hit.any():
             at[active[hit]] = dist[:, hit].T
     return pm, p0, at
+
+
+def _dot(curve: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """``curve @ dist`` for (bins, rows) ``dist``, summed bin by bin in a fixed order: the same
+    value for a row whatever the other rows (BLAS blocks by the number of rows, so its last
+    bits would depend on how applicants are chunked)."""
+    out = np.zeros(dist.shape[1])
+    for k in range(dist.shape[0]):
+        out += curve[k] * dist[k]
+    return out
 
 
 @dataclass
@@ -473,8 +483,8 @@ def _size(v: _Version, r: _Ranked, covers: np.ndarray) -> KeyLists:
         "interviews_low": cum(r.p_low),
         "interviews_high": cum(r.p_high),
         "p_match": pm[at_n],
-        "p_match_low": dlh[:U] @ curve.low,
-        "p_match_high": dlh[U:] @ curve.high,
+        "p_match_low": _dot(curve.low, dlh[:U].T),
+        "p_match_high": _dot(curve.high, dlh[U:].T),
         "p_no_interview": p0[at_n],
     }
     listed = np.arange(M)[None, :] < n[:, None]
