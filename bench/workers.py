@@ -28,16 +28,18 @@ def latency(version_dir: str, repeats: int) -> dict[str, Any]:
     """recommend() for the two docs examples: import, first call (reads the version) and warm
     calls (the version cached, as behind an app)."""
     t0 = time.perf_counter()
+    from imgpipeline.advice.published import load_published
+    from imgpipeline.advice.recommend import recommend
     from imgpipeline.applicant import load_profile
-    from imgpipeline.recommend import load_published, recommend
 
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
     data = load_published(Path(version_dir))
     t_load = time.perf_counter() - t0
     out: dict[str, Any] = {"import_s": t_import, "load_version_s": t_load, "profiles": {}}
-    for name in ("moderately_low_j1", "very_high_h1b"):
-        profile = load_profile(EXAMPLES / f"{name}.yaml")
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        name = path.stem
+        profile = load_profile(path)
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -59,10 +61,12 @@ def latency(version_dir: str, repeats: int) -> dict[str, Any]:
     return out
 
 
-def batch_core(version_dir: str, n: int) -> dict[str, Any]:
-    """read_profiles + score_profiles (no Prefect, no GX, no writing) for n random profiles."""
+def batch_core(version_dir: str, n: int, duck: bool = True) -> dict[str, Any]:
+    """read_profiles + score_profiles (no Prefect, no GX, no writing) for n random profiles;
+    then the same model as DuckDB SQL (threads = cores) on the same profiles, checked to give
+    the same P(interview) (within 1e-9) and the same lists."""
     from imgpipeline import batch as bt
-    from imgpipeline.recommend import load_published
+    from imgpipeline.advice.published import load_published
 
     data = load_published(Path(version_dir))
     with tempfile.TemporaryDirectory(prefix="imgpipeline-bench-") as tmp:
@@ -70,10 +74,13 @@ def batch_core(version_dir: str, n: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         profiles = bt.read_profiles(path)
         t_read = time.perf_counter() - t0
+        bt.score_profiles(profiles.chunks(200)[0], data)  # warm: the version's arrays prepared once
         t0 = time.perf_counter()
         apps, recs = bt.score_profiles(profiles, data, chunk_size=5000)
         t_score = time.perf_counter() - t0
     pairs = n * data.n
+    rss_core = peak_rss_mb()
+    out_duck = duckdb_compare(data, profiles, apps, recs, pairs) if duck else {}
     return {
         "profiles": n,
         "programs": data.n,
@@ -83,7 +90,48 @@ def batch_core(version_dir: str, n: int) -> dict[str, Any]:
         "score_s": t_score,
         "pairs_per_s_score": pairs / t_score,
         "pairs_per_s_read_and_score": pairs / (t_read + t_score),
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": rss_core,
+        **out_duck,
+    }
+
+
+def duckdb_compare(data: Any, profiles: Any, apps: Any, recs: Any, pairs: int) -> dict[str, Any]:
+    """The published coefficients as DuckDB SQL on the same profiles: its rate, and whether it
+    gives the core's P(interview) and lists."""
+    import numpy as np
+
+    from bench import duck
+    from imgpipeline.advice.lists import list_rules
+    from imgpipeline.advice.model import Applicants, compute_terms
+    from imgpipeline.risk import assess_frame
+
+    rules = list_rules()
+    frame = profiles.applicants
+    tier = assess_frame(frame)["risk_rank"].to_numpy()
+    a = Applicants.from_frame(frame)
+    table = duck.applicant_frame(a, tier, profiles.preferred, apps["programs_listed"].to_numpy())
+    threads = len(os.sched_getaffinity(0))
+    got, seconds = duck.run(data, rules, table, threads)
+    # The same lists: the same programs at the same ranks, with P(interview) within 1e-9.
+    same_lists = len(got) == len(recs) and bool((got["acgme_id"].to_numpy() == recs["acgme_id"].to_numpy(dtype=object)).all()) and bool(
+        (got["rank"].to_numpy() == recs["rank"].to_numpy()).all()
+    )
+    listed_diff = float(np.max(np.abs(got["p"].to_numpy() - recs["p_interview"].to_numpy()))) if len(got) == len(recs) and len(got) else float("nan")
+    # Every pair of a sample of applicants (all 688 programs each) against compute_terms.
+    sample = min(500, a.n)
+    sub = table.iloc[:sample]
+    pp = duck.pair_p(data, rules, sub)["p"].to_numpy().reshape(sample, data.n)
+    mine = compute_terms(data.coefficients, data.programs, a.take(np.arange(sample))).p
+    pair_diff = float(np.max(np.abs(pp - mine)))
+    return {
+        "duckdb_threads": threads,
+        "duckdb_s": seconds,
+        "duckdb_pairs_per_s": pairs / seconds,
+        "core_over_duckdb": None,
+        "duckdb_same_lists": same_lists,
+        "duckdb_max_abs_diff_listed": listed_diff,
+        "duckdb_max_abs_diff_pairs": pair_diff,
+        "duckdb_pairs_checked": sample * data.n,
     }
 
 
@@ -143,7 +191,9 @@ def main(argv: list[str]) -> None:
     if what == "latency":
         out = latency(version_dir, int(rest[0]))
     elif what == "core":
-        out = batch_core(version_dir, int(rest[0]))
+        out = batch_core(version_dir, int(rest[0]), duck=(rest[1:] or ["duck"])[0] == "duck")
+        if out.get("duckdb_s"):
+            out["core_over_duckdb"] = out["pairs_per_s_score"] / out["duckdb_pairs_per_s"]
     elif what == "growth":
         from bench.growth import refresh_grown
 

@@ -16,20 +16,25 @@ Run it: ``imgpipeline batch profiles.csv [--dask]``, or ``python -m flows.batch 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sys
 import tempfile
+import uuid
+from collections import deque
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from imgpipeline.recommend import load_published, resolve_version
+import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
 
 from imgpipeline import batch as batch_steps
+from imgpipeline.advice.published import load_published, resolve_version
+from imgpipeline.checks import ChunkReport, check_chunk, check_rows
 from imgpipeline.csv_out import write_csv
+from imgpipeline.errors import ValidationFailed
 from imgpipeline.fees import eras_schedule
 from imgpipeline.locks import pin
 from imgpipeline.publish import publish_version
@@ -54,26 +59,19 @@ def score_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int) -> tu
 
 
 @task(cache_policy=NO_CACHE)
-def validate_tables(frames: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
-    """Each table's declared GX suite; any failure raises ValidationFailed (nothing published)."""
-    from imgpipeline.validate import default_gate, validate_frames
-
-    try:
-        reports = validate_frames([(df, TABLES[name], "batch") for name, df in frames.items()], run_name=flow_run.id)
-    finally:
-        default_gate().take_results(flow_run.id)  # no Data Docs for batches: free the results
-    return [{"table": r.table, "rows": r.rows, "evaluated": r.evaluated, "failed": len(r.failures)} for r in reports]
-
-
-@task(cache_policy=NO_CACHE)
-def publish_batch(tables: dict[str, pd.DataFrame], settings: Settings, summary: dict[str, Any], rejects: pd.DataFrame | None = None) -> Path:
-    """A new version folder under <processed>/batches, then one switch of its ``current``;
-    rows skipped by --skip-bad-rows are published beside the lists as ``rejects.csv``."""
+def publish_batch(
+    applicants: pd.DataFrame, streamed: dict[str, tuple[Path, int]], settings: Settings, summary: dict[str, Any], rejects: pd.DataFrame | None = None
+) -> Path:
+    """A new version folder under <processed>/batches (the streamed lists moved in), then one
+    switch of its ``current``; rows skipped by --skip-bad-rows are published beside the lists
+    as ``rejects.csv``."""
     extra = None
     if rejects is not None and len(rejects):
         staging = Path(tempfile.mkdtemp(prefix="imgpipeline-rejects-"))
         extra = {"rejects.csv": write_csv(rejects, staging / "rejects.csv")}
-    return publish_version(tables, batch_settings(settings), summary, extra_files=extra, lock_dir=settings.processed_dir)
+    return publish_version(
+        {"batch_applicants": applicants}, batch_settings(settings), summary, extra_files=extra, streamed=streamed, lock_dir=settings.processed_dir
+    )
 
 
 def batch_settings(settings: Settings) -> Settings:
@@ -92,11 +90,14 @@ def _markdown(summary: dict[str, Any], folder: Path) -> str:
         f"the {summary['programs']} programs of refresh version `{summary['published_version']}`: "
         f"{summary['tables']['batch_recommendations']:,} listed programs in {summary['chunks']} chunk(s) on the {summary['runner']} runner.",
         "",
-        "| risk tier | applicants | mean listed | below the article's size |",
-        "|---|---|---|---|",
+        "| risk tier | applicants | mean listed | mean expected interviews | mean P(match \\| list) | below the article's size |",
+        "|---|---|---|---|---|---|",
     ]
     for tier, row in a["by_tier"].items():
-        lines.append(f"| {tier} | {row['applicants']:,} | {row['mean_listed']:.1f} | {row['below_article_size']:,} |")
+        lines.append(
+            f"| {tier} | {row['applicants']:,} | {row['mean_listed']:.1f} | {row['mean_expected_interviews']:.1f} | "
+            f"{row['mean_p_match']:.2f} | {row['below_article_size']:,} |"
+        )
     return "\n".join(lines)
 
 
@@ -104,7 +105,13 @@ def _summary(applicants: pd.DataFrame, profiles: batch_steps.Profiles, version_d
     refresh = load_published(version_dir).manifest
     s = eras_schedule()
     by_tier = {
-        str(t): {"applicants": int(len(g)), "mean_listed": float(g["programs_listed"].mean()), "below_article_size": int(g["below_article_size"].sum())}
+        str(t): {
+            "applicants": int(len(g)),
+            "mean_listed": float(g["programs_listed"].mean()),
+            "mean_expected_interviews": float(g["expected_interviews"].mean()),
+            "mean_p_match": float(g["p_match"].mean()),
+            "below_article_size": int(g["below_article_size"].sum()),
+        }
         for t, g in applicants.groupby("risk_tier", sort=False)
     }
     return {
@@ -131,40 +138,91 @@ def batch(
     runner_name: str = "default",
     skip_bad_rows: bool = False,
     rejects_path: str | None = None,
+    in_flight: int = 3,
 ) -> dict[str, Any]:
     """Score every profile of ``profiles`` (CSV, Parquet or a YAML list) against the current
-    published version (or ``version_dir``) and publish the lists as a new batch version."""
+    published version (or ``version_dir``) and publish the lists as a new batch version.
+
+    The chunks' lists stream to one Parquet file (one row group per chunk, at most
+    ``in_flight`` chunks scored ahead of the writer), each chunk checked against the table's
+    declared checks as it arrives (``imgpipeline.checks``: no frame of every row is ever
+    held); any failure, named by row, stops the run before anything is published."""
     settings = get_settings(processed_dir=processed_dir)
     version = resolve_version(Path(version_dir) if version_dir else settings)
     # The refresh version is pinned while it is read: a refresh publishing meanwhile never
     # prunes it from under the batch (imgpipeline.locks).
     with pin(version):
-        return _batch(settings, version, profiles, chunk_size, runner_name, skip_bad_rows, rejects_path)
+        return _batch(settings, version, profiles, chunk_size, runner_name, skip_bad_rows, rejects_path, in_flight)
+
+
+def _stream(chunks: list[batch_steps.Profiles], version: Path, lists_path: Path, in_flight: int) -> tuple[pd.DataFrame, dict[str, ChunkReport]]:
+    """Score the chunks (at most ``in_flight`` ahead of the writer), check each against the
+    declared checks, and stream the lists to ``lists_path``; the applicants' rows and the
+    checks' reports."""
+    recs_table, apps_table = TABLES["batch_recommendations"], TABLES["batch_applicants"]
+    reports = {n: ChunkReport(n) for n in BATCH_TABLES}
+    writer = pq.ParquetWriter(lists_path, recs_table.arrow_schema())
+    parts: list[pd.DataFrame] = []
+    todo = deque(enumerate(chunks))
+    pending: deque[Any] = deque()
+    try:
+        while todo or pending:
+            while todo and len(pending) < max(1, in_flight):
+                i, c = todo.popleft()
+                pending.append(score_chunk.submit(c, str(version), i))
+            apps, recs = pending.popleft().result()
+            recs = recs_table.coerce(recs)
+            for name, df, table in (("batch_recommendations", recs, recs_table), ("batch_applicants", apps_table.coerce(apps), apps_table)):
+                r = reports[name]
+                evaluated, failures = check_chunk(df, table, "batch", r.rows)
+                r.rows += len(df)
+                r.chunks += 1
+                r.evaluated = max(r.evaluated, evaluated)
+                r.failures += failures
+            if not any(r.failures for r in reports.values()):
+                writer.write_table(recs_table.to_arrow(recs))
+            parts.append(apps)
+            del recs, apps
+    finally:
+        writer.close()
+    return apps_table.coerce(pd.concat(parts, ignore_index=True)), reports
 
 
 def _batch(
     settings: Settings, version: Path, profiles: str, chunk_size: int, runner_name: str,
-    skip_bad_rows: bool, rejects_path: str | None,
+    skip_bad_rows: bool, rejects_path: str | None, in_flight: int,
 ) -> dict[str, Any]:
     log = get_run_logger()
-    n_programs = load_published(version).n  # fails early on a version without features
+    n_programs = load_published(version).n  # fails early on a version without the model
     people = read_profiles(profiles, skip_bad_rows, rejects_path, settings)
     chunks = people.chunks(chunk_size)
-    futures = [score_chunk.submit(c, str(version), i) for i, c in enumerate(chunks)]
-    parts = [f.result() for f in futures]
-    applicants = TABLES["batch_applicants"].coerce(pd.concat([p[0] for p in parts], ignore_index=True))
-    recs = TABLES["batch_recommendations"].coerce(pd.concat([p[1] for p in parts], ignore_index=True))
-    del parts
-    tables = {"batch_applicants": applicants, "batch_recommendations": recs}
-    report = validate_tables(tables)
-    summary = _summary(applicants, people, version, runner_name, len(chunks), n_programs, len(recs))
-    summary["validation"] = report
-    n_rejects = 0 if people.rejects is None else int(people.rejects["row"].nunique())
-    summary["rejected_rows"] = n_rejects
-    if n_rejects:
-        summary["rejects"] = {"file": "rejects.csv", "copy": rejects_path}
-        log.warning("%d bad rows skipped (--skip-bad-rows); they are in rejects.csv of the version", n_rejects)
-    folder = publish_batch(tables, settings, summary, people.rejects)
+    staging = batch_settings(settings).versions_dir / f".streaming-{uuid.uuid4().hex}"
+    staging.mkdir(parents=True)
+    apps_table, recs_table = TABLES["batch_applicants"], TABLES["batch_recommendations"]
+    lists_path = staging / "batch_recommendations.parquet"
+    try:
+        applicants, reports = _stream(chunks, version, lists_path, in_flight)
+        # Across chunks: profile ids unique, and the row counts.
+        _, across = check_chunk(applicants[["profile_id"]], apps_table, "batch")
+        failures = [f for r in reports.values() for f in r.failures]
+        failures += [f for f in across if f.rule == "column_values_to_be_unique" and f not in failures]
+        failures += check_rows(apps_table, len(applicants), "batch") + check_rows(recs_table, reports["batch_recommendations"].rows, "batch")
+        if failures:
+            raise ValidationFailed(failures)
+        n_rows = reports["batch_recommendations"].rows
+        summary = _summary(applicants, people, version, runner_name, len(chunks), n_programs, n_rows)
+        summary["validation"] = [
+            {"table": r.table, "rows": r.rows, "chunks": r.chunks, "evaluated": r.evaluated, "failed": len(r.failures), "engine": "imgpipeline.checks (declared checks per chunk)"}
+            for r in reports.values()
+        ]
+        n_rejects = 0 if people.rejects is None else int(people.rejects["row"].nunique())
+        summary["rejected_rows"] = n_rejects
+        if n_rejects:
+            summary["rejects"] = {"file": "rejects.csv", "copy": rejects_path}
+            log.warning("%d bad rows skipped (--skip-bad-rows); they are in rejects.csv of the version", n_rejects)
+        folder = publish_batch(applicants, {"batch_recommendations": (lists_path, n_rows)}, settings, summary, people.rejects)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     markdown = _markdown(summary, folder)
     create_markdown_artifact(key="batch-summary", markdown=markdown, description="imgpipeline batch")
     log.info("published batch version %s at %s", folder.name, folder)
@@ -182,11 +240,13 @@ def run_batch(
     dask_processes: bool = True,
     skip_bad_rows: bool = False,
     rejects_path: str | None = None,
+    in_flight: int = 3,
 ) -> dict[str, Any]:
     """Run the flow on Prefect's default task runner, or on Dask: an existing cluster at
-    ``dask_address``, else a local one of ``dask_workers`` single-threaded workers."""
+    ``dask_address``, else a local one of ``dask_workers`` single-threaded workers. At most
+    ``in_flight`` chunks are scored ahead of the Parquet writer (memory grows with it)."""
     if runner == "default":
-        return batch(profiles, processed_dir, version_dir, chunk_size, "default", skip_bad_rows, rejects_path)
+        return batch(profiles, processed_dir, version_dir, chunk_size, "default", skip_bad_rows, rejects_path, in_flight)
     from prefect_dask import DaskTaskRunner
 
     if dask_address:
@@ -195,7 +255,7 @@ def run_batch(
         task_runner = DaskTaskRunner(
             cluster_kwargs={"n_workers": dask_workers, "threads_per_worker": 1, "processes": dask_processes, "dashboard_address": None}
         )
-    return batch.with_options(task_runner=task_runner)(profiles, processed_dir, version_dir, chunk_size, "dask", skip_bad_rows, rejects_path)
+    return batch.with_options(task_runner=task_runner)(profiles, processed_dir, version_dir, chunk_size, "dask", skip_bad_rows, rejects_path, max(in_flight, dask_workers))
 
 
 if __name__ == "__main__":

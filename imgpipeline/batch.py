@@ -3,13 +3,16 @@
 An advising organisation's file of profiles (CSV or Parquet with one row per applicant in the
 columns of ``INPUT_COLUMNS``, or a YAML list of profiles as ``recommend`` reads them) is read
 and validated profile by profile with the same pydantic model as one profile
-(``read_profiles``); ``score_chunk`` then scores and chooses the lists column-wise:
+(``read_profiles``); an empty cell is "not stated", never zero. ``score_chunk`` then scores
+and chooses the lists column-wise, exactly as ``advice.recommend`` does for one applicant:
 
 1. the risk tiers of all applicants at once (``risk.assess_frame``);
-2. every program for each distinct scoring key (``scoring.score_programs(with_text=False)``:
-   applicants equal on what the score reads are scored once);
-3. each distinct list key (scoring key + preferred states) chooses its list with
-   ``recommend.build_lists``, in blocks of keys: (keys x programs) arrays, no loop over pairs;
+2. applicants equal on everything a list reads (the model's inputs, risk tier, preferred
+   states, what the budget covers) are one key, scored once;
+3. P(interview) for every key x program with ``advice.model.compute_terms`` (blocks of keys:
+   (keys x programs) arrays, no loop over pairs); the ranking, statuses and left-out rules of
+   ``advice.lists``; the size chosen on the contiguous-ranks curve (``advice.outcome``'s
+   Poisson-binomial recursion, run for all keys at once) and the outcome at that size;
 4. the lists are expanded to one row per applicant per listed program.
 
 The result does not depend on how the applicants are split into chunks, so chunks can be
@@ -31,22 +34,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from imgpipeline.advice import lists
+from imgpipeline.advice.model import Applicants, band_of, baseline_bounds, compute_terms, sigmoid
+from imgpipeline.advice.published import Published, load_published
+from imgpipeline.advice.readiness import readiness_rules
 from imgpipeline.applicant import ApplicantProfile, ProfileError, applicant_frame, parse_profile
 from imgpipeline.csv_out import write_csv
 from imgpipeline.errors import PipelineError
-from imgpipeline.fees import eras_schedule
-from imgpipeline.recommend import (
-    MIX_BANDS,
-    STATUS,
-    PublishedPrograms,
-    build_lists,
-    load_published,
-    preferred_mask,
-)
-from imgpipeline.risk import TIERS, assess_frame, list_sizes
+from imgpipeline.fees import FeeSchedule, eras_schedule
+from imgpipeline.risk import assess_frame, list_sizes
 from imgpipeline.safe_input import Limits, binary_kind, load_yaml_file, one_line
-from imgpipeline.scoring import BANDS, score_programs
 from imgpipeline.settings import Settings
+from imgpipeline.tables.batch_applicants import SIZE_RULES
+from imgpipeline.vocabulary import BANDS, RISK_TIERS, VISA_NEEDS
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +66,20 @@ INPUT_COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
     "step3_passed": (("step3", "passed"), "Step 3 passed (default false)"),
     "step3_score": (("step3", "score"), "Step 3 score"),
     "step3_attempts": (("step3", "attempts"), "Step 3 attempts (default 1)"),
-    "usce_hands_on_months": (("usce", "hands_on_months"), "months of hands-on US clinical experience (default 0)"),
-    "usce_observership_months": (("usce", "observership_months"), "months of observerships (default 0)"),
-    "us_im_letters": (("us_im_letters",), "letters from US internal-medicine attendings (default 0)"),
-    "research_items": (("research_items",), "abstracts, posters, publications... (default 0)"),
+    "usce_hands_on_months": (("usce", "hands_on_months"), "months of hands-on US clinical experience (empty: not stated, never read as 0)"),
+    "usce_observership_months": (("usce", "observership_months"), "months of observerships (empty: 0 if hands-on months are stated, else not stated)"),
+    "us_im_letters": (("us_im_letters",), "letters from US internal-medicine attendings (empty: not stated)"),
+    "research_items": (("research_items",), "abstracts, posters, publications... (empty: not stated)"),
     "visa_need": (("visa_need",), "none, J-1, H-1B or either (default none)"),
-    "ecfmg_certified": (("ecfmg_certified",), "ECFMG certified (default false)"),
-    "unexplained_gaps": (("unexplained_gaps",), "significant unexplained gaps (default false)"),
+    "ecfmg_certified": (("ecfmg_certified",), "ECFMG certified (empty: not stated)"),
+    "unexplained_gaps": (("unexplained_gaps",), "significant unexplained gaps (empty: not stated)"),
     "recent_clinical_work": (("recent_clinical_work",), "recent clinical work (empty: not stated)"),
+    "service_member": (("service_member",), "a US service member (default false; military programs are left out for civilians)"),
     "preferred_states": (("preferred_states",), "state codes or Census regions separated by ';' (e.g. NY;NJ;Midwest)"),
     "budget_usd": (("budget_usd",), "budget for application fees, USD"),
 }
 MAX_REPORTED_PROBLEMS = 50
-LIST_KEY_BLOCK = 2048
+KEY_BLOCK = 1024
 
 
 class BatchInputError(PipelineError):
@@ -328,131 +329,421 @@ def read_profiles(
     )
 
 
-def _snapshots(data: PublishedPrograms, col: str) -> str:
-    if col not in data.features:
-        return ""
-    return " + ".join(sorted(data.features[col].dropna().astype(str).unique()))
+# --------------------------------------------------------------------------------------------
+# The scoring core: the interview-chance model for every applicant x program, the lists and
+# their outcomes, as (keys x programs) arrays.
+# --------------------------------------------------------------------------------------------
 
 
-def score_chunk(profiles: Profiles, source: PublishedPrograms | str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+@dataclass
+class _Version:
+    """What the core reads from one published version and the rulebook, prepared once."""
+
+    data: Published
+    rules: lists.ListRules
+    schedule: FeeSchedule
+    left: lists.LeftOut
+    state: np.ndarray
+    band_likely: float
+    band_target: float
+    acgme_snapshot: str
+    freida_snapshot: str
+
+
+_PREPARED: dict[tuple[int, int, int], _Version] = {}
+
+
+def _prepare(data: Published, settings: Settings | None = None) -> _Version:
+    """Per-version arrays (left-out masks, states, bands), cached per published object and rulebook."""
+    rules = lists.list_rules(settings)
+    schedule = eras_schedule(settings)
+    key = (id(data), hash(rules.model_dump_json()), hash(schedule.model_dump_json()))
+    hit = _PREPARED.get(key)
+    if hit is not None and hit.data is data:
+        return hit
+    t = data.table
+    left = lists.left_out_masks(
+        data.programs.tier_idx, t["img_share"].to_numpy(dtype=float), t["img_share_basis"].eq("stated").to_numpy(),
+        t["accepting_applications"].astype("boolean").eq(False).fillna(False).to_numpy(), rules,
+    )
+    c = data.coefficients
+
+    def snapshots(col: str) -> str:
+        return " + ".join(sorted(t[col].dropna().astype(str).unique())) if col in t else ""
+
+    out = _Version(
+        data, rules, schedule, left, t["state"].astype(str).to_numpy(dtype=object),
+        c["band_likely"], c["band_target"], snapshots("acgme_snapshot"), snapshots("freida_snapshot"),
+    )
+    if len(_PREPARED) > 8:
+        _PREPARED.clear()
+    _PREPARED[key] = out
+    return out
+
+
+# The applicant values a list depends on: the model's inputs, the risk tier (R1 avoid rules),
+# the preferred states (ranking) and how many programs the budget covers (size).
+_KEY_FLOATS = ("step2ck", "step1", "step1_failures", "failures", "years", "hands_on", "observership", "letters", "recent_clinical", "gaps")
+
+
+def _distinct(apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the first applicant of each distinct list key, and each applicant's key."""
+    visa = np.array([VISA_NEEDS.index(v) for v in apps.visa_need], dtype=float) if apps.n else np.zeros(0)
+    cols = [np.ascontiguousarray(getattr(apps, f), dtype=float) for f in _KEY_FLOATS]
+    cols += [visa, apps.step3_passed.astype(float), apps.service_member.astype(float), tier.astype(float), pref.astype(float), covers.astype(float)]
+    m = np.column_stack(cols)
+    m[np.isnan(m)] = np.nan                             # one nan bit pattern
+    rows = np.ascontiguousarray(m).view(np.dtype((np.void, m.dtype.itemsize * m.shape[1]))).ravel()
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")           # keys in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[inverse.ravel()]
+
+
+@dataclass
+class KeyLists:
+    """Each distinct key's list: the listed programs in rank order (``top``: program index,
+    -1 past the list) with their chances, and the outcome of the list."""
+
+    n: np.ndarray                 # listed programs (U,)
+    top: np.ndarray               # (U, M) program indices by rank
+    p: np.ndarray                 # (U, M) P(interview) of the ranked programs
+    p_low: np.ndarray
+    p_high: np.ndarray
+    logit: np.ndarray             # (U, M) log-odds (what the ranking read, without the bonus)
+    band: np.ndarray              # (U, M) codes into BANDS
+    preferred: np.ndarray         # (U, M) bool
+    counts: dict[str, np.ndarray]
+    size_rule: np.ndarray         # (U,) codes into SIZE_RULES
+    outcome: dict[str, np.ndarray]
+
+
+
+
+def _choose(pm: np.ndarray, top: np.ndarray, covers: np.ndarray, rules: lists.ListRules) -> tuple[np.ndarray, np.ndarray]:
+    """``lists.choose_size`` for many rows at once: ``pm[:, s]`` is P(match) of the top s
+    candidates (s = 0..M), ``top`` the largest size each row may take (candidates, max_size)."""
+    U = len(top)
+    n = np.zeros(U, dtype=np.int64)
+    why = np.full(U, SIZE_RULES.index("no_candidate"), dtype=np.int8)
+    rows = np.arange(U)
+    first = np.minimum(rules.min_size, top)
+    kmax = int(((np.maximum(top - first, 0)) // rules.size_step).max()) if U else 0
+    # Grid point k of a row: first + k * step while <= top; then top itself (if not on the grid).
+    grid = first[:, None] + rules.size_step * np.arange(kmax + 2)[None, :]
+    on = grid <= top[:, None]
+    last_on = on.sum(axis=1) - 1
+    extra = grid[rows, last_on] < top
+    grid[rows, last_on + 1] = np.where(extra, top, grid[rows, last_on + 1])
+    valid = on.copy()
+    valid[rows, last_on + 1] |= extra
+    g = np.where(valid, grid, 0)
+    pmg = pm[rows[:, None], np.minimum(g, pm.shape[1] - 1)]
+    reach = valid & (pmg >= rules.target_p_match)
+    nxt_valid = np.concatenate([valid[:, 1:], np.zeros((U, 1), dtype=bool)], axis=1)
+    gain = np.concatenate([pmg[:, 1:] - pmg[:, :-1], np.zeros((U, 1))], axis=1)
+    flat = valid & nxt_valid & (gain < rules.min_gain_per_step)
+    stop = reach | flat
+    has_stop = stop.any(axis=1)
+    k = np.where(has_stop, stop.argmax(axis=1), valid.sum(axis=1) - 1)
+    n = np.where(top > 0, g[rows, k], 0)
+    reached = (top > 0) & reach[rows, k]
+    why = np.where(reached, SIZE_RULES.index("reached_target"), np.where(has_stop, SIZE_RULES.index("stopped_rising"), SIZE_RULES.index("every_candidate")))
+    why = np.where(top > 0, why, SIZE_RULES.index("no_candidate"))
+    budget = (covers >= 0) & (covers < n)
+    n = np.where(budget, covers, n)
+    why = np.where(budget, SIZE_RULES.index("budget"), why).astype(np.int8)
+    return n.astype(np.int64), why
+
+
+def _pass(p: np.ndarray, kmax: int, until: np.ndarray, curve: np.ndarray | None = None, stop: Any = None) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+    """The Poisson-binomial recursion of ``outcome.interview_distribution`` over the columns of
+    ``p`` (rows ranked), each row up to its ``until`` columns (the same products and sums per
+    element, so the same numbers). With ``curve``: P(match) and P(no interview) after every
+    prefix ((U, M + 1) each, 0 past a row's end); ``stop(j, rows, pm)`` may end rows early
+    (returns a mask of ``rows`` that are done after j columns). Returns them and each row's
+    distribution after its first ``until`` columns (as ``until`` stands at the end). Works on
+    (bins x rows) arrays in place; rows leave the arithmetic once done."""
+    U, M = p.shape
+    until = until.copy()
+    pt = np.ascontiguousarray(p.T)
+    dist = np.zeros((kmax + 1, U))
+    dist[0] = 1.0
+    at = np.zeros((U, kmax + 1))
+    pm = np.zeros((U, M + 1)) if curve is not None else None
+    p0 = np.zeros((U, M + 1)) if curve is not None else None
+    active = np.arange(U)
+    done0 = until == 0
+    at[done0, 0] = 1.0
+    if pm is not None and p0 is not None:
+        pm[:, 0] = _dot(curve, dist)
+        p0[:, 0] = 1.0
+    moved = np.empty_like(dist)
+    last = int(until.max()) if U else 0
+    j = 0
+    while j < last:
+        keep = until[active] > j
+        if not keep.all():
+            active, dist = active[keep], np.ascontiguousarray(dist[:, keep])
+            moved = np.empty_like(dist)
+            if not len(active):
+                break
+        q = pt[j, active]
+        np.multiply(dist, q, out=moved)
+        np.multiply(dist, 1.0 - q, out=dist)
+        dist[1:] += moved[:-1]
+        dist[-1] += moved[-1]
+        j += 1
+        if pm is not None and p0 is not None:
+            pm[active, j] = _dot(curve, dist)
+            p0[active, j] = dist[0]
+            if stop is not None:
+                done = stop(j, active, pm)
+                if done is not None and done.any():
+                    until[active[done]] = j
+        hit = until[active] == j
+        if hit.any():
+            at[active[hit]] = dist[:, hit].T
+    return pm, p0, at
+
+
+def _dot(curve: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """``curve @ dist`` for (bins, rows) ``dist``, summed bin by bin in a fixed order: the same
+    value for a row whatever the other rows (BLAS blocks by the number of rows, so its last
+    bits would depend on how applicants are chunked)."""
+    out = np.zeros(dist.shape[1])
+    for k in range(dist.shape[0]):
+        out += curve[k] * dist[k]
+    return out
+
+
+@dataclass
+class _Ranked:
+    """One block of keys after the model and the ranking, before sizing."""
+
+    order: np.ndarray
+    p: np.ndarray
+    p_low: np.ndarray
+    p_high: np.ndarray
+    logit: np.ndarray
+    preferred: np.ndarray
+    counts: dict[str, np.ndarray]
+
+
+def _rank(v: _Version, apps: Applicants, tier: np.ndarray, preferred: np.ndarray) -> _Ranked:
+    """The model (``compute_terms`` once) and the ranking of ``advice.lists`` for U keys: each
+    row's first M candidates in rank order with their chances (0 past the candidates)."""
+    data, rules = v.data, v.rules
+    c, ps = data.coefficients, data.programs
+    U, P = apps.n, ps.n
+    terms = compute_terms(c, ps, apps)
+    logit = np.zeros((U, P))
+    for t in terms.terms.values():      # the order of Terms.logit: the same sums, bit for bit
+        logit += t
+    excluded = terms.any_excluded
+    del terms
+    low, high = baseline_bounds(c, ps)
+    base = c["calibration_offset"] + ps.openness
+    p = np.where(excluded, 0.0, sigmoid(logit))
+    status = lists.statuses(p, excluded, tier, v.left, rules)
+    n_cand = (status == lists.BEYOND).sum(axis=1)
+    M = int(min(rules.max_size, n_cand.max())) if U else 0
+    # The ranking: candidates by log-odds + the preferred-state bonus, ties to the lower index
+    # (lists.ranking); only the first M of each row are ever read.
+    order = lists.ranking(logit, preferred, status, rules)[:, :M]
+    rows = np.arange(U)[:, None]
+    incand = np.arange(M)[None, :] < n_cand[:, None]
+    lg = logit[rows, order]
+    bo = base[order]
+    counts = {k: (status == lists.STATUS.index(k)).sum(axis=1) for k in lists.LEFT_OUT_TEXT}
+    counts["excluded"] = excluded.sum(axis=1)
+    counts["candidates"] = n_cand
+    return _Ranked(
+        order=order,
+        p=np.where(incand, p[rows, order], 0.0),
+        p_low=np.where(incand, sigmoid(lg - bo + low[order]), 0.0),
+        p_high=np.where(incand, sigmoid(lg - bo + high[order]), 0.0),
+        logit=lg,
+        preferred=preferred[rows, order],
+        counts=counts,
+    )
+
+
+def _size(v: _Version, r: _Ranked, covers: np.ndarray) -> KeyLists:
+    """Each key's list size (``lists.choose_size`` on the size curve of ``outcome``) and the
+    outcome at that size, for all keys at once."""
+    rules, curve = v.rules, v.data.ranks
+    U, M = r.p.shape
+    n_cand = r.counts["candidates"]
+    top = np.minimum(rules.max_size, n_cand)
+    first = np.minimum(rules.min_size, top)
+
+    def decided(j: int, rows: np.ndarray, pm: np.ndarray) -> np.ndarray | None:
+        """Rows whose choice is known after j columns: at a grid point, P(match) reached the
+        target, or it rose less than the rulebook's gain since the previous grid point."""
+        on = (j >= first[rows]) & ((j - first[rows]) % rules.size_step == 0) & (j <= top[rows])
+        if not on.any():
+            return None
+        now = pm[rows, j]
+        prev = j - rules.size_step
+        flat = (prev >= first[rows]) & (now - pm[rows, np.maximum(prev, 0)] < rules.min_gain_per_step)
+        return on & ((now >= rules.target_p_match) | flat)
+
+    pm, p0, _ = _pass(r.p, curve.kmax, np.minimum(top, M), curve.p, decided)
+    assert pm is not None and p0 is not None
+    n, why = _choose(pm, top, covers, rules)
+    _, _, dlh = _pass(np.vstack([r.p_low, r.p_high]), curve.kmax, np.concatenate([n, n]))
+    at_n = np.arange(U), n
+    cum = lambda a: np.concatenate([np.zeros((U, 1)), np.cumsum(a, axis=1)], axis=1)[at_n]  # noqa: E731
+    outcome_arrays = {
+        "expected_interviews": cum(r.p),
+        "interviews_low": cum(r.p_low),
+        "interviews_high": cum(r.p_high),
+        "p_match": pm[at_n],
+        "p_match_low": _dot(curve.low, dlh[:U].T),
+        "p_match_high": _dot(curve.high, dlh[U:].T),
+        "p_no_interview": p0[at_n],
+    }
+    listed = np.arange(M)[None, :] < n[:, None]
+    band = band_of(r.p, np.zeros_like(listed), v.band_likely, v.band_target)
+    return KeyLists(
+        n=n, top=np.where(listed, r.order, -1), p=r.p, p_low=r.p_low, p_high=r.p_high, logit=r.logit, band=band,
+        preferred=r.preferred, counts=r.counts, size_rule=why, outcome=outcome_arrays,
+    )
+
+
+def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, preferred: np.ndarray, covers: np.ndarray) -> KeyLists:
+    """Lists for U distinct keys (``apps``, their risk-tier index, (U, P) preferred-state
+    masks and budget covers, -1 = no budget): ``compute_terms`` once, then ranking, sizing and
+    the outcome exactly as ``advice.recommend`` does for one applicant."""
+    return _size(v, _rank(v, apps, tier, preferred), covers)
+
+NOT_STATED_COLUMNS = {
+    "step1": "step1_passed", "usce": "usce_hands_on_months", "us_im_letters": "us_im_letters",
+    "research_items": "research_items", "ecfmg_certified": "ecfmg_certified",
+    "unexplained_gaps": "unexplained_gaps", "recent_clinical_work": "recent_clinical_work",
+}
+
+
+def _joined(names: list[str], masks: list[np.ndarray], n: int) -> np.ndarray:
+    """'|'-joined names of the true masks, per row."""
+    out = np.full(n, "", dtype=object)
+    for name, m in zip(names, masks, strict=True):
+        out[m] = np.where(out[m] == "", name, out[m] + "|" + name)
+    return out
+
+
+def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | None = None, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score ``profiles`` against every program of a published version and choose their lists.
 
-    Returns ``(applicants, recommendations)``: one row per applicant (tier, factors, counts,
-    fee, chance) and one row per applicant per listed program (rank, program, score, band),
-    both in the applicants' order; the frames of the ``batch_applicants`` and
-    ``batch_recommendations`` declarations."""
-    data = source if isinstance(source, PublishedPrograms) else load_published(source)
-    apps = profiles.applicants.reset_index(drop=True)
-    risk = assess_frame(apps)
-    apps = apps.assign(risk_tier=risk["risk_tier"].to_numpy())
-    scored = score_programs(data.program_side, apps, with_text=False)
-    G, P = len(scored.keys), data.n
-    S = scored.scores["score"].to_numpy(dtype=float).reshape(G, P)
-    B = scored.scores["band"].cat.codes.to_numpy().reshape(G, P)
-    E = scored.scores["eligible"].to_numpy(dtype=bool).reshape(G, P)
-    key_tier = np.array([TIERS.index(t) for t in scored.keys["risk_tier"]], dtype=np.int64)
+    Returns ``(applicants, recommendations)``: one row per applicant (tier, factors, readiness,
+    what was not stated, counts, list size and why, expected interviews and P(match | list)
+    with their intervals, fee) and one row per applicant per listed program (rank, program,
+    P(interview) with its interval and band), both in the applicants' order; the frames of the
+    ``batch_applicants`` and ``batch_recommendations`` declarations."""
+    data = source if isinstance(source, Published) else load_published(source)
+    v = _prepare(data, settings)
+    frame = profiles.applicants.reset_index(drop=True)
+    N, P = len(frame), data.n
+    risk = assess_frame(frame)
+    tier = risk["risk_rank"].to_numpy(dtype=np.int64)
+    apps = Applicants.from_frame(frame)
+    pref_code, pref_sets = pd.factorize(pd.Series([";".join(p) for p in profiles.preferred], dtype=object))
+    pref_masks = np.stack([np.isin(v.state, s.split(";")) if s else np.zeros(P, dtype=bool) for s in pref_sets]) if len(pref_sets) else np.zeros((1, P), dtype=bool)
+    budgets = np.asarray(profiles.budgets, dtype=float)
+    covers = np.full(N, -1, dtype=np.int64)
+    for b in np.unique(budgets[~np.isnan(budgets)]):
+        covers[budgets == b] = v.schedule.covers(float(b))
+    first, key = _distinct(apps, tier, pref_code, covers)
+    U = len(first)
 
-    # List keys: a scoring key and a set of preferred states.
-    pref_codes, pref_sets = pd.factorize(pd.Series([";".join(p) for p in profiles.preferred], dtype=object))
-    pref_matrix = np.stack([preferred_mask(data, tuple(s.split(";")) if s else ()) for s in pref_sets]) if len(pref_sets) else np.zeros((1, P), dtype=bool)
-    pair = scored.applicant_key.astype(np.int64) * max(len(pref_sets), 1) + pref_codes
-    list_key, uniq = pd.factorize(pair)
-    lk_score = (np.asarray(uniq) // max(len(pref_sets), 1)).astype(np.int64)
-    lk_pref = (np.asarray(uniq) % max(len(pref_sets), 1)).astype(np.int64)
-    L = len(uniq)
+    blocks = [first[s : s + KEY_BLOCK] for s in range(0, U, KEY_BLOCK)]
+    kl = _size(v, _concat([_rank(v, apps.take(ks), tier[ks], pref_masks[pref_code[ks]]) for ks in blocks]), covers[first])
 
-    ranks, progs, keys_of_row = [], [], []
-    n_listed = np.zeros(L, dtype=np.int64)
-    n_eligible = np.zeros(L, dtype=np.int64)
-    n_cand = np.zeros(L, dtype=np.int64)
-    left_out = np.zeros(L, dtype=np.int64)
-    for start in range(0, L, LIST_KEY_BLOCK):
-        ks = np.arange(start, min(start + LIST_KEY_BLOCK, L))
-        g = lk_score[ks]
-        plan = build_lists(S[g], B[g], E[g], key_tier[g], pref_matrix[lk_pref[ks]], data)
-        k_idx, p_idx = np.nonzero(plan.rank)
-        r = plan.rank[k_idx, p_idx]
-        order = np.lexsort((r, k_idx))
-        keys_of_row.append(ks[k_idx[order]])
-        progs.append(p_idx[order])
-        ranks.append(r[order])
-        n_listed[ks] = plan.n_listed
-        n_eligible[ks] = plan.n_eligible
-        n_cand[ks] = plan.n_candidates
-        left_out[ks] = ((plan.status != STATUS.index("listed")) & (plan.status != STATUS.index("excluded")) & (plan.status != STATUS.index("beyond_list"))).sum(axis=1)
-    row_key = np.concatenate(keys_of_row) if keys_of_row else np.zeros(0, dtype=np.int64)
-    row_prog = np.concatenate(progs) if progs else np.zeros(0, dtype=np.int64)
-    row_rank = np.concatenate(ranks) if ranks else np.zeros(0, dtype=np.int32)
-
-    # Expand the list keys' rows to applicants (a ragged gather, in applicant order).
-    starts = np.zeros(L + 1, dtype=np.int64)
-    np.cumsum(n_listed, out=starts[1:])
-    lens = n_listed[list_key]
+    # One row per applicant per listed program (a ragged gather, in applicant order).
+    lens = kl.n[key]
     total = int(lens.sum())
-    offsets = np.repeat(starts[list_key] - (np.cumsum(lens) - lens), lens) + np.arange(total)
-    who = np.repeat(np.arange(len(apps)), lens)
-    g_row = lk_score[row_key[offsets]]
-    p_row = row_prog[offsets]
-    score = S[g_row, p_row]
-    band_codes = B[g_row, p_row]
-    pref_row = pref_matrix[lk_pref[row_key[offsets]], p_row]
-
-    ids = apps["profile_id"].astype(str).to_numpy(dtype=object)
-    recs = pd.DataFrame(
-        {
-            "profile_id": _strings(ids, who),
-            "rank": row_rank[offsets].astype(np.int64),
-            "acgme_id": _strings(data.program_side.acgme_id, p_row),
-            "score": score,
-            "band": _strings(np.array(BANDS, dtype=object), band_codes),
-            "preferred_state": pref_row,
-            "published_version": _strings(np.array([data.version], dtype=object), np.zeros(total, dtype=np.int64)),
-        }
-    )
+    who = np.repeat(np.arange(N), lens)
+    pos = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+    k = key[who]
+    prog = kl.top[k, pos]
+    ids = frame["profile_id"].astype(str).to_numpy(dtype=object)
+    band = kl.band[k, pos]
+    recs = pd.DataFrame({
+        "profile_id": _strings(ids, who),
+        "rank": (pos + 1).astype(np.int64),
+        "acgme_id": _strings(data.programs.acgme_id, prog),
+        "p_interview": kl.p[k, pos],
+        "p_interview_low": kl.p_low[k, pos],
+        "p_interview_high": kl.p_high[k, pos],
+        "band": _strings(np.array(BANDS, dtype=object), band),
+        "preferred_state": kl.preferred[k, pos],
+        "published_version": _strings(np.array([data.version], dtype=object), np.zeros(total, dtype=np.int64)),
+    })
 
     # One row per applicant.
     sizes = list_sizes()
-    tier_i = key_tier[lk_score[list_key]]
-    lo = np.array([sizes[t].min for t in TIERS])[tier_i]
-    hi = np.array([sizes[t].max for t in TIERS])[tier_i]
-    open_ended = np.array([sizes[t].open_ended for t in TIERS])[tier_i]
-    listed = n_listed[list_key]
-    band_counts = {
-        b: np.bincount(who, weights=(band_codes == BANDS.index(b)), minlength=len(apps)).astype(np.int64)
-        for b in MIX_BANDS
-    }
-    schedule = eras_schedule()
-    fee_of = {int(n): schedule.cost(int(n)) for n in np.unique(listed)}
-    chance = _chances(data, apps["step2ck_score"])
-    applicants = pd.DataFrame(
-        {
-            "profile_id": ids,
-            "risk_tier": apps["risk_tier"].to_numpy(dtype=object),
-            "risk_factors": risk["factors"].to_numpy(dtype=object),
-            "visa_need": apps["visa_need"].astype(str).to_numpy(dtype=object),
-            "list_size_min": lo.astype(np.int64),
-            "list_size_max": hi.astype(np.int64),
-            "list_size_open_ended": open_ended.astype(bool),
-            "programs_eligible": n_eligible[list_key],
-            "programs_left_out": left_out[list_key],
-            "programs_listed": listed,
-            "below_article_size": listed < lo,
-            "listed_likely": band_counts["likely"],
-            "listed_target": band_counts["target"],
-            "listed_reach": band_counts["reach"],
-            "preferred_listed": np.bincount(who, weights=pref_row, minlength=len(apps)).astype(np.int64),
-            "eras_fee_usd": np.array([fee_of[int(n)] for n in listed], dtype=float),
-            "budget_usd": profiles.budgets,
-            "p_match": chance["p_match"].to_numpy(dtype=float),
-            "p_match_low": chance["p_match_low"].to_numpy(dtype=float),
-            "p_match_high": chance["p_match_high"].to_numpy(dtype=float),
-            "published_version": data.version,
-            "acgme_snapshot": _snapshots(data, "acgme_snapshot"),
-            "freida_snapshot": _snapshots(data, "freida_snapshot"),
-        }
-    )
-    log.info("scored %d applicants: %d scoring keys, %d list keys, %d listed rows", len(apps), G, L, len(recs))
+    lo = np.array([sizes[t].min for t in RISK_TIERS])[tier]
+    hi = np.array([sizes[t].max for t in RISK_TIERS])[tier]
+    listed = lens.astype(np.int64)
+    fee_of = {int(n): v.schedule.cost(int(n)) for n in np.unique(listed)}
+    band_counts = {b: np.bincount(who, weights=(band == BANDS.index(b)), minlength=N).astype(np.int64) for b in ("likely", "target", "reach")}
+    ready = readiness_rules(settings)
+    not_stated = _joined(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
+    left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
+    o = kl.outcome
+    applicants = pd.DataFrame({
+        "profile_id": ids,
+        "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
+        "risk_factors": risk["factors"].to_numpy(dtype=object),
+        "readiness": _joined([r.id for r in ready], [r.fires(frame) for r in ready], N),
+        "not_stated": not_stated,
+        "visa_need": apps.visa_need,
+        "list_size_min": lo.astype(np.int64),
+        "list_size_max": hi.astype(np.int64),
+        "list_size_open_ended": np.array([sizes[t].open_ended for t in RISK_TIERS])[tier].astype(bool),
+        "programs_eligible": (P - kl.counts["excluded"])[key].astype(np.int64),
+        "programs_left_out": left_out[key].astype(np.int64),
+        "programs_candidates": kl.counts["candidates"][key].astype(np.int64),
+        "programs_listed": listed,
+        "size_rule": np.array(SIZE_RULES, dtype=object)[kl.size_rule[key]],
+        "below_article_size": listed < lo,
+        "listed_likely": band_counts["likely"],
+        "listed_target": band_counts["target"],
+        "listed_reach": band_counts["reach"],
+        "preferred_listed": np.bincount(who, weights=kl.preferred[k, pos], minlength=N).astype(np.int64),
+        **{name: o[name][key] for name in ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")},
+        "eras_fee_usd": np.array([fee_of[int(n)] for n in listed], dtype=float),
+        "budget_usd": budgets,
+        "published_version": data.version,
+        "acgme_snapshot": v.acgme_snapshot,
+        "freida_snapshot": v.freida_snapshot,
+    })
+    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, total)
     return applicants, recs
+
+
+def _concat(parts: list[_Ranked]) -> _Ranked:
+    """Blocks of keys as one, padded to a common width (past a row's candidates: chance 0)."""
+    M = max([p.order.shape[1] for p in parts] + [0])
+
+    def cat(name: str, fill: Any) -> np.ndarray:
+        arrays = [getattr(p, name) for p in parts]
+        if not arrays:
+            return np.zeros((0, M))
+        out = np.full((sum(len(a) for a in arrays), M), fill, dtype=arrays[0].dtype)
+        i = 0
+        for a in arrays:
+            out[i : i + len(a), : a.shape[1]] = a
+            i += len(a)
+        return out
+
+    return _Ranked(
+        order=cat("order", 0), p=cat("p", 0.0), p_low=cat("p_low", 0.0), p_high=cat("p_high", 0.0),
+        logit=cat("logit", 0.0), preferred=cat("preferred", False),
+        counts={k: np.concatenate([p.counts[k] for p in parts]) for k in (parts[0].counts if parts else {})},
+    )
 
 
 def _strings(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -460,24 +751,11 @@ def _strings(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.Extensi
     return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype="str")
 
 
-def _chances(data: PublishedPrograms, step2ck: pd.Series) -> pd.DataFrame:
-    """The published curve's row at each applicant's Step 2 CK (per integer score)."""
-    cols = ["p_match", "p_match_low", "p_match_high"]
-    out = pd.DataFrame(np.nan, index=range(len(step2ck)), columns=cols)
-    if data.curve is None:
-        return out
-    c = data.curve[data.curve["measure"] == "step2ck"].drop_duplicates("value").set_index("value")[cols]
-    v = pd.to_numeric(step2ck, errors="coerce").round().reset_index(drop=True)
-    for col in cols:
-        out[col] = pd.to_numeric(v.map(c[col].astype(float)), errors="coerce").astype(float).to_numpy()
-    return out
-
-
-def score_profiles(profiles: Profiles, source: PublishedPrograms | str | Path | None = None, chunk_size: int = 5000) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_profiles(profiles: Profiles, source: Published | Settings | str | Path | None = None, chunk_size: int = 5000, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``score_chunk`` over consecutive chunks, concatenated: the default runner's result
     without Prefect (used by the bench and to check that chunking changes nothing)."""
-    data = source if isinstance(source, PublishedPrograms) else load_published(source)
-    parts = [score_chunk(c, data) for c in profiles.chunks(chunk_size)]
+    data = source if isinstance(source, Published) else load_published(source)
+    parts = [score_chunk(c, data, settings) for c in profiles.chunks(chunk_size)]
     return (
         pd.concat([p[0] for p in parts], ignore_index=True),
         pd.concat([p[1] for p in parts], ignore_index=True),

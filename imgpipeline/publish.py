@@ -72,11 +72,15 @@ def publish_version(
     extra_files: dict[str, Path] | None = None,
     version_id: str | None = None,
     lock_dir: Path | None = None,
+    streamed: dict[str, tuple[Path, int]] | None = None,
 ) -> Path:
     """Write ``tables`` (every one declared as published) as a new version and make it current.
 
     ``extra_files`` (name -> a file or folder made by the run, e.g. Data Docs or figures) are
-    moved into the version before it is switched to. Returns the version folder.
+    moved into the version before it is switched to. ``streamed`` (name -> (a Parquet file
+    already written with the table's declared schema, its rows)) are published tables too big
+    to hold as one frame: moved in and listed in the manifest like the others. Returns the
+    version folder.
 
     The rename, switch and prune hold the publish lock of ``lock_dir`` (default the processed
     folder; a batch passes the refresh's, so batch and refresh publications never interleave).
@@ -84,7 +88,7 @@ def publish_version(
     incoming folder is removed and the last good version stays current.
     """
     try:
-        return _publish(tables, settings, summary, extra_files, version_id, lock_dir)
+        return _publish(tables, settings, summary, extra_files, version_id, lock_dir, streamed or {})
     except OSError as exc:
         raise PublishError(disk_message("publish", exc, settings.versions_dir, current_version(settings), "nothing was published, no partial folder left")) from exc
 
@@ -96,8 +100,9 @@ def _publish(
     extra_files: dict[str, Path] | None,
     version_id: str | None,
     lock_dir: Path | None,
+    streamed: dict[str, tuple[Path, int]],
 ) -> Path:
-    undeclared = [n for n in tables if n not in TABLES or not TABLES[n].published]
+    undeclared = [n for n in [*tables, *streamed] if n not in TABLES or not TABLES[n].published]
     if undeclared:
         raise ValueError(f"not declared as published tables: {undeclared}")
     version_id = version_id or new_version_id()
@@ -115,6 +120,16 @@ def _publish(
             files[name] = {
                 "file": path.name,
                 "rows": len(df),
+                "schema_version": TABLES[name].schema_version,
+                "schema_fingerprint": TABLES[name].fingerprint(),
+            }
+        for name, (src, rows) in streamed.items():
+            path = incoming / f"{name}.parquet"
+            shutil.move(str(src), path)
+            _fsync_file(path)
+            files[name] = {
+                "file": path.name,
+                "rows": rows,
                 "schema_version": TABLES[name].schema_version,
                 "schema_fingerprint": TABLES[name].fingerprint(),
             }

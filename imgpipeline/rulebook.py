@@ -6,6 +6,7 @@ in the file fails loudly where the section is used."""
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,16 @@ DEFAULT_PATH = Path(__file__).with_name("rulebook.yaml")
 
 
 def rulebook_path(settings: Settings | None = None) -> Path:
-    settings = settings or Settings()
+    if settings is None:
+        # Settings() reads the environment on every call (milliseconds, on the path an
+        # applicant waits on); the variable that can change its answer is the cache key.
+        return _default_path(os.environ.get("IMGPIPELINE_RULEBOOK_PATH"))
     return settings.rulebook_path or DEFAULT_PATH
+
+
+@functools.lru_cache(maxsize=8)
+def _default_path(env_value: str | None) -> Path:
+    return Settings().rulebook_path or DEFAULT_PATH
 
 
 @functools.lru_cache(maxsize=8)

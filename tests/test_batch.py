@@ -1,6 +1,7 @@
 """Batch scoring without Prefect: reading and validating profile files (CSV, Parquet, YAML), and
-scoring a few hundred profiles against a real published version: the same lists as
-``recommend``, independent of chunking, every hard exclusion respected."""
+scoring profiles against a real published version: the same list, size, chances and P(match |
+list) as ``advice.recommend`` for the same profile, independent of chunking, every hard
+exclusion respected, "not stated" kept apart from zero."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ import pytest
 import yaml
 
 from imgpipeline import batch as bt
-from imgpipeline import recommend as rc
+from imgpipeline.advice.published import Published, load_published
+from imgpipeline.advice.recommend import recommend
 from imgpipeline.applicant import load_profile, parse_profile
 from imgpipeline.fees import eras_fee
 from imgpipeline.risk import list_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
-EXAMPLE_CSV = ROOT / "docs" / "examples" / "profiles_batch.csv"
+EXAMPLES = ROOT / "docs" / "examples"
+EXAMPLE_CSV = EXAMPLES / "profiles_batch.csv"
 YEAR = 2026
 
 
@@ -28,7 +31,7 @@ def test_csv_parquet_and_yaml_give_the_same_applicants(tmp_path: Path) -> None:
     flat = pd.read_csv(EXAMPLE_CSV, dtype={"profile_id": str, "preferred_states": str})
     flat.to_parquet(tmp_path / "p.parquet", index=False)
     pq = bt.read_profiles(tmp_path / "p.parquet", as_of_year=YEAR)
-    docs = [yaml.safe_load((ROOT / "docs" / "examples" / f).read_text()) for f in ("moderately_low_j1.yaml", "very_high_h1b.yaml")]
+    docs = [yaml.safe_load((EXAMPLES / f).read_text()) for f in ("moderately_low_j1.yaml", "very_high_h1b.yaml")]
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(docs))
     ym = bt.read_profiles(tmp_path / "p.yaml", as_of_year=YEAR)
     pd.testing.assert_frame_equal(csv.applicants, pq.applicants)
@@ -38,6 +41,20 @@ def test_csv_parquet_and_yaml_give_the_same_applicants(tmp_path: Path) -> None:
     assert ym.preferred == csv.preferred[:2]
     assert csv.applicants["step2ck_taken"].tolist()[-1] is False  # an empty score: not taken yet
     assert np.isnan(csv.budgets[1]) and csv.budgets[0] == 3000
+
+
+def test_empty_cells_are_not_stated_never_zero(tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text(
+        "profile_id,graduation_year,step2ck_score,us_im_letters,usce_hands_on_months,recent_clinical_work,ecfmg_certified\n"
+        "silent,2023,230,,,,\n"
+        "zero,2023,230,0,0,false,false\n"
+    )
+    p = bt.read_profiles(tmp_path / "p.csv", as_of_year=YEAR).applicants
+    silent, zero = p.iloc[0], p.iloc[1]
+    for col in ("us_im_letters", "usce_hands_on_months", "usce_total_months", "recent_clinical_work", "ecfmg_certified", "research_items"):
+        assert pd.isna(silent[col]), col
+    assert zero["us_im_letters"] == 0 and zero["usce_hands_on_months"] == 0
+    assert pd.notna(zero["recent_clinical_work"]) and not bool(zero["recent_clinical_work"])
 
 
 def test_bad_rows_are_named_and_nothing_is_scored() -> None:
@@ -72,8 +89,8 @@ def test_unknown_columns_missing_ids_and_repeats_are_refused(tmp_path: Path) -> 
 
 
 @pytest.fixture(scope="module")
-def data(published) -> rc.PublishedPrograms:  # type: ignore[no-untyped-def]
-    return rc.load_published(published)
+def data(published) -> Published:  # type: ignore[no-untyped-def]
+    return load_published(published)
 
 
 @pytest.fixture(scope="module")
@@ -83,62 +100,127 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> bt.Profiles:
 
 
 @pytest.fixture(scope="module")
-def scored(many: bt.Profiles, data: rc.PublishedPrograms) -> tuple[pd.DataFrame, pd.DataFrame]:
+def scored(many: bt.Profiles, data: Published) -> tuple[pd.DataFrame, pd.DataFrame]:
     return bt.score_profiles(many, data, chunk_size=1000)
 
 
+def _same_as_recommend(profile_rows: list[dict], apps: pd.DataFrame, recs: pd.DataFrame, data: Published) -> int:
+    """Compare batch rows with ``recommend()`` for each profile; returns how many lists were compared."""
+    compared = 0
+    for raw in profile_rows:
+        prof = parse_profile(raw)
+        one = recommend(prof, data, as_of_year=YEAR)
+        pid = prof.profile_id
+        a = apps.set_index("profile_id").loc[pid]
+        mine = recs[recs["profile_id"] == pid]
+        assert list(mine["acgme_id"]) == list(one.programs["acgme_id"]), pid
+        assert list(mine["rank"]) == list(one.programs["rank"]), pid
+        assert np.allclose(mine["p_interview"], one.programs["p_interview"], rtol=0, atol=5e-7), pid
+        assert np.allclose(mine["p_interview_low"], one.programs["p_interview_low"], rtol=0, atol=5e-7), pid
+        assert list(mine["band"]) == list(one.programs["band"]), pid
+        assert list(mine["preferred_state"]) == list(one.programs["preferred_state"]), pid
+        assert a["programs_listed"] == one.n_listed == one.size["programs"], pid
+        assert a["risk_tier"] == one.tier, pid
+        assert set(filter(None, a["risk_factors"].split("|"))) == {f.id for f in one.assessment.factors + one.assessment.notes}, pid
+        assert a["readiness"] == "|".join(r.id for r in one.readiness), pid
+        assert a["not_stated"] == "|".join(one.not_stated), pid
+        assert a["programs_eligible"] == one.counts["eligible"] and a["programs_candidates"] == one.counts["candidates"], pid
+        assert a["programs_left_out"] == sum(one.left_out.values()), pid
+        assert a["eras_fee_usd"] == one.fee["usd"], pid
+        if one.outcome is None:
+            assert a["programs_listed"] == 0
+            continue
+        o = one.outcome
+        for col, want in (
+            ("expected_interviews", o.expected_interviews), ("interviews_low", o.interviews_low), ("interviews_high", o.interviews_high),
+            ("p_match", o.p_match), ("p_match_low", o.p_match_low), ("p_match_high", o.p_match_high), ("p_no_interview", o.p_no_interview),
+        ):
+            assert a[col] == pytest.approx(want, abs=1e-12), (pid, col)
+        compared += 1
+    return compared
+
+
 @pytest.mark.xdist_group("published")
-def test_batch_lists_are_the_recommend_lists(data: rc.PublishedPrograms) -> None:
-    profiles = bt.read_profiles(EXAMPLE_CSV, as_of_year=YEAR)
-    _, recs = bt.score_chunk(profiles, data)
+def test_batch_rows_are_recommend_for_the_docs_examples(data: Published, tmp_path: Path) -> None:
+    # The docs' YAML examples, as a YAML batch file...
+    docs = [yaml.safe_load(p.read_text()) for p in sorted(EXAMPLES.glob("*.yaml"))]
+    (tmp_path / "docs.yaml").write_text(yaml.safe_dump(docs))
+    apps, recs = bt.score_chunk(bt.read_profiles(tmp_path / "docs.yaml", as_of_year=YEAR), data)
+    assert _same_as_recommend(docs, apps, recs, data) == len(docs) >= 2
+    ml = recommend(load_profile(EXAMPLES / "moderately_low_j1.yaml"), data, as_of_year=YEAR)
+    assert (recs["profile_id"] == "example-moderately-low-j1").sum() == ml.n_listed > 0
+    # ... and the CSV example (a not-yet-taken Step 2 CK, budgets, regions, no preference).
     flat = pd.read_csv(EXAMPLE_CSV, dtype={"profile_id": str, "preferred_states": str})
-    for row in flat.to_dict("records"):
-        one = rc.recommend(parse_profile(bt._nested(row)), data, as_of_year=YEAR)
-        mine = recs[recs["profile_id"] == row["profile_id"]]
-        assert list(mine["acgme_id"]) == list(one.programs["acgme_id"]), row["profile_id"]
-        assert np.array_equal(mine["score"].to_numpy(), one.programs["score"].to_numpy())
-        assert list(mine["band"]) == list(one.programs["band"])
-    ml = rc.recommend(load_profile(ROOT / "docs" / "examples" / "moderately_low_j1.yaml"), data, as_of_year=YEAR)
-    assert (recs["profile_id"] == "example-moderately-low-j1").sum() == ml.n_listed
+    apps, recs = bt.score_chunk(bt.read_profiles(EXAMPLE_CSV, as_of_year=YEAR), data)
+    rows = [bt._nested(r) for r in flat.to_dict("records")]
+    assert _same_as_recommend(rows, apps, recs, data) >= len(rows) - 1
+    assert "step2ck_not_taken" in apps.set_index("profile_id").loc["a-not-yet-ck", "readiness"]
 
 
 @pytest.mark.xdist_group("published")
-def test_chunking_changes_nothing(many: bt.Profiles, data: rc.PublishedPrograms, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_batch_rows_are_recommend_for_varied_profiles(many: bt.Profiles, data: Published, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    apps, recs = scored
+    raw = bt.random_profiles(300, seed=7)
+    picked = [bt._nested(raw[i]) for i in range(0, 300, 12)]
+    assert _same_as_recommend(picked, apps, recs, data) >= 20
+    # Budget-capped and every size rule occur in this sample, so the comparison covers them.
+    assert {"budget", "reached_target"} <= set(apps["size_rule"])
+
+
+@pytest.mark.xdist_group("published")
+def test_chunking_changes_nothing(many: bt.Profiles, data: Published, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     small = bt.score_profiles(many, data, chunk_size=37)
     pd.testing.assert_frame_equal(small[0], scored[0], check_exact=True)
     pd.testing.assert_frame_equal(small[1], scored[1], check_exact=True)
 
 
 @pytest.mark.xdist_group("published")
-def test_every_hard_exclusion_holds_and_sizes_follow_the_article(many: bt.Profiles, data: rc.PublishedPrograms, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_every_hard_exclusion_holds_and_lists_follow_the_rules(many: bt.Profiles, data: Published, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     apps, recs = scored
-    f = data.features.set_index("acgme_id")
-    rows = recs.merge(many.applicants, on="profile_id").join(f, on="acgme_id", rsuffix="_program")
-    # A needed visa the program states (or is inferred) not to sponsor is never listed; an
-    # unknown sponsorship is listed (with a caution in recommend's texts).
-    no_j1 = rows["sponsors_j1"].astype("boolean").eq(False).fillna(False)
-    no_h1b = rows["sponsors_h1b"].astype("boolean").eq(False).fillna(False)
+    t = data.table.set_index("acgme_id")
+    rows = recs.merge(many.applicants, on="profile_id").join(t, on="acgme_id", rsuffix="_program")
     need = rows["visa_need"]
+    no_j1 = rows["visa_j1"].isin(["no", "no_inferred"])
+    no_h1b = rows["visa_h1b"].isin(["no", "no_inferred"])
     assert not no_j1[need == "j1"].any() and not no_h1b[need == "h1b"].any() and not (no_j1 & no_h1b)[need == "either"].any()
-    failed = rows["usmle_failures"] > 0
-    assert not rows.loc[failed, "failed_attempts_policy"].isin(["not_considered", "first_attempt_required"]).any()
-    limit = pd.to_numeric(rows["yog_limit_years"], errors="coerce")
-    assert not ((rows["yog_tolerance"] == "stated_limit") & (rows["years_since_graduation"] > limit)).any()
-    assert not rows["imgs_welcome"].astype("boolean").eq(False).fillna(False).any()
-    # Sizes: the tier's maximum, or fewer (and flagged) only when fewer programs qualify.
-    sizes = list_sizes()
+    assert not (rows["usmle_failures"] > 0)[rows["excludes_failed_attempts"].astype("boolean").fillna(False)].any()
+    assert not rows["excludes_imgs"].astype("boolean").fillna(False).any()
+    assert not rows["military"].astype("boolean").fillna(False).any()  # all civilians here
+    assert (rows["p_interview"] >= data.coefficients["band_target"] * 0 + bt.lists.list_rules().long_shot_below).all()
+    assert ((rows["p_interview_low"] <= rows["p_interview"] + 1e-15) & (rows["p_interview"] <= rows["p_interview_high"] + 1e-15)).all()
+    # Sizes never exceed the rulebook's maximum or the budget; ranks are 1..n in file order.
     per = recs.groupby("profile_id").size().reindex(apps["profile_id"], fill_value=0).to_numpy()
     assert (per == apps["programs_listed"].to_numpy()).all()
-    cap = apps["risk_tier"].map(lambda t: sizes[t].max)
-    qualifying = apps["programs_eligible"] - apps["programs_left_out"]
-    assert (apps["programs_listed"] == np.minimum(cap, qualifying)).all()
-    assert (apps["below_article_size"] == (apps["programs_listed"] < apps["risk_tier"].map(lambda t: sizes[t].min))).all()
-    assert apps["below_article_size"].any() and not apps["below_article_size"].all()
+    assert (apps["programs_listed"] <= np.minimum(bt.lists.list_rules().max_size, apps["programs_candidates"])).all()
+    assert (apps["eras_fee_usd"] <= apps["budget_usd"].fillna(np.inf)).all()
     assert (apps["eras_fee_usd"] == apps["programs_listed"].map(eras_fee)).all()
+    sizes = list_sizes()
+    assert (apps["below_article_size"] == (apps["programs_listed"] < apps["risk_tier"].map(lambda t: sizes[t].min))).all()
     assert (apps[["listed_likely", "listed_target", "listed_reach"]].sum(axis=1) == apps["programs_listed"]).all()
-    # Ranks are 1..n per applicant, in file order.
     assert (recs.groupby("profile_id", sort=False)["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1)))).all()
     assert list(dict.fromkeys(recs["profile_id"])) == [p for p, n in zip(apps["profile_id"], per, strict=True) if n]
+    # Expected interviews are the sum of the listed chances, inside their interval.
+    summed = recs.groupby("profile_id")["p_interview"].sum().reindex(apps["profile_id"], fill_value=0).to_numpy()
+    assert np.allclose(summed, apps["expected_interviews"], atol=1e-9)
+    assert ((apps["interviews_low"] <= apps["expected_interviews"] + 1e-12) & (apps["expected_interviews"] <= apps["interviews_high"] + 1e-12)).all()
+    assert ((apps["p_match"] >= 0) & (apps["p_match"] <= 1)).all()
+
+
+@pytest.mark.xdist_group("published")
+def test_a_not_stated_field_fires_nothing_and_is_listed(data: Published, tmp_path: Path) -> None:
+    (tmp_path / "p.csv").write_text(
+        "profile_id,graduation_year,step2ck_score,step2ck_year,visa_need,us_im_letters\n"
+        "silent,2023,230,2023,J-1,\n"
+        "none-stated,2023,230,2023,J-1,0\n"
+    )
+    apps, recs = bt.score_chunk(bt.read_profiles(tmp_path / "p.csv", as_of_year=YEAR), data)
+    a = apps.set_index("profile_id")
+    assert "us_im_letters" in a.loc["silent", "not_stated"].split("|")
+    assert "us_im_letters" not in a.loc["none-stated", "not_stated"].split("|")
+    silent = recs[recs["profile_id"] == "silent"].set_index("acgme_id")["p_interview"]
+    zero = recs[recs["profile_id"] == "none-stated"].set_index("acgme_id")["p_interview"]
+    common = silent.index.intersection(zero.index)
+    assert len(common) and (silent[common] > zero[common]).all()  # zero letters costs; unstated does not
 
 
 def test_cli_batch_refuses_a_missing_file_before_starting_prefect(tmp_path: Path) -> None:
