@@ -10,11 +10,11 @@ need) pairs the rules keep in that tier are published.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from imgpipeline.advice import explain
@@ -74,38 +74,46 @@ def profile_text(row: pd.Series) -> str:
     return ", ".join(parts)
 
 
+def _key_rows(g: int, profiles: pd.DataFrame, terms: Terms, c: Coefficients, apps: Applicants, ps: Programs, bounds: tuple[np.ndarray, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The scores and the reasons of one typical applicant (row g) at every program."""
+    P = ps.n
+    excluded, logit = terms.any_excluded[g], terms.logit[g]
+    rest = logit - terms.terms["baseline"][g]
+    p = np.where(excluded, 0.0, sigmoid(logit))
+    texts = explain.term_texts(terms, c, apps, ps, g)
+    contribs = explain.contributions_of(terms, c, apps, ps, g, range(P))
+    key = {"risk_tier": profiles["risk_tier"].iat[g], "visa_need": profiles["visa_need"].iat[g]}
+    scores = pd.DataFrame({
+        "acgme_id": ps.acgme_id, **key, "tier_profile": profile_text(profiles.iloc[g]), "logit": logit,
+        "p_interview": p,
+        "p_interview_low": np.where(excluded, 0.0, sigmoid(rest + bounds[0])),
+        "p_interview_high": np.where(excluded, 0.0, sigmoid(rest + bounds[1])),
+        "band": np.array(BANDS, dtype=object)[band_of(p, excluded, c["band_likely"], c["band_target"])],
+        "eligible": ~excluded,
+        **{k: terms.excluded[k][g] for k in EXCLUSIONS},
+        "exclusion_reasons": [explain.exclusion_text(terms, j, g) for j in range(P)],
+        "cautions": ["; ".join(explain.cautions(apps, ps, g, j)) for j in range(P)],
+        "contributions": [orjson.dumps(x).decode() for x in contribs],
+    })
+    values = np.stack([terms.terms[t][g] for t in TERMS], axis=1).ravel()
+    reasons = pd.DataFrame({
+        "acgme_id": np.repeat(ps.acgme_id, len(TERMS)), **key, "term": np.tile(np.array(TERMS, dtype=object), P),
+        "log_odds": np.round(values, 6), "odds_multiplier": [float(f"{x:.6g}") for x in np.exp(values)],
+        "basis": np.stack([texts[t][0] for t in TERMS], axis=1).ravel(),
+        "evidence": np.stack([texts[t][1] for t in TERMS], axis=1).ravel(),
+    })
+    return scores, reasons
+
+
 def _score_rows(profiles: pd.DataFrame, ps: Programs, c: Coefficients) -> tuple[pd.DataFrame, pd.DataFrame]:
     apps = Applicants.from_frame(profiles)
     terms = compute_terms(c, ps, apps)
-    excluded, logit = terms.any_excluded, terms.logit
-    low, high = baseline_bounds(c, ps)
-    base = terms.terms["baseline"]
-    p = np.where(excluded, 0.0, sigmoid(logit))
-    G, P = logit.shape
-    t = ps.table
-    rows, reasons = [], []
-    for g in range(G):
-        key = {"risk_tier": profiles["risk_tier"].iat[g], "visa_need": profiles["visa_need"].iat[g]}
-        text = profile_text(profiles.iloc[g])
-        for j in range(P):
-            contribs = explain.contributions(terms, c, apps, ps, g, j)
-            rows.append({
-                "acgme_id": ps.acgme_id[j], **key, "tier_profile": text, "logit": float(logit[g, j]),
-                "p_interview": float(p[g, j]),
-                "p_interview_low": 0.0 if excluded[g, j] else float(sigmoid(logit[g, j] - base[g, j] + low[j])),
-                "p_interview_high": 0.0 if excluded[g, j] else float(sigmoid(logit[g, j] - base[g, j] + high[j])),
-                "band": BANDS[band_of(p[g, j:j + 1], excluded[g, j:j + 1], c["band_likely"], c["band_target"])[0]],
-                "eligible": not excluded[g, j],
-                **{k: bool(terms.excluded[k][g, j]) for k in EXCLUSIONS},
-                "exclusion_reasons": explain.exclusion_text(terms, j, g),
-                "cautions": "; ".join(explain.cautions(apps, ps, g, j)),
-                "contributions": json.dumps(contribs),
-            })
-            reasons.extend({"acgme_id": ps.acgme_id[j], **key, **x} for x in contribs)
-    scores = pd.DataFrame(rows).merge(
-        t[["acgme_id", "program_name", "state", "program_tier", "img_share", "img_share_basis"]], on="acgme_id", how="left"
+    bounds = baseline_bounds(c, ps)
+    parts = [_key_rows(g, profiles, terms, c, apps, ps, bounds) for g in range(apps.n)]
+    scores = pd.concat([s for s, _ in parts], ignore_index=True).merge(
+        ps.table[["acgme_id", "program_name", "state", "program_tier", "img_share", "img_share_basis"]], on="acgme_id", how="left"
     )
-    return scores, pd.DataFrame(reasons)
+    return scores, pd.concat([r for _, r in parts], ignore_index=True)
 
 
 @dataclass

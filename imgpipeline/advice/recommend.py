@@ -239,7 +239,7 @@ def _explain_listed(ctx: Context, listed: pd.DataFrame) -> pd.DataFrame:
     c, a, ps = ctx.data.coefficients, ctx.applicants, ctx.data.programs
     index = {pid: j for j, pid in enumerate(ps.acgme_id)}
     js = [index[x] for x in listed["acgme_id"]]
-    contribs = [explain.contributions(ctx.terms, c, a, ps, 0, j) for j in js]
+    contribs = explain.contributions_of(ctx.terms, c, a, ps, 0, js)
     listed = listed.copy()
     listed.insert(listed.columns.get_loc("band") + 1, "why", [explain.why(x, c["calibration_offset"]) for x in contribs])
     listed["cautions"] = ["; ".join(explain.cautions(a, ps, 0, j)) for j in js]
