@@ -24,6 +24,7 @@ from imgpipeline.advice.model import (
     Applicants,
     Coefficients,
     Programs,
+    Terms,
     band_of,
     baseline_bounds,
     compute_terms,
