@@ -1,0 +1,109 @@
+"""What the app reads from one published version besides the advice's model inputs: the
+program features and their evidence, the snapshots and the manifest. Read with pandas from the
+version folder, prepared once per folder (like ``advice.published.load_published``), so a
+switch of ``current`` is picked up by the next request and costs one read."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from imgpipeline.applicant import CENSUS_REGIONS
+
+REGION_OF_STATE: dict[str, str] = {s: r.title() for r, states in CENSUS_REGIONS.items() for s in states}
+
+# What GET /api/programs returns per program (the whole row is at /api/programs/{acgme_id}).
+LIST_COLUMNS = (
+    "acgme_id", "program_name", "city", "state", "census_region", "tier", "program_type",
+    "img_share", "img_share_basis", "sponsors_j1", "sponsors_h1b", "first_year_positions",
+)
+
+
+def jsonable(v: Any) -> Any:
+    """A pandas / numpy value as plain JSON (missing as None)."""
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(v, "item"):
+        return v.item()
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: jsonable(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+@dataclass
+class VersionData:
+    folder: Path
+    version: str
+    manifest: dict[str, Any]
+    features: pd.DataFrame             # program_features, indexed by acgme_id
+    evidence: dict[str, list[dict[str, Any]]]
+    snapshots: list[dict[str, Any]]
+    program_list: list[dict[str, Any]]
+    feature_names: tuple[str, ...]
+
+    def program(self, acgme_id: str) -> dict[str, Any] | None:
+        if acgme_id not in self.features.index:
+            return None
+        row = self.features.loc[acgme_id]
+        feats = []
+        evidence = {e["feature"]: e for e in self.evidence.get(acgme_id, [])}
+        for name in self.feature_names:
+            ev = evidence.get(name, {})
+            feats.append({
+                "feature": name,
+                "value": jsonable(row[name]),
+                "basis": jsonable(row.get(f"{name}_basis")) or ev.get("basis"),
+                "evidence": ev.get("evidence"),
+                "source": ev.get("source"),
+                "snapshot": ev.get("snapshot"),
+                "as_of": ev.get("as_of"),
+            })
+        info = {k: jsonable(row[k]) for k in ("program_name", "state", "census_region", "tier", "tier_reason", "program_type") if k in row}
+        prov = {k: jsonable(row[k]) for k in row.index if k.startswith(("acgme_", "freida_")) and k.endswith(("snapshot", "as_of", "sha256"))}
+        city = next((p["city"] for p in self.program_list if p["acgme_id"] == acgme_id), None)
+        return {"acgme_id": acgme_id, **info, "city": city, "published_version": self.version,
+                "features": feats, "provenance": prov}
+
+
+def load_version_data(folder: Path) -> VersionData:
+    return _load(Path(folder).resolve())
+
+
+@functools.lru_cache(maxsize=4)
+def _load(folder: Path) -> VersionData:
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    features = pd.read_parquet(folder / "program_features.parquet")
+    evidence = pd.read_parquet(folder / "feature_evidence.parquet")
+    snapshots = pd.read_parquet(folder / "snapshots.parquet") if (folder / "snapshots.parquet").exists() else pd.DataFrame()
+    programs = pd.read_parquet(folder / "programs.parquet", columns=["acgme_id", "city"]) if (folder / "programs.parquet").exists() else pd.DataFrame(columns=["acgme_id", "city"])
+    by_id = {str(k): records(g.drop(columns=["acgme_id"])) for k, g in evidence.groupby("acgme_id", sort=False)}
+    meta = {"acgme_id", "program_name", "state", "tier_reason", "yog_tolerance_reason"}
+    names = tuple(c for c in features.columns if not c.endswith("_basis") and c not in meta
+                  and not c.startswith(("acgme_snapshot", "acgme_as_of", "acgme_sha256", "freida_snapshot", "freida_as_of", "freida_sha256")))
+    listing = features.merge(programs.drop_duplicates("acgme_id"), on="acgme_id", how="left")
+    cols = [c for c in LIST_COLUMNS if c in listing.columns]
+    program_list = records(listing[cols].sort_values(["state", "program_name"]))
+    snaps = records(snapshots.sort_values(["source", "as_of"])) if len(snapshots) else []
+    return VersionData(
+        folder=folder, version=str(manifest.get("version") or folder.name), manifest=manifest,
+        features=features.set_index("acgme_id", drop=False), evidence=by_id, snapshots=snaps,
+        program_list=program_list, feature_names=names,
+    )
