@@ -27,8 +27,9 @@ def latency(version_dir: str, repeats: int) -> dict[str, Any]:
     """recommend() for the two docs examples: import, first call (reads the version) and warm
     calls (the version cached, as behind an app)."""
     t0 = time.perf_counter()
+    from imgpipeline.advice.published import load_published
+    from imgpipeline.advice.recommend import recommend
     from imgpipeline.applicant import load_profile
-    from imgpipeline.recommend import load_published, recommend
 
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -61,7 +62,7 @@ def latency(version_dir: str, repeats: int) -> dict[str, Any]:
 def batch_core(version_dir: str, n: int) -> dict[str, Any]:
     """read_profiles + score_profiles (no Prefect, no GX, no writing) for n random profiles."""
     from imgpipeline import batch as bt
-    from imgpipeline.recommend import load_published
+    from imgpipeline.advice.published import load_published
 
     data = load_published(Path(version_dir))
     with tempfile.TemporaryDirectory(prefix="imgpipeline-bench-") as tmp:
