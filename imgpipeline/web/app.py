@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -321,7 +322,11 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
     def api_program(acgme_id: str) -> JSONResponse:
         if not ACGME_ID.match(acgme_id):
             return JSONResponse(problems_json([("acgme_id", "must be an IM ACGME program number: 140 and 7 digits")]), status_code=422)
-        return JSONResponse(_program(version_data(), acgme_id))
+        vd = version_data()
+        body = vd.program_json(acgme_id)
+        if body is None:
+            _program(vd, acgme_id)   # raises the 404
+        return Response(body, media_type="application/json")
 
     @app.get("/api/version", tags=["version"], summary="The published version the API reads now, with its sources")
     def api_version() -> JSONResponse:
@@ -343,6 +348,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
         return doc
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
+    app.add_middleware(GZipMiddleware, minimum_size=2048)   # the result page is ~0.5 MB of text
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     return app
 

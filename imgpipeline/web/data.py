@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,12 @@ def jsonable(v: Any) -> Any:
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: jsonable(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    """Rows as plain JSON-ready dicts (missing as None, timestamps as ISO text), vectorised."""
+    df = df.copy()
+    for c in df.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            df[c] = df[c].map(lambda t: t.isoformat() if pd.notna(t) else None)
+    return df.astype(object).where(df.notna(), None).to_dict(orient="records")
 
 
 @dataclass
@@ -57,10 +62,28 @@ class VersionData:
     snapshots: list[dict[str, Any]]
     program_list: list[dict[str, Any]]
     feature_names: tuple[str, ...]
+    city: dict[str, Any] = field(default_factory=dict)
+    _programs: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _json: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def program(self, acgme_id: str) -> dict[str, Any] | None:
+        """One program's features with their evidence (built once per program and version)."""
         if acgme_id not in self.features.index:
             return None
+        if acgme_id not in self._programs:
+            self._programs[acgme_id] = self._build(acgme_id)
+        return self._programs[acgme_id]
+
+    def program_json(self, acgme_id: str) -> bytes | None:
+        """``program`` as JSON bytes, serialised once per program and version."""
+        if acgme_id not in self._json:
+            prog = self.program(acgme_id)
+            if prog is None:
+                return None
+            self._json[acgme_id] = json.dumps(prog).encode()
+        return self._json[acgme_id]
+
+    def _build(self, acgme_id: str) -> dict[str, Any]:
         row = self.features.loc[acgme_id]
         feats = []
         evidence = {e["feature"]: e for e in self.evidence.get(acgme_id, [])}
@@ -77,8 +100,7 @@ class VersionData:
             })
         info = {k: jsonable(row[k]) for k in ("program_name", "state", "census_region", "tier", "tier_reason", "program_type") if k in row}
         prov = {k: jsonable(row[k]) for k in row.index if k.startswith(("acgme_", "freida_")) and k.endswith(("snapshot", "as_of", "sha256"))}
-        city = next((p["city"] for p in self.program_list if p["acgme_id"] == acgme_id), None)
-        return {"acgme_id": acgme_id, **info, "city": city, "published_version": self.version,
+        return {"acgme_id": acgme_id, **info, "city": self.city.get(acgme_id), "published_version": self.version,
                 "features": feats, "provenance": prov}
 
 
@@ -94,7 +116,9 @@ def _load(folder: Path) -> VersionData:
     evidence = pd.read_parquet(folder / "feature_evidence.parquet")
     snapshots = pd.read_parquet(folder / "snapshots.parquet") if (folder / "snapshots.parquet").exists() else pd.DataFrame()
     programs = pd.read_parquet(folder / "programs.parquet", columns=["acgme_id", "city"]) if (folder / "programs.parquet").exists() else pd.DataFrame(columns=["acgme_id", "city"])
-    by_id = {str(k): records(g.drop(columns=["acgme_id"])) for k, g in evidence.groupby("acgme_id", sort=False)}
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for row in records(evidence):
+        by_id.setdefault(str(row.pop("acgme_id")), []).append(row)
     meta = {"acgme_id", "program_name", "state", "tier_reason", "yog_tolerance_reason"}
     names = tuple(c for c in features.columns if not c.endswith("_basis") and c not in meta
                   and not c.startswith(("acgme_snapshot", "acgme_as_of", "acgme_sha256", "freida_snapshot", "freida_as_of", "freida_sha256")))
@@ -105,5 +129,5 @@ def _load(folder: Path) -> VersionData:
     return VersionData(
         folder=folder, version=str(manifest.get("version") or folder.name), manifest=manifest,
         features=features.set_index("acgme_id", drop=False), evidence=by_id, snapshots=snaps,
-        program_list=program_list, feature_names=names,
+        program_list=program_list, feature_names=names, city={p["acgme_id"]: p.get("city") for p in program_list},
     )
