@@ -98,6 +98,8 @@ class VersionData:
                 "snapshot": ev.get("snapshot"),
                 "as_of": ev.get("as_of"),
             })
+            if name == "img_share" and f"{name}_low" in row and pd.notna(row[f"{name}_low"]):
+                feats[-1]["interval"] = [jsonable(row[f"{name}_low"]), jsonable(row[f"{name}_high"])]
         info = {k: jsonable(row[k]) for k in ("program_name", "state", "census_region", "tier", "tier_reason", "program_type") if k in row}
         prov = {k: jsonable(row[k]) for k in row.index if k.startswith(("acgme_", "freida_")) and k.endswith(("snapshot", "as_of", "sha256"))}
         return {"acgme_id": acgme_id, **info, "city": self.city.get(acgme_id), "published_version": self.version,
@@ -119,7 +121,7 @@ def _load(folder: Path) -> VersionData:
     by_id: dict[str, list[dict[str, Any]]] = {}
     for row in records(evidence):
         by_id.setdefault(str(row.pop("acgme_id")), []).append(row)
-    meta = {"acgme_id", "program_name", "state", "tier_reason", "yog_tolerance_reason"}
+    meta = {"acgme_id", "program_name", "state", "tier_reason", "yog_tolerance_reason", "img_share_low", "img_share_high"}
     names = tuple(c for c in features.columns if not c.endswith("_basis") and c not in meta
                   and not c.startswith(("acgme_snapshot", "acgme_as_of", "acgme_sha256", "freida_snapshot", "freida_as_of", "freida_sha256")))
     listing = features.merge(programs.drop_duplicates("acgme_id"), on="acgme_id", how="left")

@@ -52,7 +52,7 @@ GROUPS: tuple[Group, ...] = (
     ), help="Leave every Step 1 field at 'not stated' to say nothing about Step 1."),
     Group("USMLE Step 2 CK", (
         Field("step2ck.score", "Step 2 CK score (last attempt)", help="Leave empty if you have not taken Step 2 CK yet.",
-              article="Step 2 CK <=215, or any USMLE attempt failure: high risk; a strong Step 2 CK (e.g., >=235-240) can partially offset a low Step 1"),
+              article="A strong Step 2 CK (e.g., >=235-240) can partially offset a low Step 1 or even a prior Step 1 attempt failure"),
         Field("step2ck.passed", "Step 2 CK passed (last attempt)", "select", YES_NO),
         Field("step2ck.attempts", "Step 2 CK attempts", help="Default 1."),
         Field("step2ck.year", "Year of the last Step 2 CK attempt",
@@ -60,7 +60,7 @@ GROUPS: tuple[Group, ...] = (
     )),
     Group("USMLE Step 3", (
         Field("step3.taken", "Step 3 taken", "select", YES_NO, not_stated="not stated (counted as not taken)",
-              article="H-1B ... often needs Step 3 passed"),
+              help="Many H-1B programs require Step 3 passed."),
         Field("step3.passed", "Step 3 passed", "select", YES_NO),
         Field("step3.score", "Step 3 score"),
         Field("step3.attempts", "Step 3 attempts"),
