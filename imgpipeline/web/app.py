@@ -411,8 +411,13 @@ def _attachment(body: bytes, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _report_html(rec: Recommendation) -> str | None:
-    """The one-page report (issue 10's ``--report``), when this install has it."""
+def _report_fn(rec: Recommendation) -> Any:
+    """How this install makes issue 10's one-page report, if it does: a ``report_html`` method
+    of the recommendation, or a function of ``imgpipeline.advice.report``; None otherwise (the
+    page then offers no report link)."""
+    method = getattr(rec, "report_html", None)
+    if callable(method):
+        return method
     try:
         from imgpipeline.advice import report  # type: ignore[attr-defined]
     except ImportError:
@@ -420,13 +425,14 @@ def _report_html(rec: Recommendation) -> str | None:
     for name in ("report_html", "render_report", "html"):
         fn = getattr(report, name, None)
         if callable(fn):
-            return str(fn(rec))
+            return lambda: fn(rec)
     return None
 
 
+def _report_html(rec: Recommendation) -> str | None:
+    fn = _report_fn(rec)
+    return None if fn is None else str(fn())
+
+
 def _report_available(rec: Recommendation) -> bool:
-    try:
-        from imgpipeline.advice import report  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return _report_fn(rec) is not None
