@@ -186,3 +186,31 @@ def test_the_app_path_imports_no_prefect_gx_or_sklearn(published):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_imgpipeline_serve_serves_the_given_processed_folder(published):
+    """The command itself: `imgpipeline serve --processed-dir ... --port ...` answers on 127.0.0.1."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).parent / "imgpipeline"
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--processed-dir", str(published.processed_dir)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/version", timeout=120)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "imgpipeline serve did not answer within 180 s"
+                time.sleep(0.5)
+        assert r.status_code == 200
+        assert r.json()["version"] == published.current_dir.resolve().name
+    finally:
+        proc.terminate()
+        proc.wait(30)
