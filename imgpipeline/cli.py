@@ -372,6 +372,27 @@ def schema_lock(
     console.print(f"wrote {contract.LOCK_PATH}: " + ", ".join(f"{k} {max(v, key=contract.version_key)}" for k, v in new.items()))
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    processed_dir: ProcessedDir = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (each reads the version once)")] = 1,
+) -> None:
+    """The applicant's web page and the JSON API (FastAPI) over the current published version:
+    a form for your profile, your list with its reasons, each program's evidence, the sources;
+    /api/recommend, /api/programs, /api/version and the OpenAPI docs at /docs. A refresh's new
+    version is picked up by the next request. No Prefect, no Great Expectations."""
+    import uvicorn
+
+    if processed_dir is not None:
+        os.environ["IMGPIPELINE_PROCESSED_DIR"] = str(processed_dir.resolve())
+    settings = get_settings(processed_dir=processed_dir)
+    console.print(f"serving {settings.current_dir} on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
+    uvicorn.run("imgpipeline.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     app()

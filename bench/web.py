@@ -1,0 +1,241 @@
+"""``python -m bench.web``: the JSON API under load on this machine (issue 14).
+
+Starts ``imgpipeline serve``'s app with uvicorn on a free 127.0.0.1 port over the current
+published version (or a refresh into a temporary folder, as ``python -m bench`` does), then for
+each scenario runs 1, 8 and 32 concurrent clients for ``--duration`` seconds each (keep-alive
+connections, one thread per client) and prints p50 / p95 latency, requests/s and errors beside
+the goal: p95 under 50 ms at 8 concurrent clients on 2 cores, no error under load. Bounded: every
+run stops by itself, and the server is stopped at the end.
+
+Scenarios:
+- ``program``: GET /api/programs/{acgme_id}, cycling over every program;
+- ``recommend-repeat``: POST /api/recommend with the two docs examples (the page's filter and
+  download clicks ask for the same profile again: served from the per-version cache);
+- ``recommend-new``: POST /api/recommend with a new profile every request (a fresh
+  ``profile_id`` and a Step 2 CK varied over 200-250): the model runs every time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "docs" / "examples"
+GOAL_P95_MS = 50.0
+GOAL_CLIENTS = 8
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(processed_dir: Path, workers: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "IMGPIPELINE_PROCESSED_DIR": str(processed_dir)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "imgpipeline.web.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=env,
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/api/version")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return proc, port
+        except OSError:
+            pass
+        time.sleep(0.5)
+    proc.terminate()
+    raise RuntimeError("the server did not answer within 180 s")
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server and its worker processes: what a
+    request costs the server, whatever else the machine is running."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:   # fields[1]: the parent pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def scenarios(port: int) -> dict[str, Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)   # a worker's first read of the version
+    conn.request("GET", "/api/programs")
+    ids = [p["acgme_id"] for p in json.loads(conn.getresponse().read())["programs"]]
+    conn.close()
+    examples = [yaml.safe_load((EXAMPLES / f"{n}.yaml").read_text()) for n in ("moderately_low_j1", "very_high_h1b")]
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def program() -> tuple[str, str, bytes | None]:
+        with lock:
+            i = next(counter)
+        return "GET", f"/api/programs/{ids[i % len(ids)]}", None
+
+    def repeat() -> tuple[str, str, bytes | None]:
+        with lock:
+            i = next(counter)
+        return "POST", "/api/recommend", json.dumps(examples[i % 2]).encode()
+
+    def new() -> tuple[str, str, bytes | None]:
+        with lock:
+            i = next(counter)
+        p = json.loads(json.dumps(examples[i % 2]))
+        p["profile_id"] = f"bench-{os.getpid()}-{i}"
+        p["step2ck"]["score"] = 200 + i % 51
+        return "POST", "/api/recommend", json.dumps(p).encode()
+
+    return {"program": program, "recommend-repeat": repeat, "recommend-new": new}
+
+
+def run(port: int, make_request, clients: int, duration: float, server_pid: int | None = None) -> dict[str, Any]:
+    """``clients`` threads, each on its own keep-alive connection, for ``duration`` seconds."""
+    lat: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[str] = []
+    stop = time.monotonic() + duration
+
+    def client(k: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        while time.monotonic() < stop:
+            method, path, body = make_request()
+            t0 = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    errors.append(f"{method} {path}: {resp.status}")
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(f"{method} {path}: {exc!r}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                continue
+            lat[k].append(time.perf_counter() - t0)
+        conn.close()
+
+    cpu0 = server_cpu_s(server_pid) if server_pid else None
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(duration + 120)
+    wall = time.perf_counter() - t0
+    all_lat = sorted(x for per in lat for x in per)
+    n = len(all_lat)
+    cpu = (server_cpu_s(server_pid) - cpu0) if server_pid and cpu0 is not None else None
+    return {
+        "server_cpu_ms_per_request": cpu * 1000 / n if cpu is not None and n else None,
+        "clients": clients, "requests": n, "errors": len(errors), "error_examples": errors[:3],
+        "p50_ms": statistics.median(all_lat) * 1000 if n else None,
+        "p95_ms": all_lat[min(n - 1, int(0.95 * n))] * 1000 if n else None,
+        "rps": n / wall if wall else 0.0,
+    }
+
+
+def markdown(results: dict[str, list[dict[str, Any]]], workers: int, duration: float, machine: dict[str, Any], source: str) -> str:
+    lines = [
+        f"Measured {machine['date']} on {machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, commit "
+        f"`{machine['commit']}`; load average at the start {', '.join(f'{x:.2f}' for x in machine['load_average'] or ())}. "
+        f"uvicorn with {workers} worker(s) on 127.0.0.1, the load generator on the same machine; {duration:.0f} s per row. "
+        f"Published data: {source}.",
+        "",
+        f"| scenario | clients | requests | errors | p50 | p95 | requests/s | server CPU per request | goal (p95 < {GOAL_P95_MS:.0f} ms at {GOAL_CLIENTS}, no error) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, rows in results.items():
+        for r in rows:
+            goal = ""
+            if r["clients"] == GOAL_CLIENTS:
+                ok = r["p95_ms"] is not None and r["p95_ms"] < GOAL_P95_MS and r["errors"] == 0
+                goal = "met" if ok else "missed"
+            elif r["errors"]:
+                goal = "errors"
+            p50 = f"{r['p50_ms']:.1f} ms" if r["p50_ms"] is not None else "-"
+            p95 = f"{r['p95_ms']:.1f} ms" if r["p95_ms"] is not None else "-"
+            cpu = f"{r['server_cpu_ms_per_request']:.1f} ms" if r["server_cpu_ms_per_request"] is not None else "-"
+            lines.append(f"| {name} | {r['clients']} | {r['requests']:,} | {r['errors']} | {p50} | {p95} | {r['rps']:,.1f} | {cpu} | {goal} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from bench.__main__ import machine, version_with_features
+
+    ap = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--processed-dir", type=Path, default=None)
+    ap.add_argument("--duration", type=float, default=30.0, help="seconds per scenario and concurrency")
+    ap.add_argument("--clients", default="1,8,32")
+    ap.add_argument("--scenarios", default="program,recommend-repeat,recommend-new")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (with 2, every response waited >= 40 ms at 1 client: a delayed-ACK signature)")
+    ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
+    args = ap.parse_args()
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))
+
+    m = machine()
+    version, source = version_with_features(args.processed_dir)
+    processed = version.parent.parent
+    print(f"published data: {source}", flush=True)
+    proc, port = start_server(processed, args.workers)
+    results: dict[str, list[dict[str, Any]]] = {}
+    try:
+        make = scenarios(port)
+        for name in args.scenarios.split(","):
+            run(port, make[name], 4, 3.0)        # warm every worker: the version read once each
+            results[name] = []
+            for clients in (int(c) for c in args.clients.split(",")):
+                r = run(port, make[name], clients, args.duration, proc.pid)
+                results[name].append(r)
+                goal = ""
+                if clients == GOAL_CLIENTS:
+                    ok = r["p95_ms"] is not None and r["p95_ms"] < GOAL_P95_MS and r["errors"] == 0
+                    goal = f"  [goal p95 < {GOAL_P95_MS:.0f} ms, no error: {'met' if ok else 'MISSED'}]"
+                print(f"{name:>17} x{clients:<3} {r['requests']:>7,} requests, {r['errors']} errors, p50 {r['p50_ms'] or 0:7.1f} ms, "
+                      f"p95 {r['p95_ms'] or 0:7.1f} ms, {r['rps']:8.1f} req/s, server CPU {r['server_cpu_ms_per_request'] or 0:.1f} ms/request{goal}", flush=True)
+                for e in r["error_examples"]:
+                    print(f"    error: {e}", flush=True)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    text = markdown(results, args.workers, args.duration, m, source)
+    print("\n" + text)
+    if args.markdown:
+        args.markdown.write_text(text + "\n")
+        print(f"\nwrote {args.markdown}")
+    if any(r["errors"] for rows in results.values() for r in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

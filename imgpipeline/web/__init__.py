@@ -1,0 +1,1 @@
+"""The applicant's web page and JSON API (``imgpipeline serve``): ``app.create_app``."""

@@ -1,0 +1,216 @@
+"""The JSON API of the web app (issue 14), over HTTP with httpx against the real app served by
+uvicorn on 127.0.0.1 (``web_server``) over a real published version. No mocks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "docs" / "examples"
+
+pytestmark = pytest.mark.xdist_group("published")
+
+
+def example(name: str) -> dict:
+    return yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def client(web_server: str):
+    with httpx.Client(base_url=web_server, timeout=120) as c:
+        yield c
+
+
+@pytest.mark.parametrize("name", ["moderately_low_j1", "very_high_h1b"])
+def test_recommend_is_the_object_the_cli_writes(client: httpx.Client, published, name: str):
+    from imgpipeline.advice.recommend import recommend
+    from imgpipeline.applicant import parse_profile
+
+    r = client.post("/api/recommend", json=example(name))
+    assert r.status_code == 200, r.text
+    got = r.json()
+    want = json.loads(json.dumps(recommend(parse_profile(example(name)), published).to_json(), default=str))
+    assert got["risk_tier"] == want["risk_tier"]
+    assert [p["acgme_id"] for p in got["list"]] == [p["acgme_id"] for p in want["list"]]
+    assert got == want
+
+
+def test_bad_values_are_422_naming_the_field(client: httpx.Client):
+    bad = example("moderately_low_j1")
+    bad["step2ck"]["score"] = 350
+    bad["favourite_colour"] = "blue"
+    r = client.post("/api/recommend", json=bad)
+    assert r.status_code == 422
+    fields = {d["field"]: d["message"] for d in r.json()["detail"]}
+    assert "between 1 and 300" in fields["step2ck.score"]
+    assert fields["favourite_colour"] == "not a profile field"
+
+    r = client.post("/api/recommend", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body"
+    r = client.post("/api/recommend", json=[1, 2])
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "profile"
+    r = client.post("/api/recommend", json={})
+    assert r.status_code == 422
+    assert ("graduation_year", "is required") in {(d["field"], d["message"]) for d in r.json()["detail"]}
+    for resp in (r, client.get("/api/programs/1400000000"), client.get("/api/programs/abc")):
+        assert "Traceback" not in resp.text and "File \"" not in resp.text
+
+
+def test_request_body_over_the_cap_is_refused(client: httpx.Client):
+    profile = example("moderately_low_j1")
+    profile["padding"] = "x" * 100_000
+    r = client.post("/api/recommend", json=profile)
+    assert r.status_code == 413
+    assert r.json()["detail"][0]["field"] == "body"
+
+    def chunks():  # no Content-Length: counted as it streams in
+        for _ in range(20):
+            yield b" " * 8192
+
+    r = client.post("/api/recommend", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_programs_list_filters_and_one_program(client: httpx.Client, published):
+    folder = published.current_dir.resolve()
+    features = pd.read_parquet(folder / "program_features.parquet")
+    evidence = pd.read_parquet(folder / "feature_evidence.parquet")
+
+    r = client.get("/api/programs")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["count"] == len(features) == len(body["programs"])
+    assert body["published_version"] == folder.name
+    ny = client.get("/api/programs", params={"state": "ny"}).json()
+    assert ny["count"] == int((features["state"] == "NY").sum()) > 0
+    assert {p["state"] for p in ny["programs"]} == {"NY"}
+    community_west = client.get("/api/programs", params={"region": "west", "tier": "community"}).json()["programs"]
+    assert community_west and all(p["census_region"] == "West" and p["tier"] == "community" for p in community_west)
+    r = client.get("/api/programs", params={"tier": "elite"})
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "tier"
+
+    # A program stating a policy in its own words: the API gives its basis, quote and snapshot.
+    row = evidence[(evidence["feature"] == "usce_policy") & (evidence["basis"] == "stated")].iloc[0]
+    got = client.get(f"/api/programs/{row['acgme_id']}").json()
+    feat = {f["feature"]: f for f in got["features"]}["usce_policy"]
+    assert (feat["value"], feat["basis"], feat["evidence"], feat["snapshot"], feat["as_of"]) == (
+        row["value"], row["basis"], row["evidence"], row["snapshot"], row["as_of"])
+    assert got["program_name"] == features.set_index("acgme_id").loc[row["acgme_id"], "program_name"]
+
+    assert client.get("/api/programs/1409999999").status_code == 404
+    r = client.get("/api/programs/12345")
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "acgme_id"
+
+
+def test_version_names_the_current_version_and_its_snapshots(client: httpx.Client, published):
+    folder = published.current_dir.resolve()
+    snaps = pd.read_parquet(folder / "snapshots.parquet")
+    body = client.get("/api/version").json()
+    assert body["version"] == folder.name
+    assert {s["sha256"] for s in body["sources"]} == set(snaps["sha256"])
+
+
+def test_openapi_and_docs_are_served_locally(client: httpx.Client):
+    doc = client.get("/openapi.json").json()
+    assert {"/api/recommend", "/api/programs", "/api/programs/{acgme_id}", "/api/version"} <= set(doc["paths"])
+    schema = doc["paths"]["/api/recommend"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "graduation_year" in schema["properties"] and "graduation_year" in schema["required"]
+    ref = schema["properties"]["step2ck"]["anyOf"][0]["$ref"]
+    assert ref.split("/")[-1] in doc["components"]["schemas"]
+    html = client.get("/docs").text
+    assert "cdn" not in html.lower() and "https://" not in html
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/static/app.css").status_code == 200
+
+
+def test_a_switch_of_current_is_picked_up(published, tmp_path: Path):
+    """Two real versions: the app answers with the one ``current`` points to at each request."""
+    from fastapi.testclient import TestClient
+
+    from imgpipeline.settings import get_settings
+    from imgpipeline.web.app import create_app
+
+    versions = sorted(p for p in published.versions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert len(versions) >= 2
+    settings = get_settings(processed_dir=tmp_path)
+    (tmp_path / "current").symlink_to(versions[0])
+    with TestClient(create_app(settings)) as c:
+        assert c.get("/api/version").json()["version"] == versions[0].name
+        first = c.post("/api/recommend", json=example("very_high_h1b")).json()["published_version"]
+        (tmp_path / "current").unlink()
+        (tmp_path / "current").symlink_to(versions[1])
+        assert c.get("/api/version").json()["version"] == versions[1].name
+        second = c.post("/api/recommend", json=example("very_high_h1b")).json()["published_version"]
+    assert (first, second) == (versions[0].name, versions[1].name)
+
+
+def test_nothing_published_is_a_503_naming_it(tmp_path: Path):
+    from fastapi.testclient import TestClient
+
+    from imgpipeline.settings import get_settings
+    from imgpipeline.web.app import create_app
+
+    with TestClient(create_app(get_settings(processed_dir=tmp_path))) as c:
+        r = c.get("/api/version")
+        assert r.status_code == 503 and "nothing published" in r.json()["detail"][0]["message"]
+        assert c.get("/").status_code == 200          # the form still shows
+
+
+def test_the_app_path_imports_no_prefect_gx_or_sklearn(published):
+    """Serving a recommendation imports neither Prefect, Great Expectations nor scikit-learn."""
+    code = textwrap.dedent(f"""
+        import json, sys
+        from fastapi.testclient import TestClient
+        from imgpipeline.settings import get_settings
+        from imgpipeline.web.app import create_app
+        c = TestClient(create_app(get_settings(processed_dir={str(published.processed_dir)!r})))
+        profile = json.loads({json.dumps(json.dumps(example("moderately_low_j1")))})
+        assert c.post("/api/recommend", json=profile).status_code == 200
+        q = "graduation_year=2024&step2ck.score=223"
+        assert c.get("/recommend?" + q).status_code == 200
+        assert c.get("/programs/" + c.get("/api/programs").json()["programs"][0]["acgme_id"]).status_code == 200
+        assert c.get("/sources").status_code == 200
+        print(json.dumps(sorted(m for m in ("prefect", "great_expectations", "sklearn") if m in sys.modules)))
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_imgpipeline_serve_serves_the_given_processed_folder(published):
+    """The command itself: `imgpipeline serve --processed-dir ... --port ...` answers on 127.0.0.1."""
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).parent / "imgpipeline"
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--processed-dir", str(published.processed_dir)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/version", timeout=120)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read()
+                assert time.monotonic() < deadline, "imgpipeline serve did not answer within 180 s"
+                time.sleep(0.5)
+        assert r.status_code == 200
+        assert r.json()["version"] == published.current_dir.resolve().name
+    finally:
+        proc.terminate()
+        proc.wait(30)
