@@ -786,7 +786,8 @@ def random_profiles(n: int, seed: int = 0) -> list[dict[str, Any]]:
     step1_attempts = rng.choice([1, 2, 3], n, p=[0.85, 0.12, 0.03])
     ck_attempts = rng.choice([1, 2], n, p=[0.9, 0.1])
     grad = rng.integers(2012, 2026, n)
-    ck = np.clip(np.round(rng.normal(232, 14, n)), 190, 280).astype(int)
+    # Passed scores, so at least the current Step 2 CK minimum passing score (214 since July 2022).
+    ck = np.clip(np.round(rng.normal(232, 14, n)), 214, 280).astype(int)
     hands_on = rng.choice([0, 0, 1, 2, 3, 4, 6, 12], n)
     obs = rng.choice([0, 0, 1, 2, 3], n)
     out = []

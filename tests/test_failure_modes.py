@@ -60,6 +60,26 @@ def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S))
 
 
+def _communicate(proc: subprocess.Popen, stdin: bytes | None) -> tuple[bytes, bytes, resource.struct_rusage]:
+    """Feed and read the child, then reap it with ``os.wait4``: its own resource usage (peak
+    RSS), not the maximum over every child this test process ever had."""
+    got: dict[str, bytes] = {}
+    readers = [threading.Thread(target=lambda k=k, f=f: got.__setitem__(k, f.read())) for k, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for t in readers:
+        t.start()
+    if stdin:
+        try:
+            proc.stdin.write(stdin)
+        except BrokenPipeError:  # refused before reading all of it
+            pass
+    proc.stdin.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for t in readers:
+        t.join()
+    return got["out"], got["err"], usage
+
+
 def cli(args: list[str], cwd: Path, stdin: bytes | None = None, env: dict[str, str] | None = None) -> str:
     """Run ``imgpipeline ARGS``; assert exit 1, one line on stderr, nothing written to
     ``cwd``, and the CPU and memory bounds. Returns stderr."""
@@ -68,8 +88,7 @@ def cli(args: list[str], cwd: Path, stdin: bytes | None = None, env: dict[str, s
         [str(IMGPIPELINE), *args], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, **(env or {})}, preexec_fn=_limits,
     )
-    out, err = proc.communicate(stdin)
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # max over children so far: an upper bound
+    out, err, usage = _communicate(proc, stdin)
     text = err.decode()
     assert proc.returncode == 1, (proc.returncode, text, out.decode()[-2000:])
     assert len(text.strip().splitlines()) == 1, text
