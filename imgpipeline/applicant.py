@@ -16,9 +16,8 @@ import functools
 from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -29,8 +28,11 @@ from pydantic import (
     model_validator,
 )
 
-from imgpipeline.declare import US_STATES
 from imgpipeline.rulebook import section
+
+if TYPE_CHECKING:
+    import pandas as pd
+from imgpipeline.vocabulary import US_STATES
 
 VisaNeed = Literal["none", "j1", "h1b", "either"]
 VISA_LABEL: dict[str, str] = {"none": "no visa", "j1": "J-1", "h1b": "H-1B", "either": "J-1 or H-1B"}
@@ -460,5 +462,7 @@ def applicant_frame(
     """Profiles as one typed frame of derived columns (``APPLICANT_COLUMNS``): the input of
     ``risk.assess_frame`` and ``scoring.score_programs``."""
     rows = [applicant_row(p, as_of_year) for p in profiles]
+    import pandas as pd  # here, not at import: a refused profile never pays for pandas
+
     df = pd.DataFrame(rows, columns=list(APPLICANT_COLUMNS))
     return df.astype(APPLICANT_COLUMNS)

@@ -204,14 +204,15 @@ def recommend(
         data = read_profile_mapping(profile)
     except InputRefused as exc:
         raise refuse(str(exc)) from None
-    from imgpipeline.advice.recommend import recommend as build
-    from imgpipeline.advice.render import renderables
     from imgpipeline.applicant import ProfileError, parse_profile
 
     try:
         applicant = parse_profile(data, name)
     except ProfileError as exc:
         raise refuse(refusal_line(exc)) from None
+    from imgpipeline.advice.recommend import recommend as build
+    from imgpipeline.advice.render import renderables
+
     try:
         rec = build(applicant, version_dir or get_settings(processed_dir=processed_dir))
     except (PipelineError, FileNotFoundError) as exc:

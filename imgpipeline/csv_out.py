@@ -41,3 +41,8 @@ def write_csv(df: pd.DataFrame, path: str | Path, **kwargs: Any) -> Path:
     path = Path(path)
     neutralise(df).to_csv(path, index=False, **kwargs)
     return path
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """The CSV text of ``df`` (no index), formula-like text neutralised: for a download."""
+    return neutralise(df).to_csv(index=False).encode()

@@ -44,11 +44,7 @@ GX_TYPES: dict[str, str] = {
     "timestamp": "Timestamp",
 }
 
-BASES = ("stated", "imputed", "inferred", "unknown")
-US_STATES = (
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
-    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP"
-).split()
+
 ACGME_ID_PATTERN = r"^140\d{7}$"
 # Contact data that must never reach an output: e-mail addresses and US phone numbers.
 EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"

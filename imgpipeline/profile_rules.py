@@ -97,13 +97,21 @@ def exam_problem(step: str, exam: Any) -> str | None:
     return None
 
 
+# Steps a profile may leave out as "not stated" (unknown, so no contradiction); a missing Step 2
+# CK means "not taken yet".
+NOT_STATED_STEPS = ("step1",)
+
+
 def ecfmg_problem(certified: Any, steps: dict[str, Any]) -> str | None:
-    """ECFMG certification needs the Steps the rulebook lists passed."""
+    """ECFMG certification needs the Steps the rulebook lists passed (a Step left out as not
+    stated is no contradiction: unknown is not read as failed)."""
     if certified is not True:
         return None
     missing = []
     for step in rules().ecfmg_requires:
         exam = steps.get(step)
+        if exam is None and step in NOT_STATED_STEPS:
+            continue
         if exam is None or getattr(exam, "passed", None) is not True:
             missing.append(STEP_LABEL.get(step, step))
     if missing:

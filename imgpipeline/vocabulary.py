@@ -40,3 +40,8 @@ YOG_LEVELS: tuple[str, ...] = ("stated_no_limit", "likely_tolerant", "unknown", 
 # The academic year of FREIDA's accepting-applications flag the model reads
 # (program_features.accepting_2026_2027 -> program_openness.accepting_applications).
 FREIDA_ACCEPTING_YEAR: tuple[int, int] = (2026, 2027)
+# US states and territories, two-letter postal codes.
+US_STATES: tuple[str, ...] = tuple(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
+    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP".split()
+)

@@ -188,10 +188,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
     """A real headless Chromium (Debian's, driven by Playwright). `make test` installs it with
-    apt-get when run as root; without it the browser tests are skipped, saying why."""
+    apt-get when run as root; without it the browser tests are skipped, saying why. Per module:
+    Playwright's sync API runs an event loop in this thread while it is open, which later tests
+    of the worker (another sync_playwright, Prefect's sync calls) must not inherit."""
     import shutil
 
     path = os.environ.get("IMGPIPELINE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

@@ -56,8 +56,14 @@ def holds(output: str, message: str) -> bool:
 # ---- the CLI, in a child process with limits --------------------------------------------------
 
 
-def _limits() -> None:
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_S, CPU_LIMIT_S))
+# The child sets its own CPU limit and then becomes the CLI (exec): started without a
+# preexec_fn, it is spawned fresh instead of forked from this (large) test process, so its peak
+# RSS is its own, not a copy of the worker's.
+LAUNCH = (
+    "import os, resource, sys; "
+    "resource.setrlimit(resource.RLIMIT_CPU, (int(sys.argv[1]), int(sys.argv[1]))); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
 
 
 def _communicate(proc: subprocess.Popen, stdin: bytes | None) -> tuple[bytes, bytes, resource.struct_rusage]:
@@ -85,8 +91,8 @@ def cli(args: list[str], cwd: Path, stdin: bytes | None = None, env: dict[str, s
     ``cwd``, and the CPU and memory bounds. Returns stderr."""
     before = sorted(p.name for p in cwd.iterdir())
     proc = subprocess.Popen(
-        [str(IMGPIPELINE), *args], cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, **(env or {})}, preexec_fn=_limits,
+        [sys.executable, "-c", LAUNCH, str(CPU_LIMIT_S), str(IMGPIPELINE), *args], cwd=cwd,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
     )
     out, err, usage = _communicate(proc, stdin)
     text = err.decode()

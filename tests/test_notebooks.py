@@ -16,7 +16,9 @@ from imgpipeline.settings import PROJECT_DIR, Settings
 NOTEBOOKS = notebook_paths()
 # What a notebook may import from the package: reading the published data, nothing that
 # computes it.
-READERS = {"imgpipeline.figures", "imgpipeline.publish", "imgpipeline.settings", "imgpipeline.tables"}
+# What a notebook may import: readers of a published version, and the advice's own function for
+# what a list brings (the size curve applicants see), so the notebook computes nothing itself.
+READERS = {"imgpipeline.figures", "imgpipeline.publish", "imgpipeline.settings", "imgpipeline.tables", "imgpipeline.advice.outcome"}
 
 
 def figures_of(path: Path) -> list[str]:

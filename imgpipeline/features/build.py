@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from imgpipeline.declare import BASES
 from imgpipeline.features.frame import feature
 from imgpipeline.features.img_share import impute_img_share, metrics_markdown
 from imgpipeline.features.policies import extract_policies, policy_features
@@ -28,6 +27,7 @@ from imgpipeline.features.visa import visa_features
 from imgpipeline.features.yog import yog_limit_feature, yog_tolerance_feature
 from imgpipeline.settings import Settings
 from imgpipeline.tables import TABLES
+from imgpipeline.vocabulary import BASES
 
 log = logging.getLogger(__name__)
 

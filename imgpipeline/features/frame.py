@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from imgpipeline.declare import BASES
+from imgpipeline.vocabulary import BASES
 
 SOURCES = ("freida", "acgme", "freida+acgme")
 FEATURE_COLUMNS = ("value", "basis", "source", "evidence")

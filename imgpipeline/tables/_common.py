@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from imgpipeline.declare import ACGME_ID_PATTERN, US_STATES, Column
+from imgpipeline.declare import ACGME_ID_PATTERN, Column
+from imgpipeline.vocabulary import US_STATES
 
 
 def acgme_id(unique: bool = True, source: str = "ACGME") -> Column:

@@ -1,7 +1,8 @@
 """Published: the evidence behind every feature value of ``program_features``, one row each."""
 
-from imgpipeline.declare import BASES, Column, Table
+from imgpipeline.declare import Column, Table
 from imgpipeline.tables._common import acgme_id
+from imgpipeline.vocabulary import BASES
 
 SNAPSHOT_ID = r"^[a-z0-9_]+@[0-9-]+#[0-9a-f]{12}(?: \+ [a-z0-9_]+@[0-9-]+#[0-9a-f]{12})*$"
 

@@ -1,8 +1,9 @@
 """Published: one row per program, every feature as a value and its basis (docs/features.md)."""
 
-from imgpipeline.declare import BASES, Column, Table
+from imgpipeline.declare import Column, Table
 from imgpipeline.tables import programs as programs_table
 from imgpipeline.tables._common import acgme_id, provenance, state
+from imgpipeline.vocabulary import BASES
 
 P = programs_table.TABLE
 F = "FREIDA"

@@ -36,9 +36,9 @@ from imgpipeline.advice.published import NotPublished, Published, load_published
 from imgpipeline.advice.recommend import Recommendation, recommend
 from imgpipeline.advice.render import size_curve_svg
 from imgpipeline.applicant import ApplicantProfile, ProfileError, parse_profile
-from imgpipeline.declare import US_STATES
+from imgpipeline.csv_out import csv_bytes
 from imgpipeline.settings import Settings
-from imgpipeline.vocabulary import PROGRAM_TIERS
+from imgpipeline.vocabulary import PROGRAM_TIERS, US_STATES
 from imgpipeline.web.data import REGION_OF_STATE, VersionData, load_version_data
 from imgpipeline.web.forms import FIELDS, GROUPS, FormData
 
@@ -245,7 +245,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
         rec = advise(profile)
         stem = f"recommendations-{profile.profile_id or 'profile'}"
         if fmt == "csv":
-            return _attachment(rec.programs.to_csv(index=False).encode(), "text/csv; charset=utf-8", f"{stem}.csv")
+            return _attachment(csv_bytes(rec.programs), "text/csv; charset=utf-8", f"{stem}.csv")
         if fmt == "json":
             return _attachment(json.dumps(rec.to_json(), indent=2, default=str).encode(), "application/json", f"{stem}.json")
         if fmt == "parquet":
