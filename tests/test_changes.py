@@ -311,7 +311,9 @@ def test_a_first_publication_has_an_empty_changes_table(published: Settings, tmp
 # first ACGME year (and the age and new-program flag derived from it), the IMG-share model
 # gains a predictor (imputed shares re-estimated; one crosses the tier threshold), and scores
 # follow. Each such table gets one rows_changed row; no program, visa or stated share moves.
-DERIVED = {"program_features", "feature_evidence", "program_scores", "score_reasons", "score_validity"}
+# The derived tables the FREIDA change reaches (the interview model's program side and its
+# calibration move with the features).
+DERIVED = {"program_features", "feature_evidence", "program_openness", "interview_coefficients", "program_scores", "score_reasons", "score_validity"}
 
 
 @pytest.mark.slow
