@@ -309,7 +309,7 @@ def test_a_first_publication_has_an_empty_changes_table(published: Settings, tmp
 
 # What the newer FREIDA snapshot moved in the derived tables: the new column fills in the
 # first ACGME year (and the age and new-program flag derived from it), the IMG-share model
-# gains a predictor (imputed shares re-estimated; one crosses the tier threshold), and scores
+# gains a predictor (imputed shares re-estimated; two cross the tier threshold), and scores
 # follow. Each such table gets one rows_changed row; no program, visa or stated share moves.
 # The derived tables the FREIDA change reaches (the interview model's program side and its
 # calibration move with the features).
