@@ -61,8 +61,8 @@ def machine() -> dict[str, Any]:
 
 def version_with_features(processed_dir: Path | None) -> tuple[Path, str]:
     """The current version if it has program features, else a fresh refresh into a temp dir."""
-    from imgpipeline.advice.published import NotPublished, resolve_version
     from imgpipeline.settings import get_settings
+    from imgpipeline.store import NotPublished, resolve_version
 
     settings = get_settings(processed_dir=processed_dir)
     try:

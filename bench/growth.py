@@ -73,29 +73,33 @@ def refresh_grown(factor: int) -> dict[str, Any]:
     """Stage and build a ``factor``x universe; time the steps from staging FREIDA to the
     published version (the real snapshots are landed and staged first, untimed)."""
     from bench.workers import peak_rss_mb
-    from imgpipeline import changes as change_steps
-    from imgpipeline import conflicts as conflict_steps
-    from imgpipeline import crosswalk as crosswalk_steps
-    from imgpipeline import match_probability as probability_steps
-    from imgpipeline import programs as program_steps
     from imgpipeline import scoring as scoring_steps
-    from imgpipeline.features import build as feature_steps
-    from imgpipeline.features.visa import visa_conflicts
-    from imgpipeline.land import land_snapshot
-    from imgpipeline.publish import publish_version
+    from imgpipeline.refresh import changes as change_steps
+    from imgpipeline.refresh import conflicts as conflict_steps
+    from imgpipeline.refresh import crosswalk as crosswalk_steps
+    from imgpipeline.refresh import match_probability as probability_steps
+    from imgpipeline.refresh import programs as program_steps
+    from imgpipeline.refresh.features import build as feature_steps
+    from imgpipeline.refresh.features.visa import visa_conflicts
+    from imgpipeline.refresh.land import land_snapshot
+    from imgpipeline.refresh.stage import charting as charting_stage
+    from imgpipeline.refresh.stage import freida2016 as freida2016_stage
+    from imgpipeline.refresh.stage import nrmp_results as nrmp_stage
+    from imgpipeline.refresh.stage.acgme import parse_acgme
+    from imgpipeline.refresh.stage.freida import (
+        collapse_exact_duplicates,
+        parse_freida,
+        read_freida_csv,
+    )
+    from imgpipeline.refresh.validate import validate_frames
     from imgpipeline.settings import get_settings
-    from imgpipeline.stage import charting as charting_stage
-    from imgpipeline.stage import freida2016 as freida2016_stage
-    from imgpipeline.stage import nrmp_results as nrmp_stage
-    from imgpipeline.stage.acgme import stage_acgme
-    from imgpipeline.stage.freida import collapse_exact_duplicates, read_freida_csv, stage_freida
+    from imgpipeline.store import publish_version
     from imgpipeline.tables import TABLES
-    from imgpipeline.validate import validate_frames
 
     tmp = Path(tempfile.mkdtemp(prefix=f"imgpipeline-bench-growth-{factor}x-"))
     real = get_settings(raw_dir=tmp / "raw", processed_dir=tmp / "processed")
     snaps = {name: land_snapshot(name, real) for name in SOURCES}
-    acgme1 = TABLES["acgme_programs"].coerce(stage_acgme(snaps["acgme_programs"].local_path))
+    acgme1 = TABLES["acgme_programs"].coerce(parse_acgme(snaps["acgme_programs"].local_path))
     freida_raw = pd.read_csv(snaps["freida_programs"].local_path, dtype=str, keep_default_na=False)
     acgme, freida_rows = grow(acgme1, freida_raw, factor)
     src = tmp / "src" / "freida"
@@ -109,10 +113,10 @@ def refresh_grown(factor: int) -> dict[str, Any]:
     )
     snaps["freida_programs"] = land_snapshot("freida_programs", settings)
     staged_2016 = TABLES["freida_2016_programs"].coerce(
-        freida2016_stage.stage_freida_2016(snaps["freida_2016"].local_path)
+        freida2016_stage.parse_freida_2016(snaps["freida_2016"].local_path)
     )
-    staged_nrmp = nrmp_stage.stage_nrmp_results(snaps["nrmp_program_results_fl"].local_path)
-    outcomes, totals = charting_stage.stage_charting(snaps["nrmp_charting_outcomes"])
+    staged_nrmp = nrmp_stage.parse_nrmp_results(snaps["nrmp_program_results_fl"].local_path)
+    outcomes, totals = charting_stage.parse_charting(snaps["nrmp_charting_outcomes"])
     del freida_raw, freida_rows
     checks = widened(TABLES, factor)
     rss_before = peak_rss_mb()
@@ -120,7 +124,7 @@ def refresh_grown(factor: int) -> dict[str, Any]:
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     staged, _ = collapse_exact_duplicates(
-        stage_freida(read_freida_csv(snaps["freida_programs"].local_path)), "acgme_id"
+        parse_freida(read_freida_csv(snaps["freida_programs"].local_path)), "acgme_id"
     )
     freida = TABLES["freida_programs"].coerce(staged, as_of=snaps["freida_programs"].as_of)
     t_stage = time.perf_counter() - t0
@@ -142,7 +146,7 @@ def refresh_grown(factor: int) -> dict[str, Any]:
         results, programs, crosswalk_steps.load_rules(settings), staged_2016, snaps
     )
     conflicts = conflict_steps.build_conflicts(programs, minimums, visa_conflicts(programs))
-    curve = probability_steps.build_match_probability_curve(outcomes, totals, seed=settings.random_seed)
+    curve = probability_steps.build_match_probability_curve(outcomes, totals, settings)
     scores = scoring_steps.build_program_scores(
         features.program_features, features.feature_evidence, minimums
     )

@@ -28,9 +28,9 @@ def latency(version_dir: str, repeats: int) -> dict[str, Any]:
     """recommend() for the two docs examples: import, first call (reads the version) and warm
     calls (the version cached, as behind an app)."""
     t0 = time.perf_counter()
+    from imgpipeline.advice.profile import load_profile
     from imgpipeline.advice.published import load_published
     from imgpipeline.advice.recommend import recommend
-    from imgpipeline.applicant import load_profile
 
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -65,7 +65,7 @@ def batch_core(version_dir: str, n: int, duck: bool = True) -> dict[str, Any]:
     """read_profiles + score_profiles (no Prefect, no GX, no writing) for n random profiles;
     then the same model as DuckDB SQL (threads = cores) on the same profiles, checked to give
     the same P(interview) (within 1e-9) and the same lists."""
-    from imgpipeline import batch as bt
+    from imgpipeline.advice import batch as bt
     from imgpipeline.advice.published import load_published
 
     data = load_published(Path(version_dir))
@@ -103,7 +103,7 @@ def duckdb_compare(data: Any, profiles: Any, apps: Any, recs: Any, pairs: int) -
     from bench import duck
     from imgpipeline.advice.lists import list_rules
     from imgpipeline.advice.model import Applicants, compute_terms
-    from imgpipeline.risk import assess_frame
+    from imgpipeline.advice.risk import assess_frame
 
     rules = list_rules()
     frame = profiles.applicants
@@ -137,8 +137,7 @@ def duckdb_compare(data: Any, profiles: Any, apps: Any, recs: Any, pairs: int) -
 
 def batch_flow(version_dir: str, n: int, runner: str) -> dict[str, Any]:
     """The whole Prefect flow (read, validate, score, GX, publish) for n random profiles."""
-    from imgpipeline import batch as bt
-
+    from imgpipeline.advice import batch as bt
     with tempfile.TemporaryDirectory(prefix="imgpipeline-bench-") as tmp:
         path = bt.write_input(bt.random_profiles(n, seed=2026), Path(tmp) / "profiles.parquet")
         from flows.batch import run_batch

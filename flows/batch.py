@@ -5,7 +5,7 @@ version and publishes one row per applicant per recommended program (``batch_rec
 and one per applicant (``batch_applicants``), atomically, as a new version under
 ``<processed>/batches`` (its own ``versions/`` and ``current``, apart from the refresh's).
 
-Only wiring lives here (``imgpipeline.batch`` does the work). The applicants are split into
+Only wiring lives here (``imgpipeline.advice.batch`` does the work). The applicants are split into
 chunks scored by separate tasks; the result does not depend on the chunking or on the task
 runner: Prefect's default thread pool, or Dask (``run_batch(runner="dask")``: a local cluster,
 or ``dask_address`` of an existing one) for when one machine is not enough.
@@ -15,7 +15,6 @@ Run it: ``imgpipeline batch profiles.csv [--dask]``, or ``python -m flows.batch 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import sys
 import tempfile
@@ -30,16 +29,16 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from imgpipeline import batch as batch_steps
-from imgpipeline.advice.published import load_published, resolve_version
+from imgpipeline.advice import batch as batch_steps
+from imgpipeline.advice.csv_out import write_csv
+from imgpipeline.advice.fees import eras_schedule
+from imgpipeline.advice.published import load_published
 from imgpipeline.checks import ChunkReport, check_chunk, check_rows
-from imgpipeline.csv_out import write_csv
 from imgpipeline.errors import ValidationFailed
-from imgpipeline.fees import eras_schedule
 from imgpipeline.locks import pin
-from imgpipeline.publish import publish_version
-from imgpipeline.rulebook import rulebook_path
+from imgpipeline.rulebook import rulebook_digest
 from imgpipeline.settings import Settings, get_settings
+from imgpipeline.store import publish_version, resolve_version
 from imgpipeline.tables import TABLES
 
 BATCH_TABLES = ("batch_applicants", "batch_recommendations")
@@ -101,7 +100,7 @@ def _markdown(summary: dict[str, Any], folder: Path) -> str:
     return "\n".join(lines)
 
 
-def _summary(applicants: pd.DataFrame, profiles: batch_steps.Profiles, version_dir: Path, runner: str, chunks: int, n_programs: int, n_rows: int) -> dict[str, Any]:
+def _summary(applicants: pd.DataFrame, profiles: batch_steps.Profiles, version_dir: Path, runner: str, chunks: int, n_programs: int, n_rows: int, settings: Settings) -> dict[str, Any]:
     refresh = load_published(version_dir).manifest
     s = eras_schedule()
     by_tier = {
@@ -119,7 +118,7 @@ def _summary(applicants: pd.DataFrame, profiles: batch_steps.Profiles, version_d
         "input": {"file": profiles.source, "sha256": profiles.sha256},
         "published_version": version_dir.name,
         "published_snapshots": refresh.get("snapshots", []),
-        "rulebook_sha256": hashlib.sha256(rulebook_path().read_bytes()).hexdigest(),
+        "rulebook_sha256": rulebook_digest(settings),
         "fees": {"season": s.season, "as_of": s.as_of, "source": s.source},
         "runner": runner,
         "chunks": chunks,
@@ -210,7 +209,7 @@ def _batch(
         if failures:
             raise ValidationFailed(failures)
         n_rows = reports["batch_recommendations"].rows
-        summary = _summary(applicants, people, version, runner_name, len(chunks), n_programs, n_rows)
+        summary = _summary(applicants, people, version, runner_name, len(chunks), n_programs, n_rows, settings)
         summary["validation"] = [
             {"table": r.table, "rows": r.rows, "chunks": r.chunks, "evaluated": r.evaluated, "failed": len(r.failures), "engine": "imgpipeline.checks (declared checks per chunk)"}
             for r in reports.values()

@@ -1,6 +1,7 @@
 """The refresh flow: land -> stage -> validate -> build -> validate -> publish.
 
-Only wiring lives here; every step is a plain function of ``imgpipeline``. Tasks take and
+Only wiring lives here; every step is a plain function of ``imgpipeline.refresh`` (the
+refresh wing), and the version is written through ``imgpipeline.store``. Tasks take and
 return DataFrames, so none of them is cached across runs (Prefect would hash the frames);
 staging is sub-second and landing reuses landed files by checksum.
 
@@ -24,34 +25,38 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from imgpipeline import changes as change_steps
-from imgpipeline import conflicts as conflict_steps
-from imgpipeline import crosswalk as crosswalk_steps
-from imgpipeline import match_probability as probability_steps
-from imgpipeline import program_scores as interview_steps
-from imgpipeline import programs as program_steps
-from imgpipeline.alerts import alert_on_failure
-from imgpipeline.features import build as feature_steps
-from imgpipeline.features.visa import visa_conflicts
-from imgpipeline.inputs import (
+from imgpipeline.locks import run_lock
+from imgpipeline.refresh import changes as change_steps
+from imgpipeline.refresh import conflicts as conflict_steps
+from imgpipeline.refresh import crosswalk as crosswalk_steps
+from imgpipeline.refresh import match_probability as probability_steps
+from imgpipeline.refresh import program_scores as interview_steps
+from imgpipeline.refresh import programs as program_steps
+from imgpipeline.refresh.alerts import alert_on_failure
+from imgpipeline.refresh.features import build as feature_steps
+from imgpipeline.refresh.features.visa import visa_conflicts
+from imgpipeline.refresh.inputs import (
     current_inputs,
     differences,
     nothing_changed,
     run_inputs,
     unchanged_since,
 )
-from imgpipeline.land import Snapshot
-from imgpipeline.land import land_snapshot as land
-from imgpipeline.locks import run_lock
-from imgpipeline.publish import publish_version as publish
+from imgpipeline.refresh.land import Snapshot
+from imgpipeline.refresh.land import land_snapshot as land
+from imgpipeline.refresh.stage import Staged, stage_snapshot
+from imgpipeline.refresh.stage import freida2016 as freida2016_stage
+from imgpipeline.refresh.stage import nrmp_results as nrmp_stage
+from imgpipeline.refresh.summary import (
+    CHANGES_SECTION,
+    Built,
+    RunSummary,
+    notebooks_markdown,
+    run_summary,
+    staging_checked,
+)
 from imgpipeline.settings import Settings, get_settings
-from imgpipeline.stage import charting as charting_stage
-from imgpipeline.stage import freida2016 as freida2016_stage
-from imgpipeline.stage import nrmp_results as nrmp_stage
-from imgpipeline.stage.acgme import stage_acgme as parse_acgme
-from imgpipeline.stage.freida import collapse_exact_duplicates, read_freida_csv
-from imgpipeline.stage.freida import stage_freida as parse_freida
-from imgpipeline.summary import RunSummary
+from imgpipeline.store import publish_version as publish
 from imgpipeline.tables import TABLES
 
 WEEKLY_CRON = "0 6 * * 1"
@@ -97,23 +102,16 @@ def check_inputs(
     return inputs, None if force else same
 
 
-@task(cache_policy=NO_CACHE)
-def stage_acgme(snap: Snapshot) -> pd.DataFrame:
-    return TABLES["acgme_programs"].coerce(parse_acgme(snap.local_path))
-
-
-@task(cache_policy=NO_CACHE)
-def stage_freida(snap: Snapshot) -> tuple[pd.DataFrame, list[str]]:
-    staged, repeated = collapse_exact_duplicates(
-        parse_freida(read_freida_csv(snap.local_path)), "acgme_id"
-    )
-    return TABLES["freida_programs"].coerce(staged, as_of=snap.as_of), repeated
+@task(cache_policy=NO_CACHE, task_run_name="stage-{name}")
+def stage_source(name: str, snap: Snapshot) -> Staged:
+    """Read one landed snapshot into typed frames (the source's ``stage_<source>``)."""
+    return stage_snapshot(snap)
 
 
 @task(cache_policy=NO_CACHE)
 def validate_tables(frames: list[tuple[pd.DataFrame, str, str]]) -> list[dict[str, Any]]:
     """Run each table's declared GX suite; any failure raises ValidationFailed."""
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     reports = validate_frames(
         [(df, TABLES[name], src) for df, name, src in frames], run_name=flow_run.id
@@ -135,22 +133,6 @@ def build_programs(
     acgme: pd.DataFrame, freida: pd.DataFrame, acgme_snap: Snapshot, freida_snap: Snapshot
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     return program_steps.build_programs(acgme, freida, acgme_snap, freida_snap)
-
-
-@task(cache_policy=NO_CACHE)
-def stage_freida_2016(snap: Snapshot) -> pd.DataFrame:
-    return TABLES["freida_2016_programs"].coerce(freida2016_stage.stage_freida_2016(snap.local_path))
-
-
-@task(cache_policy=NO_CACHE)
-def stage_nrmp_results(snap: Snapshot) -> tuple[pd.DataFrame, list[str]]:
-    """The tidy results, and the codes the file lists on several rows (merged by year)."""
-    return nrmp_stage.stage_nrmp_results(snap.local_path), nrmp_stage.repeated_codes(snap.local_path)
-
-
-@task(cache_policy=NO_CACHE)
-def stage_charting(snap: Snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return charting_stage.stage_charting(snap)
 
 
 @task(cache_policy=NO_CACHE)
@@ -193,9 +175,7 @@ def build_conflicts(programs: pd.DataFrame, minimums: pd.DataFrame) -> pd.DataFr
 def fit_match_probability(
     outcomes: pd.DataFrame, totals: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
-    return probability_steps.build_match_probability_curve(
-        outcomes, totals, seed=settings.random_seed
-    )
+    return probability_steps.build_match_probability_curve(outcomes, totals, settings)
 
 
 @task(cache_policy=NO_CACHE)
@@ -224,8 +204,8 @@ def diff_changes(
 def build_data_docs() -> Path:
     """Great Expectations' HTML Data Docs of this run's validations, in a folder that
     publish_version moves into the new version (``data_docs/index.html``)."""
-    from imgpipeline.validate import build_data_docs as build
-    from imgpipeline.validate import default_gate
+    from imgpipeline.refresh.validate import build_data_docs as build
+    from imgpipeline.refresh.validate import default_gate
 
     out = Path(tempfile.mkdtemp(prefix="imgpipeline-data-docs-"))
     build(default_gate().take_results(flow_run.id), out)
@@ -255,7 +235,7 @@ def run_analysis(version_dir: str, settings: Settings) -> list[dict[str, Any]]:
     artifact, the run's result and ``<version>/notebooks.json``)."""
     from dataclasses import asdict
 
-    from imgpipeline.notebooks import run_all
+    from imgpipeline.refresh.notebooks import run_all
 
     log = get_run_logger()
     try:
@@ -268,14 +248,6 @@ def run_analysis(version_dir: str, settings: Settings) -> list[dict[str, Any]]:
         else:
             log.error("notebook %s failed (the data stays published): %s", r["notebook"], r["error"])
     return runs
-
-
-def notebooks_markdown(runs: list[dict[str, Any]]) -> str:
-    lines = ["| notebook | outcome | figures |", "|---|---|---|"]
-    for r in runs:
-        outcome = "ok" if r["ok"] else f"FAILED: {r['error']}"
-        lines.append(f"| {r['notebook']} | {outcome} | {', '.join(r['figures'] or [])} |")
-    return "\n".join(lines)
 
 
 @flow(
@@ -323,32 +295,45 @@ def _refresh(settings: Settings, force: bool, notebooks: bool | None) -> dict[st
         log.info(nothing_changed(unchanged))
         return {"unchanged_since": unchanged, "version": unchanged, "current_dir": str(settings.current_dir)}
 
-    acgme = stage_acgme(snaps["acgme_programs"])
-    freida, repeated = stage_freida(snaps["freida_programs"])
-    staged_2016 = stage_freida_2016(snaps["freida_2016"])
-    staged_nrmp, merged_codes = stage_nrmp_results(snaps["nrmp_program_results_fl"])
-    outcomes, totals = stage_charting(snaps["nrmp_charting_outcomes"])
+    staged = {name: stage_source(name, snap) for name, snap in snaps.items()}
     staged_report = validate_tables(
-        [
-            (acgme, "acgme_programs", snaps["acgme_programs"].snapshot_id),
-            (freida, "freida_programs", snaps["freida_programs"].snapshot_id),
-            (staged_2016, "freida_2016_programs", snaps["freida_2016"].snapshot_id),
-        ]
+        [(df, name, snaps[source].snapshot_id) for source, name, df in staging_checked(staged)]
     )
+    built = build_tables(staged, snaps, settings)
+    published = built.published
+    published["changes"], changes_from = diff_changes(published, settings)
+    published_report = validate_tables([(df, name, "published") for name, df in published.items()])
+    data_docs = build_data_docs()
 
-    programs, unmatched = build_programs(
-        acgme, freida, snaps["acgme_programs"], snaps["freida_programs"]
-    )
+    summary = run_summary(snaps, staged, built, staged_report + published_report, inputs, changes_from)
+    summary = publish_version(published, settings, summary, {"data_docs": data_docs})
+    post_summary(summary)
+    log.info("published version %s at %s", summary.version, summary.version_dir)
+    result = summary.to_dict()
+    if settings.run_notebooks if notebooks is None else notebooks:
+        runs = run_analysis(summary.version_dir, settings)
+        create_markdown_artifact(
+            key="refresh-notebooks",
+            markdown=notebooks_markdown(summary.version, runs),
+            description="notebooks run after publication",
+        )
+        result["notebooks"] = runs
+    return result
+
+
+def build_tables(staged: dict[str, Staged], snaps: dict[str, Snapshot], settings: Settings) -> Built:
+    """Every published table but ``changes``, from the staged sources (each step a task)."""
+    acgme, freida = staged["acgme_programs"].frame, staged["freida_programs"].frame
+    staged_2016 = staged["freida_2016"].frame
+    charting = staged["nrmp_charting_outcomes"].frames
+    outcomes, totals = charting["charting_outcomes"], charting["charting_outcomes_totals"]
+    programs, unmatched = build_programs(acgme, freida, snaps["acgme_programs"], snaps["freida_programs"])
     features = build_features(programs, settings)
-    history = build_history(staged_2016, staged_nrmp, programs, snaps, settings)
+    history = build_history(staged_2016, staged["nrmp_program_results_fl"].frame, programs, snaps, settings)
     minimums = history["program_minimums_2016"]
-    conflicts = build_conflicts(programs, minimums)
     curve = fit_match_probability(outcomes, totals, settings)
     model = build_interview_model(features, programs, minimums, curve, outcomes, settings)
-    unmatched = TABLES["unmatched_records"].coerce(
-        pd.concat([unmatched, history["unmatched"]], ignore_index=True)
-    )
-
+    unmatched = TABLES["unmatched_records"].coerce(pd.concat([unmatched, history["unmatched"]], ignore_index=True))
     published = {
         "programs": programs,
         "unmatched_records": unmatched,
@@ -358,7 +343,7 @@ def _refresh(settings: Settings, force: bool, notebooks: bool | None) -> dict[st
         "program_minimums_2016": minimums,
         "nrmp_program_results": history["nrmp_program_results"],
         "nrmp_crosswalk": history["nrmp_crosswalk"],
-        "conflicts": conflicts,
+        "conflicts": build_conflicts(programs, minimums),
         "charting_outcomes": outcomes,
         "charting_outcomes_totals": totals,
         "match_probability_curve": curve,
@@ -368,52 +353,19 @@ def _refresh(settings: Settings, force: bool, notebooks: bool | None) -> dict[st
         "score_reasons": model.score_reasons,
         "score_validity": model.score_validity,
     }
-    published["changes"], changes_from = diff_changes(published, settings)
-    published_report = validate_tables([(df, name, "published") for name, df in published.items()])
-    data_docs = build_data_docs()
+    return Built(published, features, model)
 
-    summary = RunSummary(
-        snapshots=[{"source": s.source, "as_of": s.as_of, "sha256": s.sha256, "snapshot": s.snapshot_id} for s in snaps.values()],
-        tables={name: len(df) for name, df in published.items()},
-        validation=staged_report + published_report,
-        unmatched=program_steps.unmatched_summary(unmatched),
-        collapsed_duplicates={snaps["freida_programs"].snapshot_id: repeated},
-        data_docs="data_docs/index.html",
-        changes_from=changes_from,
-        changes=change_steps.counts(published["changes"]),
-        inputs=inputs,
-        notes=[
-            f"{snaps['nrmp_program_results_fl'].snapshot_id}: NRMP codes on several rows, merged "
-            f"by year (a row without positions gives way to the one with them): {', '.join(merged_codes)}"
-        ]
-        if merged_codes
-        else [],
-    )
-    changes_text = change_steps.summarize(published["changes"], changes_from)
-    summary.sections["Changes since the previous version"] = changes_text
-    summary.sections["Program features"] = features.summary_markdown()
-    summary.sections["Match probability (IM, non-US IMGs)"] = (
-        probability_steps.curve_summary_markdown(curve)
-    )
-    summary.sections["Interview chances: validity"] = model.summary_markdown
-    summary = publish_version(published, settings, summary, {"data_docs": data_docs})
+
+def post_summary(summary: RunSummary) -> None:
+    """The run's changes and summary as Prefect artifacts (shown in the UI)."""
     create_markdown_artifact(
-        key="refresh-changes", markdown=changes_text, description="changes since the last version"
+        key="refresh-changes",
+        markdown=summary.sections[CHANGES_SECTION],
+        description="changes since the last version",
     )
     create_markdown_artifact(
         key="refresh-summary", markdown=summary.to_markdown(), description="imgpipeline refresh"
     )
-    log.info("published version %s at %s", summary.version, summary.version_dir)
-    result = summary.to_dict()
-    if settings.run_notebooks if notebooks is None else notebooks:
-        runs = run_analysis(summary.version_dir, settings)
-        create_markdown_artifact(
-            key="refresh-notebooks",
-            markdown=f"# Analysis notebooks on version `{summary.version}`\n\n{notebooks_markdown(runs)}\n",
-            description="notebooks run after publication",
-        )
-        result["notebooks"] = runs
-    return result
 
 
 def serve_deployment() -> Any:

@@ -97,7 +97,7 @@ def refresh(
         )
     prefect_environment()
     from flows.refresh import refresh as refresh_flow
-    from imgpipeline.publish import current_version
+    from imgpipeline.store import current_version
 
     before = current_version(settings)
     try:
@@ -124,7 +124,7 @@ def refresh(
                 err.print(f"The last good version is still current: {after}", **plain)
         raise typer.Exit(1) from None
     if result.get("unchanged_since"):
-        from imgpipeline.inputs import nothing_changed
+        from imgpipeline.refresh.inputs import nothing_changed
 
         console.print(nothing_changed(result["unchanged_since"]), highlight=False)
         return
@@ -163,7 +163,7 @@ def print_summary(result: dict) -> None:
 @app.command()
 def where(processed_dir: ProcessedDir = None) -> None:
     """Print the folder of the current published version."""
-    from imgpipeline.publish import current_version
+    from imgpipeline.store import current_version
 
     settings = get_settings(processed_dir=processed_dir)
     current = current_version(settings)
@@ -176,7 +176,7 @@ def where(processed_dir: ProcessedDir = None) -> None:
 def refuse(message: str, prefix: str = "no recommendation") -> typer.Exit:
     """Print a refusal as exactly one line on stderr (no markup, no wrapping) and return the
     exit to raise (code 1)."""
-    from imgpipeline.safe_input import one_line
+    from imgpipeline.advice.safe_input import one_line
 
     sys.stderr.write(one_line(f"{prefix}: {message}") + "\n")
     sys.stderr.flush()
@@ -197,14 +197,14 @@ def recommend(
     steps; from the published data alone (no Prefect, no Great Expectations)."""
     # The input is read and refused (size, encoding, YAML, shape) before anything heavy is
     # imported: a hostile file costs milliseconds and a few MB (docs/failure_modes.md).
-    from imgpipeline.safe_input import InputRefused, read_profile_mapping, refusal_line
+    from imgpipeline.advice.safe_input import InputRefused, read_profile_mapping, refusal_line
 
     name = "<stdin>" if profile == "-" else profile
     try:
         data = read_profile_mapping(profile)
     except InputRefused as exc:
         raise refuse(str(exc)) from None
-    from imgpipeline.applicant import ProfileError, parse_profile
+    from imgpipeline.advice.profile import ProfileError, parse_profile
 
     try:
         applicant = parse_profile(data, name)
@@ -244,7 +244,7 @@ def batch(
     program and publish each applicant's list (P(interview) per listed program; expected
     interviews and P(match | list) per applicant), as `recommend` gives it for one profile (a
     Prefect flow; a new version under <processed>/batches)."""
-    from imgpipeline.batch import BatchInputError, preflight
+    from imgpipeline.advice.batch import BatchInputError, preflight
 
     try:
         preflight(profiles)  # a missing, oversized or binary file is refused before Prefect starts
@@ -272,8 +272,8 @@ def batch(
 @app.command()
 def changes(processed_dir: ProcessedDir = None) -> None:
     """Print what the current version changed since the one before it (changes.parquet)."""
-    from imgpipeline.changes import summarize
-    from imgpipeline.publish import current_version, read_manifest, read_table
+    from imgpipeline.refresh.changes import summarize
+    from imgpipeline.store import current_version, read_manifest, read_table
 
     settings = get_settings(processed_dir=processed_dir)
     if current_version(settings) is None:
@@ -293,7 +293,7 @@ def notebooks(
 ) -> None:
     """Execute the analysis notebooks on the current version (a refresh runs them too); the
     executed notebooks go to <version>/notebooks/ and their figures to <version>/figures/."""
-    from imgpipeline.notebooks import run_all
+    from imgpipeline.refresh.notebooks import run_all
 
     settings = get_settings(processed_dir=processed_dir)
     try:
@@ -321,9 +321,9 @@ def sensitivity(
 ) -> None:
     """How much the listed examples' advice moves when each judgement constant of the
     interview model is halved or raised by half (Markdown; docs/scoring.md quotes it)."""
-    from imgpipeline import sensitivity as sens
+    from imgpipeline.advice.profile import load_profile
     from imgpipeline.advice.published import load_published
-    from imgpipeline.applicant import load_profile
+    from imgpipeline.refresh import sensitivity as sens
 
     data = load_published(get_settings(processed_dir=processed_dir))
     table = sens.sensitivity(data, {p.stem: load_profile(p) for p in profiles})

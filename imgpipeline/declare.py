@@ -1,7 +1,7 @@
 """One declaration per table: its columns, types, units, meanings and checks in one place.
 
 The Parquet schema (``Table.arrow_schema``), the Great Expectations suite
-(``imgpipeline.validate.build_suite``) and the data dictionary (``Table.dictionary_markdown``)
+(``imgpipeline.refresh.validate.build_suite``) and the data dictionary (``imgpipeline.dictionary``)
 are all made from it, so they cannot drift apart.
 """
 
@@ -93,29 +93,6 @@ class Column:
             meta["allowed"] = json.dumps(list(self.allowed))
         return meta
 
-    def checks(self) -> list[str]:
-        """The rules in words, for the data dictionary."""
-        out = []
-        if not self.nullable:
-            out.append("not null")
-        if self.unique:
-            out.append("unique")
-        if self.min is not None or self.max is not None:
-            out.append(f"in [{_fmt(self.min)}, {_fmt(self.max)}]")
-        if self.allowed is not None:
-            shown = ", ".join(self.allowed[:8]) + (", ..." if len(self.allowed) > 8 else "")
-            out.append(f"one of {{{shown}}}")
-        if self.pattern:
-            out.append(f"matches `{self.pattern}`")
-        if self.since:
-            out.append(f"absent before {self.since}")
-        return out
-
-
-def _fmt(v: float | None) -> str:
-    return "" if v is None else f"{v:g}"
-
-
 @dataclass(frozen=True)
 class Table:
     """A staged or published table: its grain, its columns and its table-level checks."""
@@ -190,40 +167,6 @@ class Table:
         return pa.Table.from_pandas(
             df[self.column_names], schema=self.arrow_schema(), preserve_index=False
         )
-
-    def dictionary_markdown(self) -> str:
-        """This table's section of the data dictionary."""
-        lines = [
-            f"## `{self.name}`" + (" (published)" if self.published else " (staged)"),
-            "",
-            f"**{self.title}.** {self.description}".strip(),
-            "",
-            f"- Grain: {self.grain}",
-            f"- Key: {', '.join(f'`{k}`' for k in self.key)}",
-            f"- Schema version: `{self.schema_version}`",
-            f"- Source: {self.source}",
-        ]
-        if self.min_rows is not None or self.max_rows is not None:
-            lines.append(f"- Plausible rows: {self.min_rows} to {self.max_rows}")
-        for note in self.notes:
-            lines.append(f"- {note}")
-        lines += [
-            "",
-            "| column | type | unit | meaning | basis | source | checks |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for c in self.columns:
-            cells = [
-                f"`{c.name}`",
-                c.dtype,
-                c.unit or "",
-                c.description,
-                c.basis or "",
-                c.source or "",
-                "; ".join(c.checks()),
-            ]
-            lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
-        return "\n".join(lines) + "\n"
 
 
 def _as_dtype(s: pd.Series, dtype: str) -> pd.Series:

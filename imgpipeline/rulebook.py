@@ -1,51 +1,75 @@
-"""Loads the rulebook (``rulebook.yaml`` beside this module, or IMGPIPELINE_RULEBOOK_PATH).
-
-Each part of the pipeline reads its own section through a typed model of its own, so a typo
-in the file fails loudly where the section is used."""
+"""The rulebook (``rulebook.yaml`` beside this module, or IMGPIPELINE_RULEBOOK_PATH), reached
+through the settings: ``settings.rulebook`` reads it once per settings object, and each part of
+the pipeline reads its own section through a typed model of its own
+(``settings.rulebook.typed("risk", RiskRules)``), so a typo in the file fails loudly where the
+section is used, and a rulebook passed in ``Settings(rulebook_path=...)`` reaches every rule."""
 
 from __future__ import annotations
 
 import functools
-import os
+import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
-from imgpipeline.settings import Settings
+if TYPE_CHECKING:
+    from imgpipeline.settings import Settings
 
 DEFAULT_PATH = Path(__file__).with_name("rulebook.yaml")
+T = TypeVar("T")
 
 
-def rulebook_path(settings: Settings | None = None) -> Path:
-    if settings is None:
-        # Settings() reads the environment on every call (milliseconds, on the path an
-        # applicant waits on); the variable that can change its answer is the cache key.
-        return _default_path(os.environ.get("IMGPIPELINE_RULEBOOK_PATH"))
-    return settings.rulebook_path or DEFAULT_PATH
+class Rulebook:
+    """One rulebook file's sections, with their typed models parsed once each."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        stat = path.stat()
+        self.data, self.digest = _read(path, stat.st_mtime_ns, stat.st_size)
+        self._typed: dict[tuple[str, Any], Any] = {}
+
+    def section(self, name: str) -> Any:
+        """One section; a missing section is an error naming the file."""
+        if name not in self.data:
+            raise KeyError(f"rulebook {self.path} has no section {name!r}")
+        return self.data[name]
+
+    def typed(self, name: str, parse: Any) -> Any:
+        """A section parsed by ``parse`` (a pydantic model class, or a function of the
+        section), once per rulebook object."""
+        key = (name, parse)
+        if key not in self._typed:
+            raw = self.section(name)
+            self._typed[key] = parse.model_validate(raw) if hasattr(parse, "model_validate") else parse(raw)
+        return self._typed[key]
 
 
 @functools.lru_cache(maxsize=8)
-def _default_path(env_value: str | None) -> Path:
-    return Settings().rulebook_path or DEFAULT_PATH
-
-
-@functools.lru_cache(maxsize=8)
-def _load(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text()) or {}
+def _read(path: Path, mtime_ns: int, size: int) -> tuple[dict[str, Any], str]:
+    """The file's sections and sha256 (cached by path and modification: a file that changes
+    is read again)."""
+    raw = path.read_bytes()
+    data = yaml.safe_load(raw) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the rulebook must be a mapping of sections")
-    return data
+    return data, hashlib.sha256(raw).hexdigest()
 
 
-def load_rulebook(settings: Settings | None = None) -> dict[str, Any]:
+def rulebook_path(settings: Settings) -> Path:
+    return settings.rulebook.path
+
+
+def rulebook_digest(settings: Settings) -> str:
+    """sha256 of the rulebook file the settings read (``IMGPIPELINE_RULEBOOK_PATH`` or the default)."""
+    return settings.rulebook.digest
+
+
+def load_rulebook(settings: Settings) -> dict[str, Any]:
     """The whole rulebook as a mapping of sections."""
-    return _load(rulebook_path(settings))
+    return settings.rulebook.data
 
 
-def section(name: str, settings: Settings | None = None) -> dict[str, Any]:
-    """One section of the rulebook; a missing section is an error naming the file."""
-    book = load_rulebook(settings)
-    if name not in book:
-        raise KeyError(f"rulebook {rulebook_path(settings)} has no section {name!r}")
-    return book[name]
+def section(name: str, settings: Settings) -> Any:
+    """One section of the settings' rulebook."""
+    return settings.rulebook.section(name)

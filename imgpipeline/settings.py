@@ -4,9 +4,13 @@ environment variable or by the CLI (which builds a ``Settings`` with explicit va
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from imgpipeline.rulebook import Rulebook
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -52,6 +56,18 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     # Run the analysis notebooks on each newly published version (figures beside its data).
     run_notebooks: bool = True
+    # The rulebook, read on first use and kept by this settings object (not per process).
+    _rulebook: Rulebook | None = PrivateAttr(default=None)
+
+    @property
+    def rulebook(self) -> Rulebook:
+        """The rulebook these settings name (``rulebook_path``, or the default beside the
+        package), read once per settings object."""
+        if self._rulebook is None:
+            from imgpipeline.rulebook import DEFAULT_PATH, Rulebook
+
+            self._rulebook = Rulebook(self.rulebook_path or DEFAULT_PATH)
+        return self._rulebook
 
     @property
     def current_dir(self) -> Path:

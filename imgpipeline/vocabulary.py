@@ -35,7 +35,7 @@ INTERVIEW_TERMS: tuple[str, ...] = (
     "visa",              # needed visa with unknown sponsorship; H-1B without Step 3
     "overlap",           # screens that overlap: all but the largest applicant screen count in part
 )
-# Tolerance of older graduates (imgpipeline/features/yog.py).
+# Tolerance of older graduates (imgpipeline/refresh/features/yog.py).
 YOG_LEVELS: tuple[str, ...] = ("stated_no_limit", "likely_tolerant", "unknown", "likely_strict", "stated_preference", "stated_limit")
 # The academic year of FREIDA's accepting-applications flag the model reads
 # (program_features.accepting_2026_2027 -> program_openness.accepting_applications).

@@ -30,9 +30,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
-from imgpipeline.figures import figure_saver, open_version, source_caption
-from imgpipeline.publish import read_manifest, read_table
+from imgpipeline.refresh.figures import figure_saver, open_version, source_caption
 from imgpipeline.settings import get_settings
+from imgpipeline.store import read_manifest, read_table
 
 settings = get_settings()
 version, figures = open_version(settings, version_dir)

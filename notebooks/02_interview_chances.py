@@ -34,9 +34,9 @@ import pandas as pd
 from IPython.display import display
 
 from imgpipeline.advice.outcome import RanksCurve, size_curve
-from imgpipeline.figures import figure_saver, open_version, source_caption
-from imgpipeline.publish import read_table
+from imgpipeline.refresh.figures import figure_saver, open_version, source_caption
 from imgpipeline.settings import get_settings
+from imgpipeline.store import read_table
 from imgpipeline.tables import TABLES
 
 settings = get_settings()

@@ -29,9 +29,9 @@ version_dir = None
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from imgpipeline.figures import figure_saver, open_version, source_caption
-from imgpipeline.publish import read_table
+from imgpipeline.refresh.figures import figure_saver, open_version, source_caption
 from imgpipeline.settings import get_settings
+from imgpipeline.store import read_table
 
 settings = get_settings()
 version, figures = open_version(settings, version_dir)

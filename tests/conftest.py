@@ -62,18 +62,22 @@ def freida_csv_old(data_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def staged_acgme(acgme_pdf: Path):
-    from imgpipeline.stage.acgme import stage_acgme
+    from imgpipeline.refresh.stage.acgme import parse_acgme
     from imgpipeline.tables import TABLES
 
-    return TABLES["acgme_programs"].coerce(stage_acgme(acgme_pdf))
+    return TABLES["acgme_programs"].coerce(parse_acgme(acgme_pdf))
 
 
 @pytest.fixture(scope="session")
 def staged_freida(freida_csv: Path):
-    from imgpipeline.stage.freida import collapse_exact_duplicates, read_freida_csv, stage_freida
+    from imgpipeline.refresh.stage.freida import (
+        collapse_exact_duplicates,
+        parse_freida,
+        read_freida_csv,
+    )
     from imgpipeline.tables import TABLES
 
-    staged, _ = collapse_exact_duplicates(stage_freida(read_freida_csv(freida_csv)), "acgme_id")
+    staged, _ = collapse_exact_duplicates(parse_freida(read_freida_csv(freida_csv)), "acgme_id")
     return TABLES["freida_programs"].coerce(staged)
 
 
@@ -118,8 +122,8 @@ def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Setti
 def programs_frame(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, staged_acgme, staged_freida):
     """The published ``programs`` frame of the real snapshots (landed into a temp dir for their
     provenance), without running the flow."""
-    from imgpipeline.land import land_snapshot
-    from imgpipeline.programs import build_programs
+    from imgpipeline.refresh.land import land_snapshot
+    from imgpipeline.refresh.programs import build_programs
 
     base = tmp_path_factory.mktemp("programs")
     settings = get_settings(source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "processed")
@@ -132,7 +136,7 @@ def programs_frame(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, sta
 def features(programs_frame):
     """``program_features``, ``feature_evidence`` and the imputation metrics of the real
     snapshots (one build per worker: mark users @pytest.mark.xdist_group("features"))."""
-    from imgpipeline.features import build_features
+    from imgpipeline.refresh.features import build_features
 
     return build_features(programs_frame)
 

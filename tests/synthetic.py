@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from imgpipeline.advice.published import Published, from_frames
-from imgpipeline.interview import _rule_rows, interview_rules
+from imgpipeline.refresh.interview import _rule_rows, interview_rules
+from imgpipeline.settings import Settings
 
 FIXED = {
     "step2ck_reference": 245.0, "step2ck_per_point": 0.033, "applications_per_applicant": 77.0,
@@ -18,7 +19,7 @@ FIXED = {
 
 
 def coefficients() -> pd.DataFrame:
-    rows = _rule_rows(interview_rules())
+    rows = _rule_rows(interview_rules(Settings()))
     rows += [{"term": k, "value": v, "unit": "", "basis": "sourced", "source": "test"} for k, v in FIXED.items()]
     out = pd.DataFrame(rows)
     out["description"] = ""

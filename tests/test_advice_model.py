@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgpipeline.advice.model import TERMS, Applicants, compute_terms, sigmoid
-from imgpipeline.applicant import applicant_frame, parse_profile
+from imgpipeline.advice.profile import applicant_frame, parse_profile
 from tests import synthetic
 
 DATA = synthetic.published(80, seed=3)

@@ -87,8 +87,8 @@ def test_without_a_webhook_a_failed_refresh_posts_nothing(
 def test_the_alert_names_the_version_still_current(tmp_path: Path) -> None:
     from prefect.states import Crashed
 
-    from imgpipeline.alerts import failure_message
-    from imgpipeline.publish import switch_current
+    from imgpipeline.refresh.alerts import failure_message
+    from imgpipeline.store import switch_current
 
     settings = get_settings(processed_dir=tmp_path)
     version = settings.versions_dir / "20260101T000000000000Z"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from imgpipeline.applicant import (
+from imgpipeline.advice.profile import (
     APPLICANT_COLUMNS,
     ProfileError,
     applicant_frame,

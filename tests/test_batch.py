@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from imgpipeline import batch as bt
+from imgpipeline.advice import batch as bt
+from imgpipeline.advice.fees import eras_fee
+from imgpipeline.advice.profile import load_profile, parse_profile
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.recommend import recommend
-from imgpipeline.applicant import load_profile, parse_profile
-from imgpipeline.fees import eras_fee
-from imgpipeline.risk import list_sizes
+from imgpipeline.advice.risk import list_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"

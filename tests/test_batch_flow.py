@@ -13,9 +13,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from imgpipeline import batch as bt
-from imgpipeline.publish import current_version
+from imgpipeline.advice import batch as bt
 from imgpipeline.settings import get_settings
+from imgpipeline.store import current_version
 from imgpipeline.tables import TABLES
 
 

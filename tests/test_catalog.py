@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from imgpipeline.catalog import CATALOG, FRICTIONLESS_TYPES
-from imgpipeline.land import land_snapshot
-from imgpipeline.programs import build_programs, snapshots_frame
-from imgpipeline.publish import publish_version
+from imgpipeline.refresh.land import land_snapshot
+from imgpipeline.refresh.programs import build_programs, snapshots_frame
 from imgpipeline.settings import get_settings
+from imgpipeline.store import publish_version
 from imgpipeline.tables import TABLES
 
 # How each Frictionless type is stored in Parquet.

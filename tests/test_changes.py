@@ -13,12 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imgpipeline.changes import diff_versions, read_version, summarize, text
-from imgpipeline.land import land_snapshot
-from imgpipeline.programs import build_programs, snapshots_frame
-from imgpipeline.publish import current_version, read_manifest, write_table
+from imgpipeline.refresh.changes import diff_versions, summarize, text
+from imgpipeline.refresh.land import land_snapshot
+from imgpipeline.refresh.programs import build_programs, snapshots_frame
+from imgpipeline.refresh.stage.freida import (
+    collapse_exact_duplicates,
+    parse_freida,
+    read_freida_csv,
+)
 from imgpipeline.settings import Settings, get_settings
-from imgpipeline.stage.freida import collapse_exact_duplicates, read_freida_csv, stage_freida
+from imgpipeline.store import current_version, read_manifest, read_tables, write_table
 from imgpipeline.tables import TABLES
 
 THRESHOLD = 0.05
@@ -28,7 +32,7 @@ def build(acgme: pd.DataFrame, freida_file: Path | str, s: Settings) -> dict[str
     """The published tables a refresh builds from these sources (as the flow does)."""
     s = s.model_copy(update={"source_files": {"freida_programs": str(freida_file)}})
     snaps = [land_snapshot("acgme_programs", s), land_snapshot("freida_programs", s)]
-    staged, _ = collapse_exact_duplicates(stage_freida(read_freida_csv(snaps[1].local_path)), "acgme_id")
+    staged, _ = collapse_exact_duplicates(parse_freida(read_freida_csv(snaps[1].local_path)), "acgme_id")
     freida = TABLES["freida_programs"].coerce(staged, as_of=snaps[1].as_of)
     programs, unmatched = build_programs(acgme, freida, *snaps)
     return {"programs": programs, "unmatched_records": unmatched, "snapshots": snapshots_frame(snaps)}
@@ -160,7 +164,7 @@ def test_modified_copies_report_every_change_and_nothing_else(
     assert (left["old_value"], left["new_value"]) == ("true", "false")
     assert "no longer has a page" in left["detail"]
     # The published changes table passes its own suite.
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     (report,) = validate_frames([(changes, TABLES["changes"], "test")])
     assert report.success and report.rows == 16
@@ -270,7 +274,7 @@ def test_values_compare_equal_whatever_the_dtypes() -> None:
 def test_a_version_read_back_from_parquet_has_no_changes(real_new: dict, tmp_path: Path) -> None:
     for name, df in real_new.items():
         write_table(df, name, tmp_path)
-    changes = diff_versions(read_version(tmp_path), real_new, from_version="v", img_share_threshold=THRESHOLD)
+    changes = diff_versions(read_tables(tmp_path), real_new, from_version="v", img_share_threshold=THRESHOLD)
     assert changes.empty, changes[["change", "column", "acgme_id", "detail"]].head()
 
 

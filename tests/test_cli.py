@@ -14,11 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from imgpipeline.cli import app, print_summary
-from imgpipeline.land import land_snapshot, read_manifest
-from imgpipeline.programs import build_programs, snapshots_frame
-from imgpipeline.publish import current_version, publish_version
-from imgpipeline.publish import read_manifest as read_version_manifest
+from imgpipeline.refresh.land import land_snapshot, read_landings
+from imgpipeline.refresh.programs import build_programs, snapshots_frame
 from imgpipeline.settings import Settings, get_settings
+from imgpipeline.store import current_version, publish_version
+from imgpipeline.store import read_manifest as read_version_manifest
 
 NYU = "1403521292"
 
@@ -97,7 +97,7 @@ def assert_bad_snapshot_kept(workspace: dict, rel: str) -> None:
     sha = hashlib.sha256(bad.read_bytes()).hexdigest()
     landed = workspace["raw"] / "freida_programs" / "2025-05-26" / bad.name
     assert landed.read_bytes() == bad.read_bytes()
-    rows = read_manifest(Settings(raw_dir=workspace["raw"]))
+    rows = read_landings(Settings(raw_dir=workspace["raw"]))
     assert any(r["sha256"] == sha and r["path"] == str(landed) for r in rows)
 
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imgpipeline.conflicts import VISA_TEXT_COLUMNS, build_conflicts, classify
-from imgpipeline.land import Snapshot, land_snapshot
-from imgpipeline.programs import build_programs
+from imgpipeline.refresh.conflicts import VISA_TEXT_COLUMNS, build_conflicts, classify
+from imgpipeline.refresh.land import Snapshot, land_snapshot
+from imgpipeline.refresh.programs import build_programs
+from imgpipeline.refresh.stage.freida2016 import build_minimums_2016, parse_freida_2016
 from imgpipeline.settings import get_settings
-from imgpipeline.stage.freida2016 import build_minimums_2016, stage_freida_2016
 from imgpipeline.tables import TABLES
 
 TABLE = TABLES["conflicts"]
@@ -34,7 +34,7 @@ def programs(staged_acgme, staged_freida, snaps) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def minimums(programs, snaps) -> pd.DataFrame:
-    staged = TABLES["freida_2016_programs"].coerce(stage_freida_2016(snaps["freida_2016"].local_path))
+    staged = TABLES["freida_2016_programs"].coerce(parse_freida_2016(snaps["freida_2016"].local_path))
     return build_minimums_2016(staged, programs, snaps["freida_2016"])
 
 
@@ -150,7 +150,7 @@ def test_visa_list_vs_text_rows(programs, minimums) -> None:
 
 
 def test_rows_from_the_features_step_are_accepted(programs, minimums) -> None:
-    visa = pytest.importorskip("imgpipeline.features.visa")
+    visa = pytest.importorskip("imgpipeline.refresh.features.visa")
     visa_rows = visa.visa_conflicts(programs)
     assert set(VISA_TEXT_COLUMNS) <= set(visa_rows.columns)
     out = build_conflicts(programs, minimums, visa_rows)
@@ -158,7 +158,7 @@ def test_rows_from_the_features_step_are_accepted(programs, minimums) -> None:
 
 
 def test_published_suite_passes(conflicts: pd.DataFrame) -> None:
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     (report,) = validate_frames([(conflicts, TABLE, "published")])
     assert report.success

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imgpipeline.crosswalk import (
+from imgpipeline.refresh.crosswalk import (
     CrosswalkRules,
     build_crosswalk,
     codes_listed_2016,
@@ -18,11 +18,11 @@ from imgpipeline.crosswalk import (
     normalise_city,
     site_hint,
 )
-from imgpipeline.land import Snapshot, land_snapshot
-from imgpipeline.programs import build_programs
-from imgpipeline.settings import get_settings
-from imgpipeline.stage.freida2016 import stage_freida_2016
-from imgpipeline.stage.nrmp_results import stage_nrmp_results
+from imgpipeline.refresh.land import Snapshot, land_snapshot
+from imgpipeline.refresh.programs import build_programs
+from imgpipeline.refresh.stage.freida2016 import parse_freida_2016
+from imgpipeline.refresh.stage.nrmp_results import parse_nrmp_results
+from imgpipeline.settings import Settings, get_settings
 from imgpipeline.tables import TABLES
 
 # NRMP code -> ACGME id, read side by side (NRMP sponsor, label and city vs ACGME name, site,
@@ -76,14 +76,14 @@ def inputs(staged_acgme, staged_freida, snaps):
     programs, unmatched = build_programs(
         staged_acgme, staged_freida, snaps["acgme_programs"], snaps["freida_programs"]
     )
-    results = stage_nrmp_results(snaps["nrmp_program_results_fl"].local_path)
-    freida_2016 = stage_freida_2016(snaps["freida_2016"].local_path)
+    results = parse_nrmp_results(snaps["nrmp_program_results_fl"].local_path)
+    freida_2016 = parse_freida_2016(snaps["freida_2016"].local_path)
     return programs, unmatched, results, freida_2016
 
 
 @pytest.fixture(scope="module")
 def rules() -> CrosswalkRules:
-    return load_rules()
+    return load_rules(Settings())
 
 
 @pytest.fixture(scope="module")
@@ -278,7 +278,7 @@ def test_code_2016_floor(inputs, rules) -> None:
 
 
 def test_suites_pass_and_unmatched_rows_concatenate(built, inputs) -> None:
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     crosswalk, unmatched = built
     all_unmatched = pd.concat([inputs[1], unmatched], ignore_index=True)

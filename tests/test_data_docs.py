@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imgpipeline.publish import current_version, read_manifest
 from imgpipeline.settings import Settings
+from imgpipeline.store import current_version, read_manifest
 from imgpipeline.tables import TABLES
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -39,7 +39,7 @@ def local_links(site: Path) -> list[tuple[Path, Path]]:
 def test_a_run_gets_its_own_pages_and_a_failure_shows_its_values(
     staged_freida: pd.DataFrame, tmp_path: Path, offline_page
 ) -> None:
-    from imgpipeline.validate import Gate, build_data_docs
+    from imgpipeline.refresh.validate import Gate, build_data_docs
 
     gate = Gate()
     table = TABLES["freida_programs"]
@@ -89,7 +89,7 @@ def test_a_run_gets_its_own_pages_and_a_failure_shows_its_values(
 
 def test_a_failed_run_leaves_no_results_behind(staged_freida: pd.DataFrame) -> None:
     from imgpipeline.errors import ValidationFailed
-    from imgpipeline.validate import Gate, validate_frames
+    from imgpipeline.refresh.validate import Gate, validate_frames
 
     gate = Gate()
     broken = staged_freida.assign(state="ZZ")

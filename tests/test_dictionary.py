@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from imgpipeline import dictionary
 from imgpipeline.cli import app
 from imgpipeline.declare import PROVENANCE
-from imgpipeline.publish import current_version
 from imgpipeline.settings import Settings
+from imgpipeline.store import current_version
 from imgpipeline.tables import PUBLISHED, TABLES
 
 

@@ -159,8 +159,8 @@ def _directory(work: Path) -> str:
 
 
 def _api_duplicate(work: Path) -> str:
-    from imgpipeline.applicant import load_profile
-    from imgpipeline.safe_input import InputRefused
+    from imgpipeline.advice.profile import load_profile
+    from imgpipeline.advice.safe_input import InputRefused
 
     path = write(work.parent, "dup.yaml", "graduation_year: 2020\nstep2ck: {score: 240}\nstep2ck: {score: 210}\n")
     with pytest.raises(InputRefused) as exc:
@@ -169,8 +169,8 @@ def _api_duplicate(work: Path) -> str:
 
 
 def _api_bytes(work: Path) -> str:
-    from imgpipeline.applicant import profile_from_bytes
-    from imgpipeline.safe_input import InputRefused
+    from imgpipeline.advice.profile import profile_from_bytes
+    from imgpipeline.advice.safe_input import InputRefused
 
     with pytest.raises(InputRefused) as exc:
         profile_from_bytes(LAUGHS.encode(), "request")
@@ -198,7 +198,7 @@ BAD_ROWS = (
 
 def read_profiles_case(csv: str, **settings: object) -> Callable[[Path], str]:
     def run(work: Path) -> str:
-        from imgpipeline import batch as bt
+        from imgpipeline.advice import batch as bt
         from imgpipeline.settings import get_settings
 
         path = write(work.parent, "profiles.csv", csv)
@@ -212,26 +212,26 @@ def read_profiles_case(csv: str, **settings: object) -> Callable[[Path], str]:
 
 def _freida_truncated(work: Path) -> str:
     from imgpipeline.errors import StagingError
+    from imgpipeline.refresh.stage.freida import parse_freida, read_freida_csv
     from imgpipeline.settings import Settings
-    from imgpipeline.stage.freida import read_freida_csv, stage_freida
 
     src = (Path(Settings().source_dir) / "freida" / "internal-medicine-programs_2025-05-26.csv").read_bytes()
     cut = src.index(b"['J", len(src) // 2) + 3
     path = write(work.parent, "internal-medicine-programs_2025-05-26.csv", src[:cut])
     with pytest.raises(StagingError) as exc:
-        stage_freida(read_freida_csv(path))
+        parse_freida(read_freida_csv(path))
     return str(exc.value)
 
 
 def _freida_bad_list(work: Path) -> str:
     from imgpipeline.errors import StagingError
+    from imgpipeline.refresh.stage.freida import parse_freida, read_freida_csv
     from imgpipeline.settings import Settings
-    from imgpipeline.stage.freida import read_freida_csv, stage_freida
 
     raw = read_freida_csv(Path(Settings().source_dir) / "freida" / "internal-medicine-programs_2025-05-26.csv")
     raw.loc[5, "visa_statuses_accepted"] = "['J-1"
     with pytest.raises(StagingError) as exc:
-        stage_freida(raw)
+        parse_freida(raw)
     return str(exc.value)
 
 
@@ -307,7 +307,7 @@ def serving(body: bytes, mode: str) -> Iterator[Server]:
 def http_case(mode: str, allow: bool = True, requests: int | None = None, **kw: object) -> Callable[[Path], str]:
     def run(work: Path) -> str:
         from imgpipeline.errors import LandingError
-        from imgpipeline.land import land_snapshot, read_manifest
+        from imgpipeline.refresh.land import land_snapshot, read_landings
         from imgpipeline.settings import Settings, get_settings
 
         body = (Path(Settings().source_dir) / ACGME_REL).read_bytes()
@@ -320,7 +320,7 @@ def http_case(mode: str, allow: bool = True, requests: int | None = None, **kw: 
                 land_snapshot("acgme_programs", settings)
             if requests is not None:
                 assert server.requests == requests, "5xx retried up to the attempts; nothing else retried"
-        assert read_manifest(settings) == []
+        assert read_landings(settings) == []
         assert not any(p.is_file() for p in settings.raw_dir.rglob("*")), "nothing landed"
         return str(exc.value)
 
@@ -358,8 +358,8 @@ def _refresh_locked(work: Path) -> str:
 
 
 def small_tables(data_dir: Path, raw: Path) -> dict[str, pd.DataFrame]:
-    from imgpipeline.land import land_snapshot
-    from imgpipeline.programs import snapshots_frame
+    from imgpipeline.refresh.land import land_snapshot
+    from imgpipeline.refresh.programs import snapshots_frame
     from imgpipeline.settings import get_settings
 
     snap = land_snapshot("acgme_programs", get_settings(source_dir=str(data_dir), raw_dir=raw))
@@ -367,8 +367,8 @@ def small_tables(data_dir: Path, raw: Path) -> dict[str, pd.DataFrame]:
 
 
 def published_once(work: Path) -> tuple[object, dict[str, pd.DataFrame], Path]:
-    from imgpipeline.publish import current_version, publish_version
     from imgpipeline.settings import Settings, get_settings
+    from imgpipeline.store import current_version, publish_version
 
     data_dir = Path(Settings().source_dir)
     tables = small_tables(data_dir, work.parent / "raw")
@@ -379,7 +379,7 @@ def published_once(work: Path) -> tuple[object, dict[str, pd.DataFrame], Path]:
 
 
 def assert_previous_current(settings: object, first: Path) -> None:
-    from imgpipeline.publish import current_version, read_table
+    from imgpipeline.store import current_version, read_table
 
     assert current_version(settings) == first  # type: ignore[arg-type]
     assert len(read_table("snapshots", settings)) == 1  # type: ignore[arg-type]
@@ -389,7 +389,7 @@ def assert_previous_current(settings: object, first: Path) -> None:
 
 def _publish_locked(work: Path) -> str:
     from imgpipeline.locks import LockBusy
-    from imgpipeline.publish import publish_version
+    from imgpipeline.store import publish_version
 
     settings, tables, first = published_once(work)
     with held("publish", settings.processed_dir), pytest.raises(LockBusy) as exc:  # type: ignore[attr-defined]
@@ -408,12 +408,12 @@ FSIZE_CHILD = textwrap.dedent(
     what, raw, processed, limit = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
     settings = get_settings(raw_dir=raw, processed_dir=processed)
     if what == "publish":
-        from imgpipeline.publish import publish_version
+        from imgpipeline.store import publish_version
         tables = {"snapshots": pd.read_parquet(processed / "current" / "snapshots.parquet")}
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         run = lambda: publish_version(tables, settings, {"run": 2})
     else:
-        from imgpipeline.land import land_snapshot
+        from imgpipeline.refresh.land import land_snapshot
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
         run = lambda: land_snapshot("acgme_programs", settings)
     try:
@@ -461,7 +461,7 @@ def immutable(folder: Path) -> Iterator[None]:
 
 
 def _publish_read_only(work: Path) -> str:
-    from imgpipeline.publish import PublishError, publish_version
+    from imgpipeline.store import PublishError, publish_version
 
     settings, tables, first = published_once(work)
     with immutable(settings.versions_dir), pytest.raises(PublishError) as exc:  # type: ignore[attr-defined]
@@ -479,7 +479,7 @@ def _land_full(work: Path) -> str:
 
 def _land_manifest_full(work: Path) -> str:
     from imgpipeline.errors import LandingError
-    from imgpipeline.land import land_snapshot
+    from imgpipeline.refresh.land import land_snapshot
     from imgpipeline.settings import get_settings
 
     if not os.path.exists("/dev/full"):
@@ -495,7 +495,7 @@ def _land_manifest_full(work: Path) -> str:
 
 def _land_read_only(work: Path) -> str:
     from imgpipeline.errors import LandingError
-    from imgpipeline.land import land_snapshot
+    from imgpipeline.refresh.land import land_snapshot
     from imgpipeline.settings import get_settings
 
     raw = work.parent / "raw"
@@ -575,7 +575,7 @@ def test_failure_mode(case: str, message: str, work: Path) -> None:
 
 def test_a_redirect_within_the_host_is_followed(tmp_path: Path) -> None:
     """The refusals above are not blanket ones: a same-host redirect lands the file."""
-    from imgpipeline.land import land_snapshot
+    from imgpipeline.refresh.land import land_snapshot
     from imgpipeline.settings import Settings, get_settings
 
     body = (Path(Settings().source_dir) / ACGME_REL).read_bytes()

@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 
 from imgpipeline.errors import ValidationFailed
-from imgpipeline.features import FEATURES, basis_counts
+from imgpipeline.refresh.features import FEATURES, basis_counts
 from imgpipeline.tables import TABLES
 
 pytestmark = pytest.mark.xdist_group("features")
 
 
 def test_the_suites_pass_on_the_real_data(features) -> None:
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     reports = validate_frames(
         [
@@ -27,7 +27,7 @@ def test_the_suites_pass_on_the_real_data(features) -> None:
 
 
 def test_the_suite_catches_an_invented_basis_and_an_impossible_share(features) -> None:
-    from imgpipeline.validate import Gate, validate_frames
+    from imgpipeline.refresh.validate import Gate, validate_frames
 
     bad = features.program_features.head(40).copy()
     bad.loc[0, "tier_basis"] = "guessed"

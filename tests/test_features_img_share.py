@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgpipeline.features.img_share import (
+from imgpipeline.refresh.features.img_share import (
     conformal_widening,
     cross_validate,
     peer_features,
@@ -18,9 +18,10 @@ from imgpipeline.features.img_share import (
     predictor_frame,
     system_key,
 )
-from imgpipeline.features.rules import feature_rules
+from imgpipeline.refresh.features.rules import feature_rules
+from imgpipeline.settings import Settings
 
-RULES = feature_rules().img_share
+RULES = feature_rules(Settings()).img_share
 
 
 @given(
@@ -189,7 +190,7 @@ def test_the_imputation_error_is_measured_and_beats_the_baselines(features) -> N
     assert (m["new_program_max_age_years"], m["imputed_new_programs"], m["stated_new_programs"]) == (5, 102, 0)
     new = features.program_features.query("img_share_basis == 'imputed'")["new_program"]
     assert int(new.sum()) == 102
-    from imgpipeline.features.img_share import metrics_markdown
+    from imgpipeline.refresh.features.img_share import metrics_markdown
 
     assert "102 of the 138 imputed programs are new and 0 programs that new state a share" in metrics_markdown(m)
 
@@ -198,7 +199,7 @@ def test_the_imputation_error_is_measured_and_beats_the_baselines(features) -> N
 def test_a_snapshot_without_a_predictor_column_still_imputes_without_it(programs_frame) -> None:
     """The 2025-05-24 FREIDA snapshot has no acgme_first_academic_year: the imputation leaves
     that predictor out (and says so) instead of failing on an all-missing column."""
-    from imgpipeline.features.img_share import impute_img_share
+    from imgpipeline.refresh.features.img_share import impute_img_share
 
     older = programs_frame.assign(acgme_first_year=pd.NA)
     result = impute_img_share(older, RULES, seed=7, as_of_year=2025)
@@ -207,7 +208,7 @@ def test_a_snapshot_without_a_predictor_column_still_imputes_without_it(programs
     assert len(imputed) == result.metrics["imputed"] > 100
     assert imputed["evidence"].str.contains("accreditation_age_years").sum() == 0
     # How many imputed programs are new cannot be known, and the summary says so.
-    from imgpipeline.features.img_share import metrics_markdown
+    from imgpipeline.refresh.features.img_share import metrics_markdown
 
     assert result.metrics["imputed_age_unknown"] == result.metrics["imputed"]
     assert "how many of them are new" in metrics_markdown(result.metrics)

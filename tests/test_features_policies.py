@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imgpipeline.features.policies import extract_policies, first_finding, sentences
+from imgpipeline.refresh.features.policies import extract_policies, first_finding, sentences
 
 
 def found(text: str, policy: str):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from imgpipeline.features.rules import feature_rules
-from imgpipeline.features.tier import TIERS, tier_of
+from imgpipeline.refresh.features.rules import feature_rules
+from imgpipeline.refresh.features.tier import TIERS, tier_of
+from imgpipeline.settings import Settings
 
-RULES = feature_rules().tier
+RULES = feature_rules(Settings()).tier
 
 
 def tier(ptype, share=None, basis="unknown", positions=None, interviews=None, new=None, rules=RULES):

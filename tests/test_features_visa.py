@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from imgpipeline.features.policies import extract_policies
-from imgpipeline.features.visa import visa_conflicts, visa_features
+from imgpipeline.refresh.features.policies import extract_policies
+from imgpipeline.refresh.features.visa import visa_conflicts, visa_features
 
 
 def frame(rows: list[tuple[str, str | None, str | None]]) -> pd.DataFrame:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from imgpipeline.features.rules import feature_rules
-from imgpipeline.features.yog import LEVELS, _inferred
+from imgpipeline.refresh.features.rules import feature_rules
+from imgpipeline.refresh.features.yog import LEVELS, _inferred
+from imgpipeline.settings import Settings
 
-RULES = feature_rules().yog
+RULES = feature_rules(Settings()).yog
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imgpipeline import batch as bt
-from imgpipeline.csv_out import neutralise, write_csv
+from imgpipeline.advice import batch as bt
+from imgpipeline.advice.csv_out import neutralise, write_csv
 from imgpipeline.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,9 +80,9 @@ def test_formula_cells_are_neutralised_in_every_csv_written(tmp_path: Path) -> N
 def test_a_pinned_version_is_never_pruned(tmp_path: Path, data_dir: Path) -> None:
     """A batch pins the refresh version it reads (a real shared flock held by another
     process); a refresh publishing meanwhile does not prune it, and does once released."""
-    from imgpipeline.land import land_snapshot
-    from imgpipeline.programs import snapshots_frame
-    from imgpipeline.publish import publish_version
+    from imgpipeline.refresh.land import land_snapshot
+    from imgpipeline.refresh.programs import snapshots_frame
+    from imgpipeline.store import publish_version
 
     snap = land_snapshot("acgme_programs", get_settings(source_dir=str(data_dir), raw_dir=tmp_path / "raw"))
     tables = {"snapshots": snapshots_frame([snap])}
@@ -114,10 +114,10 @@ def test_a_batch_publication_waits_on_the_refreshs_publish_lock(tmp_path: Path, 
     """Batch versions live under <processed>/batches but lock <processed>: a batch and a
     refresh never switch at the same time."""
     from flows.batch import batch_settings
-    from imgpipeline.land import land_snapshot
     from imgpipeline.locks import LockBusy, publish_lock
-    from imgpipeline.programs import snapshots_frame
-    from imgpipeline.publish import publish_version
+    from imgpipeline.refresh.land import land_snapshot
+    from imgpipeline.refresh.programs import snapshots_frame
+    from imgpipeline.store import publish_version
 
     snap = land_snapshot("acgme_programs", get_settings(source_dir=str(data_dir), raw_dir=tmp_path / "raw"))
     settings = get_settings(processed_dir=tmp_path / "processed", publish_lock_wait_s=0.2)
@@ -163,7 +163,7 @@ def test_two_refreshes_started_at_once_leave_exactly_one_new_version(tmp_path: P
     ],
 )
 def test_step2ck_passed_agrees_with_the_minimum_of_its_era(step2ck: dict, ok: bool) -> None:
-    from imgpipeline.applicant import ProfileError, parse_profile
+    from imgpipeline.advice.profile import ProfileError, parse_profile
 
     data = {"graduation_year": 2012, "step2ck": step2ck}
     if ok:

@@ -8,15 +8,16 @@ import pandas as pd
 import pytest
 
 from imgpipeline.advice.model import sigmoid
-from imgpipeline.interview import (
+from imgpipeline.refresh.interview import (
     build_program_openness,
     interview_rules,
     solve_calibration,
     step2ck_slope,
 )
+from imgpipeline.settings import Settings
 from tests import synthetic
 
-RULES = interview_rules()
+RULES = interview_rules(Settings())
 
 
 def features(**cols: list) -> pd.DataFrame:
@@ -79,7 +80,7 @@ def test_the_step2ck_slope_is_read_off_the_core_curve() -> None:
 
 @pytest.mark.xdist_group("published")
 def test_every_coefficient_has_a_basis_and_a_source(published) -> None:  # type: ignore[no-untyped-def]
-    from imgpipeline.publish import read_table
+    from imgpipeline.store import read_table
 
     c = read_table("interview_coefficients", published)
     assert c["basis"].isin(["sourced", "calibrated", "judgement"]).all() and c["source"].str.len().gt(0).all()

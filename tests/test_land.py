@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from imgpipeline.errors import LandingError
-from imgpipeline.land import land_snapshot, read_manifest
+from imgpipeline.refresh.land import land_snapshot, read_landings
 from imgpipeline.settings import Settings, get_settings
 
 ACGME_REL = "acgme/internal-medicine-programs_2024-2025.pdf"
@@ -50,7 +50,7 @@ def test_land_copies_the_real_pdf_read_only_with_a_full_manifest_row(
     assert landed.read_bytes() == (data_dir / ACGME_REL).read_bytes()
     assert stat.S_IMODE(landed.stat().st_mode) & 0o222 == 0, "landed file must be read-only"
 
-    rows = read_manifest(tmp_settings)
+    rows = read_landings(tmp_settings)
     assert len(rows) == 1
     row = rows[0]
     assert row["source"] == "acgme_programs"
@@ -71,7 +71,7 @@ def test_landing_the_same_bytes_twice_reuses_the_file_and_the_row(tmp_settings: 
 
     assert second == first, "the second landing returns the first landing's record"
     assert first.local_path.stat().st_mtime_ns == mtime
-    assert len(read_manifest(tmp_settings)) == 1
+    assert len(read_landings(tmp_settings)) == 1
     assert [p.name for p in first.local_path.parent.iterdir()] == [first.local_path.name]
 
 
@@ -95,7 +95,7 @@ def test_different_bytes_under_the_same_name_never_overwrite(
     assert second.local_path.parent == first.local_path.parent
     assert sha256(first.local_path) == sums(data_dir)[FREIDA_REL], "first landing untouched"
     assert sha256(second.local_path) == sums(data_dir)[FREIDA_OLD_REL]
-    rows = read_manifest(settings)
+    rows = read_landings(settings)
     assert [r["sha256"] for r in rows] == [first.sha256, second.sha256]
     assert first.sha256 != second.sha256
 
@@ -111,7 +111,7 @@ def test_a_mirror_file_that_breaks_its_sha256sums_is_refused(
 
     with pytest.raises(LandingError, match="does not match"):
         land_snapshot("freida_programs", settings)
-    assert read_manifest(settings) == []
+    assert read_landings(settings) == []
     assert not any(p.is_file() for p in settings.raw_dir.rglob("*"))
 
 
@@ -119,7 +119,7 @@ def test_a_missing_mirror_file_is_a_landing_error(tmp_path: Path) -> None:
     settings = get_settings(source_dir=str(tmp_path / "nowhere"), raw_dir=tmp_path / "raw")
     with pytest.raises(LandingError, match="not found"):
         land_snapshot("acgme_programs", settings)
-    assert read_manifest(settings) == []
+    assert read_landings(settings) == []
 
 
 # ---- from an HTTP server ----------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_url_landing_retries_after_a_503(
     assert snap.sha256 == sums(data_dir)[ACGME_REL]
     assert snap.local_path.read_bytes() == (data_dir / ACGME_REL).read_bytes()
     assert snap.local_path == settings.raw_dir / "acgme_programs" / "2025-05-02" / Path(ACGME_REL).name
-    assert [r["location"] for r in read_manifest(settings)] == [mirror.url + ACGME_REL]
+    assert [r["location"] for r in read_landings(settings)] == [mirror.url + ACGME_REL]
 
 
 def test_url_landing_refuses_a_file_that_breaks_the_servers_sha256sums(
@@ -213,7 +213,7 @@ def test_url_landing_refuses_a_file_that_breaks_the_servers_sha256sums(
 
     assert sums(data_dir)[FREIDA_REL] in str(err.value)
     assert mirror.requests[FREIDA_REL] == 1
-    assert read_manifest(settings) == []
+    assert read_landings(settings) == []
     assert not any(p.is_file() for p in settings.raw_dir.rglob("*")), "nothing landed"
 
 
@@ -234,7 +234,7 @@ def test_url_landing_gives_up_after_the_configured_attempts(
     with pytest.raises(LandingError, match="503"):
         land_snapshot("acgme_programs", settings)
     assert mirror.requests[ACGME_REL] == 3
-    assert read_manifest(settings) == []
+    assert read_landings(settings) == []
 
 
 def test_a_404_is_not_retried(mirror: Mirror, tmp_path: Path) -> None:
@@ -261,6 +261,6 @@ def test_a_file_other_than_the_catalogs_needs_its_date_in_its_name(tmp_path: Pat
     undated = get_settings(**base, source_files={"freida_programs": "freida/new-scrape.csv"})
     with pytest.raises(LandingError, match=r"cannot tell the as-of date of .*new-scrape\.csv: name the file new-scrape_YYYY-MM-DD\.csv"):
         land_snapshot("freida_programs", undated)
-    assert [r["as_of"] for r in read_manifest(undated)] == ["2025-06-09"]
+    assert [r["as_of"] for r in read_landings(undated)] == ["2025-06-09"]
     # The catalog's own files keep the catalog's dates (the ACGME report's name has none).
     assert land_snapshot("acgme_programs", get_settings(source_dir=str(data_dir), raw_dir=tmp_path / "raw")).as_of == "2025-05-02"

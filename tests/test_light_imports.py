@@ -41,7 +41,7 @@ def test_the_cli_recommend_path_imports_nothing_heavy(published, tmp_path: Path)
 
 
 def test_the_batch_core_and_chunk_checks_import_neither_prefect_nor_gx() -> None:
-    loaded = _loaded("import imgpipeline.batch, imgpipeline.checks\n")
+    loaded = _loaded("import imgpipeline.advice.batch, imgpipeline.checks\n")
     assert loaded["prefect"] == [] and loaded["great_expectations"] == [], loaded
     # The probe itself can fail: importing Prefect is seen.
     assert _loaded("import prefect\n")["prefect"]

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imgpipeline import match_probability as mp
-from imgpipeline.land import land_snapshot
-from imgpipeline.settings import get_settings
-from imgpipeline.stage.charting import stage_charting
+from imgpipeline.refresh import match_probability as mp
+from imgpipeline.refresh.land import land_snapshot
+from imgpipeline.refresh.stage.charting import parse_charting
+from imgpipeline.settings import Settings, get_settings
 from imgpipeline.tables import TABLES
 
 IM_RATE = 3392 / 6992
@@ -23,12 +23,12 @@ IM_RATE = 3392 / 6992
 def staged(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     base = tmp_path_factory.mktemp("curve")
     settings = get_settings(source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "processed")
-    return stage_charting(land_snapshot("nrmp_charting_outcomes", settings))
+    return parse_charting(land_snapshot("nrmp_charting_outcomes", settings))
 
 
 @pytest.fixture(scope="module")
 def fits(staged: tuple[pd.DataFrame, pd.DataFrame]) -> dict[str, mp.MeasureFit]:
-    return {f.measure: f for f in mp.fit_curves(*staged)}
+    return {f.measure: f for f in mp.fit_curves(*staged, Settings())}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,12 @@ def _m(curve: pd.DataFrame, measure: str) -> pd.DataFrame:
 
 
 def test_reconstructions_reproduce_the_published_statistics(fits: dict[str, mp.MeasureFit]) -> None:
-    report = mp.reconstruction_report(list(fits.values()))
+    report = pd.DataFrame(
+        {"measure": f.measure, "statistic": stat, "published": pub, "reconstructed": round(r.fitted[stat], 2)}
+        for f in fits.values()
+        for r in (f.matched, f.unmatched)
+        for stat, pub in r.published.items()
+    )
     err = (report["published"] - report["reconstructed"]).abs()
     tolerance = np.where(report["measure"] == "step2ck", 0.6, 0.05)
     assert (err <= tolerance).all(), report[err > tolerance]
@@ -105,7 +110,7 @@ def test_curve_values_where_the_data_are(curve: pd.DataFrame) -> None:
 
 
 def test_curve_table_passes_its_declaration(curve: pd.DataFrame, staged: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     (report,) = validate_frames([(curve, TABLES["match_probability_curve"], "test")])
     assert report.success
@@ -116,24 +121,11 @@ def test_curve_table_passes_its_declaration(curve: pd.DataFrame, staged: tuple[p
 def test_deterministic_for_a_seed(staged: tuple[pd.DataFrame, pd.DataFrame], curve: pd.DataFrame) -> None:
     """The published table is what build_match_probability_curve gives for the default seed;
     a seed fixes the band."""
-    pd.testing.assert_frame_equal(mp.build_match_probability_curve(*staged), curve)
-    quick = mp.ProbabilityRules.model_validate({**mp.rules().model_dump(), "bootstrap_replicates": 20})
-    a = mp.fit_curves(*staged, seed=7, rules_=quick)[1].curve
-    b = mp.fit_curves(*staged, seed=7, rules_=quick)[1].curve
+    pd.testing.assert_frame_equal(mp.build_match_probability_curve(*staged, Settings()), curve)
+    quick = mp.ProbabilityRules.model_validate({**mp.rules(Settings()).model_dump(), "bootstrap_replicates": 20})
+    a = mp.fit_curves(*staged, Settings(random_seed=7), rules_=quick)[1].curve
+    b = mp.fit_curves(*staged, Settings(random_seed=7), rules_=quick)[1].curve
     pd.testing.assert_frame_equal(a, b)
-
-
-def test_lookup_for_applicants(curve: pd.DataFrame) -> None:
-    out = mp.lookup(curve, "step2ck", [245, 245.5, 200, None, 290])
-    c = _m(curve, "step2ck")
-    assert out.loc[0, "p_match"] == pytest.approx(c.loc[245, "p_match"])
-    assert c.loc[245, "p_match"] < out.loc[1, "p_match"] < c.loc[246, "p_match"]
-    assert np.isnan(out.loc[2, "p_match"]) and out.loc[2, "support"] == "extrapolated"
-    assert out.loc[2, "p_match_high"] == pytest.approx(c.loc[209, "p_match_high"])
-    assert np.isnan(out.loc[3, "p_match"]) and pd.isna(out.loc[3, "support"])
-    assert np.isnan(out.loc[4, "p_match"]) and out.loc[4, "p_match_high"] == 1.0
-    with pytest.raises(KeyError):
-        mp.lookup(curve, "publications", [1])
 
 
 def test_run_summary_text(curve: pd.DataFrame) -> None:

@@ -11,20 +11,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from imgpipeline.inputs import (
+from imgpipeline.refresh.inputs import (
     PACKAGE_DIR,
     code_version,
     current_inputs,
     differences,
-    rulebook_digest,
     run_inputs,
     unchanged_since,
 )
-from imgpipeline.land import land_snapshot
-from imgpipeline.programs import snapshots_frame
-from imgpipeline.publish import current_version, publish_version, read_manifest
-from imgpipeline.rulebook import DEFAULT_PATH
+from imgpipeline.refresh.land import land_snapshot
+from imgpipeline.refresh.programs import snapshots_frame
+from imgpipeline.rulebook import DEFAULT_PATH, rulebook_digest
 from imgpipeline.settings import Settings, get_settings
+from imgpipeline.store import current_version, publish_version, read_manifest
 
 SOURCES = ("acgme_programs", "freida_programs", "freida_2016", "nrmp_charting_outcomes", "nrmp_program_results_fl")
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from imgpipeline.notebooks import notebook_paths, run_notebooks
-from imgpipeline.publish import current_version
+from imgpipeline.refresh.notebooks import notebook_paths, run_notebooks
 from imgpipeline.settings import PROJECT_DIR, Settings
+from imgpipeline.store import current_version
 
 NOTEBOOKS = notebook_paths()
 # What a notebook may import from the package: reading the published data, nothing that
 # computes it.
 # What a notebook may import: readers of a published version, and the advice's own function for
 # what a list brings (the size curve applicants see), so the notebook computes nothing itself.
-READERS = {"imgpipeline.figures", "imgpipeline.publish", "imgpipeline.settings", "imgpipeline.tables", "imgpipeline.advice.outcome"}
+READERS = {"imgpipeline.refresh.figures", "imgpipeline.store", "imgpipeline.settings", "imgpipeline.tables", "imgpipeline.advice.outcome"}
 
 
 def figures_of(path: Path) -> list[str]:
@@ -109,7 +109,7 @@ def test_a_failing_notebook_is_reported_and_the_version_stays_published(
     recorded with its error, and the version is untouched (nothing unpublished)."""
     import shutil
 
-    from imgpipeline.notebooks import run_all
+    from imgpipeline.refresh.notebooks import run_all
 
     version = current_version(published)
     assert version is not None

@@ -15,13 +15,13 @@ from typer.testing import CliRunner
 
 from imgpipeline.advice import plan as pl
 from imgpipeline.advice.model import compute_terms
+from imgpipeline.advice.profile import applicant_frame, load_profile, parse_profile
 from imgpipeline.advice.published import load_published
 from imgpipeline.advice.recommend import recommend
 from imgpipeline.advice.render import plan_lines
 from imgpipeline.advice.report import report_html
-from imgpipeline.applicant import applicant_frame, load_profile, parse_profile
+from imgpipeline.advice.risk import assess, rules
 from imgpipeline.cli import app
-from imgpipeline.risk import assess, rules
 from imgpipeline.rulebook import section
 from imgpipeline.settings import Settings
 

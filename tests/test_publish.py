@@ -18,9 +18,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from imgpipeline.land import land_snapshot
-from imgpipeline.programs import build_programs, snapshots_frame
-from imgpipeline.publish import (
+from imgpipeline.refresh.land import land_snapshot
+from imgpipeline.refresh.programs import build_programs, snapshots_frame
+from imgpipeline.settings import Settings, get_settings
+from imgpipeline.store import (
     current_version,
     prune_versions,
     publish_version,
@@ -28,7 +29,6 @@ from imgpipeline.publish import (
     read_table,
     switch_current,
 )
-from imgpipeline.settings import Settings, get_settings
 from imgpipeline.tables import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,7 +148,7 @@ KILLED_PUBLISHER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     import pandas as pd
-    import imgpipeline.publish as publish
+    import imgpipeline.store as publish
     from imgpipeline.settings import get_settings
 
     tables = pd.read_pickle(sys.argv[1])

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from imgpipeline.publish import read_table
 from imgpipeline.settings import PROJECT_DIR, Settings
+from imgpipeline.store import read_table
 from imgpipeline.tables import PUBLISHED
 
 pytestmark = pytest.mark.xdist_group("published")
@@ -72,8 +72,8 @@ def test_the_examples_print_the_real_numbers(published: Settings) -> None:
 def test_the_sql_chances_equal_the_package(published: Settings) -> None:
     """The DuckDB example computes the same P(interview) as imgpipeline.advice.model."""
     from imgpipeline.advice.model import Applicants, compute_terms
+    from imgpipeline.advice.profile import applicant_frame, parse_profile
     from imgpipeline.advice.published import load_published
-    from imgpipeline.applicant import applicant_frame, parse_profile
 
     block = next(b for b in blocks() if "program_openness.parquet" in b)
     scope: dict = {}

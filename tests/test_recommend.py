@@ -17,10 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from imgpipeline.advice import lists
+from imgpipeline.advice.profile import load_profile, parse_profile
 from imgpipeline.advice.published import NotPublished, Published, load_published
 from imgpipeline.advice.recommend import Recommendation, recommend
 from imgpipeline.advice.render import count
-from imgpipeline.applicant import load_profile, parse_profile
 from imgpipeline.cli import app
 from imgpipeline.declare import EMAIL_PATTERN, PHONE_PATTERN
 from tests import synthetic
@@ -192,7 +192,7 @@ def test_recommend_accepts_a_profile_built_in_code() -> None:
 def test_the_path_imports_neither_prefect_gx_nor_sklearn(published) -> None:  # type: ignore[no-untyped-def]
     code = (
         "import sys\n"
-        "from imgpipeline.applicant import load_profile\n"
+        "from imgpipeline.advice.profile import load_profile\n"
         "from imgpipeline.advice.recommend import recommend\n"
         "from imgpipeline.advice.render import renderables\n"
         f"rec = recommend(load_profile({str(MODERATE)!r}), {str(published.processed_dir)!r})\n"

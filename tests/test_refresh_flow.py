@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pypdfium2 as pdfium
 import pytest
 
-from imgpipeline.publish import current_version, read_manifest, read_table
 from imgpipeline.settings import Settings
+from imgpipeline.store import current_version, read_manifest, read_table
 from imgpipeline.tables import TABLES
 
 pytestmark = pytest.mark.xdist_group("published")

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgpipeline.applicant import applicant_frame, parse_profile
-from imgpipeline.risk import TIERS, assess, assess_frame, list_sizes, rules, tier_rank
+from imgpipeline.advice.profile import applicant_frame, parse_profile
+from imgpipeline.advice.risk import TIERS, assess, assess_frame, list_sizes, rules, tier_rank
 
 YEAR = date.today().year
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from imgpipeline.fees import FeeSchedule, eras_fee, eras_schedule
-from imgpipeline.risk import RiskRules, list_sizes, rules
+from imgpipeline.advice.fees import FeeSchedule, eras_fee, eras_schedule
+from imgpipeline.advice.risk import RiskRules, list_sizes, rules
 from imgpipeline.rulebook import DEFAULT_PATH, section
+from imgpipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,8 +79,8 @@ def test_fee_schedule_has_its_date_and_source() -> None:
 
 
 def test_match_probability_section() -> None:
-    from imgpipeline.match_probability import ProbabilityRules
-    from imgpipeline.match_probability import rules as probability_rules
+    from imgpipeline.refresh.match_probability import ProbabilityRules
+    from imgpipeline.refresh.match_probability import rules as probability_rules
 
     r = probability_rules()
     assert r.specialty == "Internal Medicine"
@@ -90,9 +91,9 @@ def test_match_probability_section() -> None:
 
 
 def test_interview_section_and_its_tier_profiles_are_the_article_examples() -> None:
-    from imgpipeline.interview import InterviewRules, interview_rules
+    from imgpipeline.refresh.interview import InterviewRules, interview_rules
 
-    r = interview_rules()
+    r = interview_rules(Settings())
     profiles = r.tier_profiles
     assert 220 <= profiles["moderately_low"]["step2ck_score"] <= 225  # "e.g., Step 2 CK 220-225"
     assert profiles["high"]["step2ck_score"] <= 215  # "Step 2 CK <=215"

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from imgpipeline import contract
 from imgpipeline.cli import app
 from imgpipeline.declare import ARROW_TYPES, Column
-from imgpipeline.publish import current_version, read_manifest
 from imgpipeline.settings import Settings
+from imgpipeline.store import current_version, read_manifest
 from imgpipeline.tables import PUBLISHED
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pypdfium2 as pdfium
 import pytest
 
-from imgpipeline.stage.acgme import _logical_lines, _split_address, stage_acgme
+from imgpipeline.refresh.stage.acgme import _logical_lines, _split_address, parse_acgme
 
 STRING_COLUMNS = ["program_name", "site", "street", "city", "state", "zip", "accreditation_status"]
 
@@ -39,7 +39,7 @@ def segments(pdf_text: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def raw_staged(acgme_pdf: Path) -> pd.DataFrame:
-    return stage_acgme(acgme_pdf)
+    return parse_acgme(acgme_pdf)
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +59,17 @@ def test_688_programs_with_688_unique_ids(staged_acgme: pd.DataFrame, raw_staged
 
 def test_a_file_that_is_not_a_pdf_stops_the_staging(tmp_path: Path) -> None:
     from imgpipeline.errors import StagingError
-    from imgpipeline.stage.acgme import stage_acgme
+    from imgpipeline.refresh.stage.acgme import parse_acgme
 
     fake = tmp_path / "internal-medicine-programs_2024-2025.pdf"
     fake.write_text("Program Number,Address\n")
     with pytest.raises(StagingError, match="internal-medicine-programs_2024-2025.pdf is not a readable PDF"):
-        stage_acgme(fake)
+        parse_acgme(fake)
 
 
 def test_a_row_count_other_than_the_reports_own_stops_the_staging() -> None:
     from imgpipeline.errors import StagingError
-    from imgpipeline.stage.acgme import check_count
+    from imgpipeline.refresh.stage.acgme import check_count
 
     check_count(688, 688)
     check_count(688, None)  # a report without the line: the other checks still run

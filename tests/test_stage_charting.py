@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from imgpipeline.errors import StagingError
-from imgpipeline.land import Snapshot, land_snapshot
+from imgpipeline.refresh.land import Snapshot, land_snapshot
+from imgpipeline.refresh.stage.charting import parse_charting
 from imgpipeline.settings import get_settings
-from imgpipeline.stage.charting import stage_charting
 from imgpipeline.tables import TABLES
 
 
@@ -25,7 +25,7 @@ def charting_snap(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> S
 
 @pytest.fixture(scope="module")
 def staged(charting_snap: Snapshot) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return stage_charting(charting_snap)
+    return parse_charting(charting_snap)
 
 
 def _row(df: pd.DataFrame, **where: str) -> pd.Series:
@@ -81,7 +81,7 @@ def test_every_row_traces_to_the_snapshot(staged: tuple[pd.DataFrame, pd.DataFra
 
 
 def test_published_declarations_pass_their_suites(staged: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     outcomes, totals = staged
     reports = validate_frames(
@@ -115,11 +115,11 @@ def _im(data: dict) -> dict:
 )
 def test_refuses_numbers_that_do_not_hold_together(charting_snap: Snapshot, tmp_path: Path, change, words: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(StagingError, match=words):
-        stage_charting(_mutated(charting_snap, tmp_path, change))
+        parse_charting(_mutated(charting_snap, tmp_path, change))
 
 
 def test_refuses_a_file_that_is_not_json(charting_snap: Snapshot, tmp_path: Path) -> None:
     path = tmp_path / "charting.json"
     path.write_text("export const data = {")
     with pytest.raises(StagingError, match="not a readable"):
-        stage_charting(Snapshot(**{**charting_snap.__dict__, "path": str(path)}))
+        parse_charting(Snapshot(**{**charting_snap.__dict__, "path": str(path)}))

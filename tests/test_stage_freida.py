@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imgpipeline.stage.freida import (
+from imgpipeline.refresh.stage.freida import (
     collapse_exact_duplicates,
     mask_contacts,
     normalise_visas,
+    parse_freida,
     read_freida_csv,
-    stage_freida,
 )
 from imgpipeline.tables import TABLES
 
@@ -41,13 +41,13 @@ def raw_old(freida_csv_old: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def staged_new_uncollapsed(freida_csv: Path) -> pd.DataFrame:
-    return stage_freida(read_freida_csv(freida_csv))
+    return parse_freida(read_freida_csv(freida_csv))
 
 
 @pytest.fixture(scope="module")
 def staged_old(freida_csv_old: Path) -> tuple[pd.DataFrame, list[str]]:
     staged, repeated = collapse_exact_duplicates(
-        stage_freida(read_freida_csv(freida_csv_old)), "acgme_id"
+        parse_freida(read_freida_csv(freida_csv_old)), "acgme_id"
     )
     return FREIDA.coerce(staged, as_of="2025-05-24"), repeated
 
@@ -71,7 +71,7 @@ def test_the_older_snapshot_lacks_first_academic_year_by_declaration(
     freida_csv_old: Path, raw_old: pd.DataFrame, staged_old
 ) -> None:
     assert "acgme_first_academic_year" not in raw_old.columns
-    parsed = stage_freida(read_freida_csv(freida_csv_old))
+    parsed = parse_freida(read_freida_csv(freida_csv_old))
     assert "acgme_first_year" not in parsed.columns, "the parser does not invent the column"
 
     old, _ = staged_old
@@ -279,7 +279,7 @@ def test_sample_in_the_real_format_stages_without_personal_data(freida_csv: Path
     zero percentage, a phone and an e-mail in the free text, filled contact columns, and an
     exact repeat."""
     assert SAMPLE.read_text().splitlines()[0] == freida_csv.read_text().splitlines()[0]
-    staged, repeated = collapse_exact_duplicates(stage_freida(read_freida_csv(SAMPLE)), "acgme_id")
+    staged, repeated = collapse_exact_duplicates(parse_freida(read_freida_csv(SAMPLE)), "acgme_id")
     staged = FREIDA.coerce(staged, as_of="2025-05-26")
     assert repeated == ["1409999002"]
     assert staged["acgme_id"].tolist() == ["1409999001", "1409999002", "1409999003"]
@@ -309,11 +309,11 @@ def test_a_filled_cell_that_cannot_be_read_stops_the_staging(raw_new: pd.DataFra
     raw.loc[2, "accepting_applications_2025_2026"] = "Yes"
     raw.loc[0, "acgme_first_academic_year"] = "since 2000"
     with pytest.raises(StagingError) as exc:
-        stage_freida(raw)
+        parse_freida(raw)
     message = str(exc.value)
     assert "column 'pct_img': 1 values that are not readable as img_share: 1409999002 (source_row 3): '12.5%'" in message
     assert "column 'accepting_applications_2025_2026'" in message and "'Yes'" in message
     assert "column 'acgme_first_academic_year'" in message and "1409999001 (source_row 2): 'since 2000'" in message
     # Blank cells stay missing without complaint (the real files: 163 blank shares).
-    assert stage_freida(read_freida_csv(SAMPLE))["img_share"].isna().sum() == 1
+    assert parse_freida(read_freida_csv(SAMPLE))["img_share"].isna().sum() == 1
     assert raw_new["pct_img"].isna().sum() == 163

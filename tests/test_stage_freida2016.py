@@ -14,18 +14,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from imgpipeline.errors import StagingError, ValidationFailed
-from imgpipeline.land import Snapshot, land_snapshot
-from imgpipeline.programs import build_programs
-from imgpipeline.settings import get_settings
-from imgpipeline.stage.freida2016 import (
+from imgpipeline.refresh.land import Snapshot, land_snapshot
+from imgpipeline.refresh.programs import build_programs
+from imgpipeline.refresh.stage.freida2016 import (
     build_minimums_2016,
     parse_band,
     parse_flag,
+    parse_freida_2016,
     parse_nrmp_codes,
     parse_score,
-    stage_freida_2016,
     unmatched_2016,
 )
+from imgpipeline.settings import get_settings
 from imgpipeline.tables import TABLES
 
 STAGED = TABLES["freida_2016_programs"]
@@ -55,7 +55,7 @@ def snaps(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str,
 @pytest.fixture(scope="module")
 def staged(snaps: dict[str, Snapshot]) -> pd.DataFrame:
     # Read from the landed snapshot, as the flow does.
-    return STAGED.coerce(stage_freida_2016(snaps["freida_2016"].local_path))
+    return STAGED.coerce(parse_freida_2016(snaps["freida_2016"].local_path))
 
 
 @pytest.fixture(scope="module")
@@ -157,14 +157,14 @@ def test_mis_decoded_spaces_are_cleaned(staged: pd.DataFrame, raw_rows) -> None:
 
 
 def test_staged_suite_passes_on_real_data(staged: pd.DataFrame) -> None:
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     (report,) = validate_frames([(staged, STAGED, "freida_2016")])
     assert report.rows == 415 and report.success
 
 
 def test_out_of_range_score_fails_validation(staged: pd.DataFrame) -> None:
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     bad = staged.copy()
     bad.loc[bad["acgme_id"] == "1403831350", "step1_min_score"] = 350
@@ -191,20 +191,20 @@ def test_a_non_numeric_score_is_an_error_naming_the_line(tmp_path: Path, raw_row
     i = [k for k, c in enumerate(header) if c.endswith("Step 1 Minimum Score")][0]
     im[0][i] = "22O"
     with pytest.raises(StagingError, match=r"line 2 step1_min_score: not a score: '22O'"):
-        stage_freida_2016(write_zip(tmp_path / "x.zip", header, im))
+        parse_freida_2016(write_zip(tmp_path / "x.zip", header, im))
 
 
 def test_a_zip_without_result_csv_is_refused(tmp_path: Path, raw_rows) -> None:
     header, rows = raw_rows
     with pytest.raises(StagingError, match="no result.csv"):
-        stage_freida_2016(write_zip(tmp_path / "x.zip", header, rows[:2], member="other.csv"))
+        parse_freida_2016(write_zip(tmp_path / "x.zip", header, rows[:2], member="other.csv"))
 
 
 def test_a_renamed_field_is_refused(tmp_path: Path, raw_rows) -> None:
     header, rows = raw_rows
     renamed = [c.replace("Step 2 Minimum Score", "Step 2 CK Minimum") for c in header]
     with pytest.raises(StagingError, match="Step 2 Minimum Score"):
-        stage_freida_2016(write_zip(tmp_path / "x.zip", renamed, rows[:2]))
+        parse_freida_2016(write_zip(tmp_path / "x.zip", renamed, rows[:2]))
 
 
 @given(st.integers(min_value=0, max_value=999))
@@ -269,7 +269,7 @@ def test_minimums_for_existing_ids_match_the_raw_page(minimums: pd.DataFrame) ->
 
 
 def test_published_suite_passes_and_unmatched_rows_fit(minimums: pd.DataFrame) -> None:
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     gone = unmatched_2016(minimums)
     assert len(gone) == 21 and (gone["source"] == "freida_2016").all()

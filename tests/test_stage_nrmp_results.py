@@ -11,14 +11,15 @@ import pandas as pd
 import pytest
 
 from imgpipeline.errors import StagingError
-from imgpipeline.land import land_snapshot
-from imgpipeline.settings import get_settings
-from imgpipeline.stage.nrmp_results import (
+from imgpipeline.refresh.land import land_snapshot
+from imgpipeline.refresh.stage.nrmp_results import (
     build_nrmp_program_results,
+    parse_nrmp_results,
+    read_results_csv,
     repeated_codes,
-    stage_nrmp_results,
     track_of,
 )
+from imgpipeline.settings import get_settings
 from imgpipeline.tables import TABLES
 
 TABLE = TABLES["nrmp_program_results"]
@@ -41,7 +42,7 @@ def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> pd.Da
     base = tmp_path_factory.mktemp("nrmp")
     settings = get_settings(source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "p")
     snap = land_snapshot("nrmp_program_results_fl", settings)
-    return build_nrmp_program_results(stage_nrmp_results(snap.local_path), snap)
+    return build_nrmp_program_results(parse_nrmp_results(snap.local_path), snap)
 
 
 def test_the_file_starts_with_a_byte_order_mark(csv_path: Path, published: pd.DataFrame) -> None:
@@ -108,7 +109,7 @@ def test_fill_rate_invariants(published: pd.DataFrame) -> None:
 
 
 def test_repeated_code_is_merged_by_year(published: pd.DataFrame, csv_path: Path) -> None:
-    assert repeated_codes(csv_path) == ["1104040R0"]
+    assert repeated_codes(read_results_csv(csv_path)) == ["1104040R0"]
     r = published[published["program_code"] == "1104040R0"].set_index("year")
     assert r.loc[2020, "quota"] == 1 and r.loc[2026, "quota"] == 1
     assert r.loc[2020, "source_row"] != r.loc[2026, "source_row"]
@@ -125,7 +126,7 @@ def test_code_parts_and_tracks(published: pd.DataFrame) -> None:
 
 
 def test_published_suite_passes(published: pd.DataFrame) -> None:
-    from imgpipeline.validate import validate_frames
+    from imgpipeline.refresh.validate import validate_frames
 
     (report,) = validate_frames([(published, TABLE, "published")])
     assert report.success and report.rows == 6671
@@ -146,17 +147,17 @@ def write_csv(path: Path, raw: list[dict[str, str]]) -> Path:
 def test_two_rows_with_positions_in_one_year_are_an_error(tmp_path: Path, raw) -> None:
     row = dict(next(r for r in raw if r["Program Code"] == "1102140C0"))
     with pytest.raises(StagingError, match=r"1102140C0 has 2 rows with positions in 2020"):
-        stage_nrmp_results(write_csv(tmp_path / "x.csv", [row, dict(row)]))
+        parse_nrmp_results(write_csv(tmp_path / "x.csv", [row, dict(row)]))
 
 
 def test_a_non_numeric_count_is_an_error_naming_the_line(tmp_path: Path, raw) -> None:
     rows = [dict(r) for r in raw[:3]]
     rows[2]["2024 Quota"] = "n/a"
     with pytest.raises(StagingError, match=r"'2024 Quota': not a count at line 4: 'n/a'"):
-        stage_nrmp_results(write_csv(tmp_path / "x.csv", rows))
+        parse_nrmp_results(write_csv(tmp_path / "x.csv", rows))
 
 
 def test_a_missing_column_is_refused(tmp_path: Path, raw) -> None:
     rows = [{k: v for k, v in r.items() if k != "Program Code"} for r in raw[:2]]
     with pytest.raises(StagingError, match="Program Code"):
-        stage_nrmp_results(write_csv(tmp_path / "x.csv", rows))
+        parse_nrmp_results(write_csv(tmp_path / "x.csv", rows))

@@ -9,9 +9,13 @@ import pandas as pd
 import pytest
 
 from imgpipeline.errors import ValidationFailed
-from imgpipeline.stage.freida import collapse_exact_duplicates, read_freida_csv, stage_freida
+from imgpipeline.refresh.stage.freida import (
+    collapse_exact_duplicates,
+    parse_freida,
+    read_freida_csv,
+)
+from imgpipeline.refresh.validate import build_expectations, validate_frames
 from imgpipeline.tables import TABLES
-from imgpipeline.validate import build_expectations, validate_frames
 
 ACGME = TABLES["acgme_programs"]
 FREIDA = TABLES["freida_programs"]
@@ -113,7 +117,7 @@ def test_a_newer_snapshot_missing_a_declared_column_fails(freida_csv: Path) -> N
     """The 2025-05-26 scrape without `acgme_first_academic_year`: the declaration says the
     column exists from that date on, so the gate names it instead of accepting blanks."""
     raw = read_freida_csv(freida_csv).drop(columns=["acgme_first_academic_year"])
-    staged, _ = collapse_exact_duplicates(stage_freida(raw), "acgme_id")
+    staged, _ = collapse_exact_duplicates(parse_freida(raw), "acgme_id")
     with pytest.raises(ValidationFailed) as err:
         validate_frames([(FREIDA.coerce(staged, as_of="2025-05-26"), FREIDA, "freida@cut")])
     assert failures_by_rule(err.value) == {("column_to_exist", "acgme_first_year"): []}
@@ -122,7 +126,7 @@ def test_a_newer_snapshot_missing_a_declared_column_fails(freida_csv: Path) -> N
 def test_the_older_snapshot_passes_with_the_column_missing_by_declaration(
     freida_csv_old: Path,
 ) -> None:
-    staged, _ = collapse_exact_duplicates(stage_freida(read_freida_csv(freida_csv_old)), "acgme_id")
+    staged, _ = collapse_exact_duplicates(parse_freida(read_freida_csv(freida_csv_old)), "acgme_id")
     frame = FREIDA.coerce(staged, as_of="2025-05-24")
     [report] = validate_frames([(frame, FREIDA, "freida@2025-05-24")])
     assert report.success and report.rows == 688

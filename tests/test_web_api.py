@@ -33,8 +33,8 @@ def client(web_server: str):
 
 @pytest.mark.parametrize("name", ["moderately_low_j1", "very_high_h1b"])
 def test_recommend_is_the_object_the_cli_writes(client: httpx.Client, published, name: str):
+    from imgpipeline.advice.profile import parse_profile
     from imgpipeline.advice.recommend import recommend
-    from imgpipeline.applicant import parse_profile
 
     r = client.post("/api/recommend", json=example(name))
     assert r.status_code == 200, r.text

@@ -61,8 +61,8 @@ def fill_profile(page, profile: dict) -> None:
 
 
 def expected(name: str, published):
+    from imgpipeline.advice.profile import parse_profile
     from imgpipeline.advice.recommend import recommend
-    from imgpipeline.applicant import parse_profile
 
     profile = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
     return profile, recommend(parse_profile(profile), published)

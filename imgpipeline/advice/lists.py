@@ -15,7 +15,6 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from imgpipeline.advice.outcome import Outcome
-from imgpipeline.rulebook import section
 from imgpipeline.settings import Settings
 from imgpipeline.vocabulary import PROGRAM_TIERS, RISK_TIERS
 
@@ -69,7 +68,7 @@ class ListRules(BaseModel):
 
 
 def list_rules(settings: Settings | None = None) -> ListRules:
-    return ListRules.model_validate(section("lists", settings))
+    return (settings or Settings()).rulebook.typed("lists", ListRules)
 
 
 @dataclass

@@ -26,9 +26,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from imgpipeline.advice import lists, outcome
+from imgpipeline.advice.profile import VISA_LABEL, ApplicantProfile, parse_profile
 from imgpipeline.advice.published import Published
-from imgpipeline.applicant import VISA_LABEL, ApplicantProfile, parse_profile
-from imgpipeline.risk import Clause
+from imgpipeline.advice.risk import Clause
 from imgpipeline.rulebook import section
 from imgpipeline.settings import Settings
 
@@ -114,14 +114,15 @@ class PlanRules(_Frozen):
 
 @functools.lru_cache(maxsize=4)
 def _rules(settings_key: Any = None) -> PlanRules:
-    return PlanRules.model_validate(section("plan"))
+    return PlanRules.model_validate(section("plan", Settings()))
 
 
 def plan_rules(settings: Settings | None = None) -> PlanRules:
     """The ``plan`` section, checked: every id a step answers is a risk factor or a readiness
     gap of the rulebook."""
     rules = PlanRules.model_validate(section("plan", settings)) if settings else _rules()
-    known = {f["id"] for f in section("risk", settings)["factors"]} | {r["id"] for r in section("readiness", settings)}
+    book = settings or Settings()
+    known = {f["id"] for f in section("risk", book)["factors"]} | {r["id"] for r in section("readiness", book)}
     for s in rules.steps:
         unknown = set(s.answers) - known
         if unknown:
@@ -346,10 +347,11 @@ def _institutions(folder: str) -> dict[str, str]:
     version's published ``programs`` table; empty if the version has none."""
     from pathlib import Path
 
-    path = Path(folder) / "programs.parquet"
-    if not path.exists():
+    from imgpipeline.store import has_table, read_table
+
+    if not has_table("programs", Path(folder)):
         return {}
-    t = pd.read_parquet(path, columns=["acgme_id", "site"])
+    t = read_table("programs", version=Path(folder), columns=["acgme_id", "site"])
     t = t[t["site"].notna()]
     return dict(zip(t["acgme_id"].astype(str), t["site"].astype(str), strict=True))
 
@@ -477,8 +479,8 @@ def build_plan(
     """The plan for one applicant whose recommendation is ``rec`` (built from ``data``):
     one step per remedy whose factors or gaps fired, sized by re-running ``recommend`` on the
     changed profile (``sized=False`` skips the re-runs and says so)."""
+    from imgpipeline.advice.profile import applicant_frame
     from imgpipeline.advice.recommend import recommend
-    from imgpipeline.applicant import applicant_frame
 
     rules = plan_rules(settings)
     bonus = lists.list_rules(settings).preferred_state_log_odds

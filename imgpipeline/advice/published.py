@@ -8,7 +8,6 @@ app pays the reading once and a refresh's switch of ``current`` is picked up.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,16 +18,19 @@ import pandas as pd
 
 from imgpipeline.advice.model import Coefficients, Programs
 from imgpipeline.advice.outcome import RanksCurve
-from imgpipeline.errors import PipelineError
 from imgpipeline.settings import Settings
+from imgpipeline.store import (
+    MANIFEST,
+    NotPublished,
+    has_table,
+    read_manifest,
+    read_table,
+    resolve_version,
+)
 
 log = logging.getLogger(__name__)
 
 INPUT_TABLES = ("program_openness", "interview_coefficients", "match_probability_curve")
-
-
-class NotPublished(PipelineError):
-    """No usable published version: nothing published yet, or a version without the model."""
 
 
 @dataclass
@@ -65,24 +67,6 @@ class Published:
         return out
 
 
-def resolve_version(source: Settings | Path | str | None = None) -> Path:
-    """The version folder to read: ``current`` of the settings' processed folder (the default
-    settings if None), or a folder given as a path: a version folder itself, or a processed
-    folder holding ``current``."""
-    if source is None or isinstance(source, Settings):
-        settings = source or Settings()
-        link = settings.current_dir
-        if not link.exists():
-            raise NotPublished(f"nothing published yet under {settings.processed_dir}: run `imgpipeline refresh`")
-        return link.resolve()
-    path = Path(source)
-    if (path / "manifest.json").exists() or (path / "program_openness.parquet").exists():
-        return path.resolve()
-    if (path / "current").exists():
-        return (path / "current").resolve()
-    raise NotPublished(f"{path} is neither a published version nor a processed folder with a current version")
-
-
 def load_published(source: Settings | Path | str | None = None) -> Published:
     return _load(resolve_version(source))
 
@@ -97,15 +81,14 @@ def display_names(t: pd.DataFrame) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def _load(folder: Path) -> Published:
-    missing = [n for n in INPUT_TABLES if not (folder / f"{n}.parquet").exists()]
+    missing = [n for n in INPUT_TABLES if not has_table(n, folder)]
     if missing:
         raise NotPublished(
             f"version {folder.name} has no {', '.join(m + '.parquet' for m in missing)}: it predates the "
             "interview-chance model; run `imgpipeline refresh` to publish a version that has it"
         )
-    frames = {n: pd.read_parquet(folder / f"{n}.parquet") for n in INPUT_TABLES}
-    manifest_path = folder / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    frames = {n: read_table(n, version=folder) for n in INPUT_TABLES}
+    manifest = read_manifest(version=folder) if (folder / MANIFEST).exists() else {}
     log.info("loaded %d programs of version %s", len(frames["program_openness"]), folder.name)
     return from_frames(frames["program_openness"], frames["interview_coefficients"], frames["match_probability_curve"], folder, manifest)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from imgpipeline.risk import Clause
+from imgpipeline.advice.risk import Clause
 from imgpipeline.rulebook import section
 from imgpipeline.settings import Settings
 
@@ -38,7 +38,7 @@ class ReadinessRule(BaseModel):
 
 
 def readiness_rules(settings: Settings | None = None) -> tuple[ReadinessRule, ...]:
-    return tuple(ReadinessRule.model_validate(r) for r in section("readiness", settings))
+    return tuple(ReadinessRule.model_validate(r) for r in section("readiness", settings or Settings()))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from imgpipeline.advice import explain, lists, outcome
+from imgpipeline.advice.csv_out import write_csv
+from imgpipeline.advice.fees import FeeSchedule, eras_schedule
 from imgpipeline.advice.model import (
     Applicants,
     Terms,
@@ -29,6 +31,7 @@ from imgpipeline.advice.model import (
     sigmoid,
 )
 from imgpipeline.advice.plan import Plan, build_plan, plan_rows
+from imgpipeline.advice.profile import ApplicantProfile, applicant_frame
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import (
     Readiness,
@@ -36,10 +39,7 @@ from imgpipeline.advice.readiness import (
     readiness_rules,
     unknown_policies,
 )
-from imgpipeline.applicant import ApplicantProfile, applicant_frame
-from imgpipeline.csv_out import write_csv
-from imgpipeline.fees import FeeSchedule, eras_schedule
-from imgpipeline.risk import RiskAssessment, assess_row
+from imgpipeline.advice.risk import RiskAssessment, assess_row
 from imgpipeline.settings import Settings
 from imgpipeline.vocabulary import BANDS, FREIDA_ACCEPTING_YEAR, PROGRAM_TIERS, RISK_TIERS
 

@@ -25,6 +25,3 @@ def _discover() -> dict[str, Table]:
 TABLES: dict[str, Table] = _discover()
 PUBLISHED: dict[str, Table] = {k: v for k, v in TABLES.items() if v.published}
 
-
-def get(name: str) -> Table:
-    return TABLES[name]

@@ -3,7 +3,7 @@
 from imgpipeline.declare import Column, Table
 from imgpipeline.vocabulary import RISK_TIERS, VISA_NEEDS
 
-D = "derived (imgpipeline.batch: advice.model, advice.lists and advice.outcome, as `imgpipeline recommend`; rules in the rulebook's risk, list_size, lists, readiness and fees sections)"
+D = "derived (imgpipeline.advice.batch: advice.model, advice.lists and advice.outcome, as `imgpipeline recommend`; rules in the rulebook's risk, list_size, lists, readiness and fees sections)"
 SIZE_RULES = ("reached_target", "stopped_rising", "every_candidate", "budget", "no_candidate")
 
 TABLE = Table(

@@ -4,7 +4,7 @@ program."""
 from imgpipeline.declare import Column, Table
 from imgpipeline.tables._common import acgme_id
 
-D = "derived (imgpipeline.batch: advice.model.compute_terms and advice.lists, as `imgpipeline recommend`)"
+D = "derived (imgpipeline.advice.batch: advice.model.compute_terms and advice.lists, as `imgpipeline recommend`)"
 
 TABLE = Table(
     name="batch_recommendations",

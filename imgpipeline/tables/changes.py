@@ -30,7 +30,7 @@ TABLE = Table(
     key=("change", "table", "column", "acgme_id"),
     schema_version="1.0",
     published=True,
-    source="this version's tables compared with the previous version's (imgpipeline.changes)",
+    source="this version's tables compared with the previous version's (imgpipeline.refresh.changes)",
     description=(
         "Empty for a first publication (nothing to compare with). Program-level rows come from "
         "`programs` (and the tier and visa sponsorship from `program_features`); columns added "

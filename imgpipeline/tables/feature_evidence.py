@@ -13,7 +13,7 @@ TABLE = Table(
     key=("acgme_id", "feature"),
     schema_version="1.0",
     published=True,
-    source="imgpipeline.features, from programs (ACGME list joined with FREIDA)",
+    source="imgpipeline.refresh.features, from programs (ACGME list joined with FREIDA)",
     description=(
         "Why each value of `program_features` is what it is: the FREIDA or ACGME field, the "
         "program's own sentence (quoted exactly, for stated policies), the rulebook rule (for "

@@ -4,7 +4,7 @@ from imgpipeline.declare import Column, Table
 from imgpipeline.tables._common import provenance
 from imgpipeline.vocabulary import COEFFICIENT_BASES
 
-D = "derived (imgpipeline.interview)"
+D = "derived (imgpipeline.refresh.interview)"
 
 TABLE = Table(
     name="interview_coefficients",

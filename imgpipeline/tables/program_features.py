@@ -38,7 +38,7 @@ TABLE = Table(
     key=("acgme_id",),
     schema_version="1.0",
     published=True,
-    source="programs (ACGME list joined with FREIDA); features derived by imgpipeline.features",
+    source="programs (ACGME list joined with FREIDA); features derived by imgpipeline.refresh.features",
     description=(
         "For every feature a value and `<feature>_basis`: stated (FREIDA, ACGME or the program's "
         "own text says so), imputed (IMG share only, with an interval), inferred (a rule in the "

@@ -5,7 +5,7 @@ from imgpipeline.tables import programs as programs_table
 from imgpipeline.tables._common import acgme_id, provenance, state
 from imgpipeline.vocabulary import BASES, PROGRAM_TIERS, VISA_STATES, YOG_LEVELS
 
-D = "derived (imgpipeline.interview; constants in the rulebook's interview section)"
+D = "derived (imgpipeline.refresh.interview; constants in the rulebook's interview section)"
 
 
 def flag(name: str, what: str, nullable: bool = False) -> Column:

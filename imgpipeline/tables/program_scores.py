@@ -6,7 +6,7 @@ from imgpipeline.tables import programs as programs_table
 from imgpipeline.tables._common import acgme_id, provenance, state
 from imgpipeline.vocabulary import BANDS, BASES, PROGRAM_TIERS, RISK_TIERS, VISA_NEEDS
 
-D = "derived (imgpipeline.program_scores with imgpipeline.advice.model; constants in interview_coefficients)"
+D = "derived (imgpipeline.refresh.program_scores with imgpipeline.advice.model; constants in interview_coefficients)"
 
 
 def flag(name: str, what: str) -> Column:

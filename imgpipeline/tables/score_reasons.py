@@ -4,7 +4,7 @@ from imgpipeline.declare import Column, Table
 from imgpipeline.tables._common import acgme_id, provenance
 from imgpipeline.vocabulary import BASES, INTERVIEW_TERMS, RISK_TIERS, VISA_NEEDS
 
-D = "derived (imgpipeline.program_scores)"
+D = "derived (imgpipeline.refresh.program_scores)"
 
 TABLE = Table(
     name="score_reasons",

@@ -3,7 +3,7 @@
 from imgpipeline.declare import Column, Table
 from imgpipeline.tables._common import provenance
 
-D = "derived (imgpipeline.validity.validity_report)"
+D = "derived (imgpipeline.refresh.validity.validity_report)"
 
 TABLE = Table(
     name="score_validity",

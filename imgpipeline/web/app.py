@@ -32,11 +32,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from imgpipeline.advice.csv_out import csv_bytes
+from imgpipeline.advice.profile import ApplicantProfile, ProfileError, parse_profile
 from imgpipeline.advice.published import NotPublished, Published, load_published, resolve_version
 from imgpipeline.advice.recommend import Recommendation, recommend
 from imgpipeline.advice.render import size_curve_svg
-from imgpipeline.applicant import ApplicantProfile, ProfileError, parse_profile
-from imgpipeline.csv_out import csv_bytes
 from imgpipeline.settings import Settings
 from imgpipeline.vocabulary import PROGRAM_TIERS, US_STATES
 from imgpipeline.web.data import REGION_OF_STATE, VersionData, load_version_data

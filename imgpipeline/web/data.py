@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from imgpipeline.applicant import CENSUS_REGIONS
+from imgpipeline.advice.profile import CENSUS_REGIONS
+from imgpipeline.store import MANIFEST, has_table, read_manifest, read_table
 
 REGION_OF_STATE: dict[str, str] = {s: r.title() for r, states in CENSUS_REGIONS.items() for s in states}
 
@@ -112,12 +113,11 @@ def load_version_data(folder: Path) -> VersionData:
 
 @functools.lru_cache(maxsize=4)
 def _load(folder: Path) -> VersionData:
-    manifest_path = folder / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    features = pd.read_parquet(folder / "program_features.parquet")
-    evidence = pd.read_parquet(folder / "feature_evidence.parquet")
-    snapshots = pd.read_parquet(folder / "snapshots.parquet") if (folder / "snapshots.parquet").exists() else pd.DataFrame()
-    programs = pd.read_parquet(folder / "programs.parquet", columns=["acgme_id", "city"]) if (folder / "programs.parquet").exists() else pd.DataFrame(columns=["acgme_id", "city"])
+    manifest = read_manifest(version=folder) if (folder / MANIFEST).exists() else {}
+    features = read_table("program_features", version=folder)
+    evidence = read_table("feature_evidence", version=folder)
+    snapshots = read_table("snapshots", version=folder) if has_table("snapshots", folder) else pd.DataFrame()
+    programs = read_table("programs", version=folder, columns=["acgme_id", "city"]) if has_table("programs", folder) else pd.DataFrame(columns=["acgme_id", "city"])
     by_id: dict[str, list[dict[str, Any]]] = {}
     for row in records(evidence):
         by_id.setdefault(str(row.pop("acgme_id")), []).append(row)

@@ -1,0 +1,294 @@
+"""The applicant risk tier: the article's framework, read from the rulebook's ``risk`` section.
+
+Every factor is a small rule over the derived applicant columns (``applicant.applicant_frame``)
+with the article's words beside it; the tier is the riskiest tier among the factors that fired.
+Rules are evaluated column-wise, so one profile and 100k profiles take the same path
+(``assess_frame``); ``assess`` wraps it for a single profile with the factors spelled out.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from imgpipeline.advice.profile import (
+    APPLICANT_COLUMNS,
+    VISA_LABEL,
+    ApplicantProfile,
+    applicant_frame,
+)
+from imgpipeline.rulebook import section
+from imgpipeline.settings import Settings
+
+TierId = Literal["lower", "moderately_low", "high", "very_high"]
+TIERS: tuple[str, ...] = ("lower", "moderately_low", "high", "very_high")
+
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+class Clause(BaseModel):
+    """``field op value``: a comparison on one derived applicant column."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str
+    op: Literal["<", "<=", ">", ">=", "==", "!=", "in"]
+    value: Any
+
+    @model_validator(mode="after")
+    def _known(self) -> Clause:
+        if self.field not in APPLICANT_COLUMNS:
+            raise ValueError(f"unknown applicant field {self.field!r}")
+        if self.op == "in" and not isinstance(self.value, list):
+            raise ValueError("op 'in' needs a list value")
+        return self
+
+    def text(self) -> str:
+        return f"{self.field} {self.op} {self.value}"
+
+    def mask(self, df: pd.DataFrame) -> np.ndarray:
+        """Where the clause holds; a missing value never holds."""
+        col = df[self.field]
+        if self.op == "in":
+            hit = col.isin(self.value)
+        else:
+            hit = _OPS[self.op](col, self.value)
+        return np.asarray(pd.array(hit, dtype="boolean").fillna(False), dtype=bool) & col.notna().to_numpy()
+
+
+class Factor(BaseModel):
+    """One risk factor of the article, as a rule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    tier: TierId
+    says: str
+    article: str
+    effect: Literal["raises", "notes"] = "raises"
+    decision: str | None = None
+    when: tuple[Clause, ...]
+    when_any: tuple[Clause, ...] = ()
+
+    def rule(self) -> str:
+        """The rule in words: its clauses and thresholds."""
+        text = " and ".join(c.text() for c in self.when)
+        if self.when_any:
+            text += " and (" + " or ".join(c.text() for c in self.when_any) + ")"
+        return text
+
+    def mask(self, df: pd.DataFrame) -> np.ndarray:
+        out = np.ones(len(df), dtype=bool)
+        for c in self.when:
+            out &= c.mask(df)
+        if self.when_any:
+            anyhit = np.zeros(len(df), dtype=bool)
+            for c in self.when_any:
+                anyhit |= c.mask(df)
+            out &= anyhit
+        return out
+
+
+class TierDef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: TierId
+    label: str
+    article: str
+
+
+class RiskRules(BaseModel):
+    """The rulebook's ``risk`` section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tiers: tuple[TierDef, ...]
+    factors: tuple[Factor, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> RiskRules:
+        if tuple(t.id for t in self.tiers) != TIERS:
+            raise ValueError(f"risk.tiers must be, in order, {TIERS}")
+        ids = [f.id for f in self.factors]
+        if len(set(ids)) != len(ids):
+            raise ValueError("risk.factors ids repeat")
+        return self
+
+    def label(self, tier: str) -> str:
+        return next(t.label for t in self.tiers if t.id == tier)
+
+
+class ListSize(BaseModel):
+    """How many IM programs to apply to, per the article."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min: int = Field(ge=1)
+    max: int
+    open_ended: bool
+    mix: str
+    article: str
+
+    def text(self) -> str:
+        return f"{self.min}-{self.max}{'+' if self.open_ended else ''}"
+
+
+@functools.lru_cache(maxsize=1)
+def rules() -> RiskRules:
+    return RiskRules.model_validate(section("risk", Settings()))
+
+
+@functools.lru_cache(maxsize=1)
+def list_sizes() -> dict[str, ListSize]:
+    sizes = {k: ListSize.model_validate(v) for k, v in section("list_size", Settings()).items()}
+    missing = set(TIERS) - set(sizes)
+    if missing:
+        raise ValueError(f"list_size has no entry for {sorted(missing)}")
+    return sizes
+
+
+def tier_rank(tier: str) -> int:
+    """0 for lower risk up to 3 for very high risk."""
+    return TIERS.index(tier)
+
+
+def fired_matrix(df: pd.DataFrame, risk: RiskRules | None = None) -> pd.DataFrame:
+    """One boolean column per factor: whether it fired for each applicant row."""
+    risk = risk or rules()
+    return pd.DataFrame({f.id: f.mask(df) for f in risk.factors}, index=df.index)
+
+
+def tier_ranks(fired: pd.DataFrame, risk: RiskRules) -> np.ndarray:
+    """The tier rank of each row of a fired matrix: the riskiest tier among raising factors."""
+    ranks = np.zeros(len(fired), dtype=np.int64)
+    for f in risk.factors:
+        if f.effect == "raises":
+            ranks = np.where(fired[f.id].to_numpy(), np.maximum(ranks, tier_rank(f.tier)), ranks)
+    return ranks
+
+
+def assess_frame(df: pd.DataFrame, risk: RiskRules | None = None) -> pd.DataFrame:
+    """Tiers for many applicants at once: ``df`` has the derived columns of
+    ``applicant.applicant_frame``. Returns ``risk_tier``, ``risk_rank`` and ``factors`` (the
+    ids of the factors that fired, '|'-joined, tier-raising ones first)."""
+    risk = risk or rules()
+    fired = fired_matrix(df, risk)
+    ranks = tier_ranks(fired, risk)
+    order = [f.id for f in risk.factors if f.effect == "raises"] + [
+        f.id for f in risk.factors if f.effect == "notes"
+    ]
+    values = fired[order].to_numpy()
+    names = np.array(order, dtype=object)
+    factors = ["|".join(names[row]) for row in values]
+    return pd.DataFrame(
+        {
+            "risk_tier": np.array(TIERS, dtype=object)[ranks],
+            "risk_rank": ranks,
+            "factors": factors,
+        },
+        index=df.index,
+    )
+
+
+@dataclass(frozen=True)
+class FiredFactor:
+    """A factor that fired for an applicant, with the rule and the applicant's values."""
+
+    id: str
+    tier: str
+    effect: str
+    says: str
+    rule: str
+    article: str
+    decision: str | None
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    """An applicant's tier, every factor that fired and how many programs to apply to."""
+
+    tier: str
+    label: str
+    factors: tuple[FiredFactor, ...]
+    notes: tuple[FiredFactor, ...]
+    list_size: ListSize
+
+    @property
+    def factor_ids(self) -> tuple[str, ...]:
+        return tuple(f.id for f in self.factors)
+
+    def explain(self) -> list[str]:
+        """One line per factor: what fired, the rule and the article's words."""
+        out = [f"{self.label} (apply to {self.list_size.text()} programs: {self.list_size.mix})"]
+        for f in self.factors + self.notes:
+            kind = "note" if f.effect == "notes" else f.tier
+            out.append(f"- [{kind}] {f.says} (rule: {f.rule}; article: \"{f.article}\")")
+        if not self.factors:
+            out.append("- none of the article's risk factors")
+        return out
+
+
+def _format(template: str, values: dict[str, Any]) -> str:
+    clean = {k: (None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for k, v in values.items()}
+    try:
+        return template.format(**clean)
+    except (KeyError, ValueError, TypeError):
+        return template
+
+
+def assess(
+    profile: ApplicantProfile, as_of_year: int | None = None, risk: RiskRules | None = None
+) -> RiskAssessment:
+    """One applicant's risk tier with every factor that fired (and the notes)."""
+    risk = risk or rules()
+    df = applicant_frame([profile], as_of_year)
+    return assess_row(df, 0, risk)
+
+
+def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None) -> RiskAssessment:
+    """The assessment of row ``i`` of an applicant frame, spelled out: the same fired matrix
+    and tier ranking as ``assess_frame``, with each factor's words and values."""
+    risk = risk or rules()
+    one = df.iloc[[i]]
+    fired_row = fired_matrix(one, risk)
+    row = {k: one[k].iloc[0] for k in one.columns}
+    out: list[FiredFactor] = []
+    for f in (f for f in risk.factors if bool(fired_row[f.id].iloc[0])):
+        fields = [c.field for c in f.when + f.when_any]
+        values = {k: (None if pd.isna(row[k]) else row[k]) for k in dict.fromkeys(fields)}
+        out.append(
+            FiredFactor(
+                id=f.id,
+                tier=f.tier,
+                effect=f.effect,
+                says=_format(f.says, {**row, "visa_need": VISA_LABEL.get(str(row.get("visa_need")), row.get("visa_need"))}),
+                rule=f.rule(),
+                article=f.article,
+                decision=f.decision,
+                values=values,
+            )
+        )
+    tier = TIERS[int(tier_ranks(fired_row, risk)[0])]
+    raising = [f for f in out if f.effect == "raises"]
+    return RiskAssessment(
+        tier=tier,
+        label=risk.label(tier),
+        factors=tuple(sorted(raising, key=lambda f: -tier_rank(f.tier))),
+        notes=tuple(f for f in out if f.effect == "notes"),
+        list_size=list_sizes()[tier],
+    )
