@@ -381,97 +381,10 @@ def build_crosswalk(
     name (``nrmp_program_results_fl``, ``acgme_programs``, ``freida_2016``) for provenance.
     """
     table = TABLES["nrmp_crosswalk"]
-    codes = nrmp_im_codes(results)
     targets = make_targets(programs)
     listed = codes_listed_2016(freida_2016)
-    rows = []
-    for _, row in codes.iterrows():
-        code_2016 = listed.get(row["program_code"])
-        cands, hint, listed_cand = score_code(row, targets, rules, also=code_2016)
-        best = cands[0]
-        # Program ids are unique, so the second candidate is the best other program.
-        runner = cands[1] if len(cands) > 1 else None
-        margin = best.score - (runner.score if runner else 0.0)
-        linked: Candidate | None = None
-        method = "none"
-        reason = ""
-        if listed_cand is not None and listed_cand.score >= rules.code_2016_min_score:
-            linked, method = listed_cand, "freida_2016_code"
-            reason = (
-                f"the 2016 FREIDA page of {code_2016} listed this code; its score "
-                f"{linked.score:g} >= {rules.code_2016_min_score:g}"
-                + (
-                    ""
-                    if code_2016 == best.acgme_id
-                    else f" (best fuzzy candidate: {best.acgme_id})"
-                )
-            )
-        elif not best.eligible:
-            reason = (
-                f"city differs: best {best.acgme_id} ({best.score:g}) is not in the NRMP site "
-                f"city {row['site_city']} and the label names none of its sites"
-            )
-        elif best.score < rules.link_threshold:
-            reason = (
-                f"below threshold: best {best.acgme_id} scores {best.score:g} "
-                f"< {rules.link_threshold:g}"
-            )
-        elif margin < rules.min_margin:
-            reason = (
-                f"ambiguous: {best.acgme_id} ({best.score:g}) and "
-                f"{runner.acgme_id if runner else '-'} ({runner.score if runner else 0:g}) "
-                f"differ by {margin:.1f} < {rules.min_margin:g}"
-            )
-        else:
-            linked, method = best, "fuzzy"
-            reason = (
-                f"score {best.score:g} >= {rules.link_threshold:g}, margin {margin:.1f} "
-                f">= {rules.min_margin:g}"
-            )
-        if code_2016 is not None and method != "freida_2016_code":
-            reason = (reason + "; " if reason else "") + (
-                f"the 2016 FREIDA page of {code_2016} listed this code, but "
-                + (
-                    "that id is no longer on the ACGME list"
-                    if listed_cand is None
-                    else f"its score {listed_cand.score:g} < {rules.code_2016_min_score:g}"
-                )
-            )
-        shown = cands[: rules.candidates_kept]
-        rows.append(
-            {
-                "program_code": row["program_code"],
-                "track": row["track"],
-                "sponsor": row["sponsor_cleaned"],
-                "program_label": row["program_label"],
-                "site_city": row["site_city"],
-                "state": row["state"],
-                "last_year_offered": row["last_year_offered"],
-                "linked": linked is not None,
-                "acgme_id": linked.acgme_id if linked else None,
-                "method": method,
-                "match_score": linked.score if linked else best.score,
-                "name_score": linked.name_score if linked else best.name_score,
-                "city_agrees": linked.city_agrees if linked else best.city_agrees,
-                "best_acgme_id": best.acgme_id,
-                "best_score": best.score,
-                "runner_up_acgme_id": runner.acgme_id if runner else None,
-                "runner_up_score": runner.score if runner else None,
-                "margin": round(margin, 1),
-                "site_hint": hint,
-                "freida_2016_acgme_id": code_2016,
-                "agrees_with_2016": (
-                    None if code_2016 is None or linked is None else linked.acgme_id == code_2016
-                ),
-                "candidates": "; ".join(
-                    f"{c.acgme_id}:{c.score:g}{'' if c.city_agrees else ' (city differs)'}"
-                    for c in shown
-                ),
-                "explanation": reason,
-            }
-        )
-    out = pd.DataFrame(rows)
-    out = _with_provenance(out, snapshots or {})
+    rows = [_link_code(row, targets, rules, listed.get(row["program_code"])) for _, row in nrmp_im_codes(results).iterrows()]
+    out = _with_provenance(pd.DataFrame(rows), snapshots or {})
     crosswalk = table.coerce(out[[c for c in table.column_names if c in out.columns]])
     unmatched = unmatched_rows(crosswalk, programs, snapshots or {})
     log.info(
@@ -482,6 +395,88 @@ def build_crosswalk(
         int((~crosswalk["linked"]).sum()),
     )
     return crosswalk, unmatched
+
+
+def _link_code(row: pd.Series, targets: Targets, rules: CrosswalkRules, code_2016: str | None) -> dict[str, object]:
+    """One NRMP code's crosswalk row: scored against every program, linked or not, and why."""
+    cands, hint, listed_cand = score_code(row, targets, rules, also=code_2016)
+    best = cands[0]
+    # Program ids are unique, so the second candidate is the best other program.
+    runner = cands[1] if len(cands) > 1 else None
+    margin = best.score - (runner.score if runner else 0.0)
+    linked, method, reason = _decide(row, best, runner, margin, listed_cand, code_2016, rules)
+    shown = cands[: rules.candidates_kept]
+    return {
+        "program_code": row["program_code"],
+        "track": row["track"],
+        "sponsor": row["sponsor_cleaned"],
+        "program_label": row["program_label"],
+        "site_city": row["site_city"],
+        "state": row["state"],
+        "last_year_offered": row["last_year_offered"],
+        "linked": linked is not None,
+        "acgme_id": linked.acgme_id if linked else None,
+        "method": method,
+        "match_score": linked.score if linked else best.score,
+        "name_score": linked.name_score if linked else best.name_score,
+        "city_agrees": linked.city_agrees if linked else best.city_agrees,
+        "best_acgme_id": best.acgme_id,
+        "best_score": best.score,
+        "runner_up_acgme_id": runner.acgme_id if runner else None,
+        "runner_up_score": runner.score if runner else None,
+        "margin": round(margin, 1),
+        "site_hint": hint,
+        "freida_2016_acgme_id": code_2016,
+        "agrees_with_2016": None if code_2016 is None or linked is None else linked.acgme_id == code_2016,
+        "candidates": "; ".join(
+            f"{c.acgme_id}:{c.score:g}{'' if c.city_agrees else ' (city differs)'}" for c in shown
+        ),
+        "explanation": reason,
+    }
+
+
+def _decide(
+    row: pd.Series, best: Candidate, runner: Candidate | None, margin: float,
+    listed_cand: Candidate | None, code_2016: str | None, rules: CrosswalkRules,
+) -> tuple[Candidate | None, str, str]:
+    """The link (None if none), its method and the reason in words: the 2016 FREIDA code when
+    it scores well enough, else the best fuzzy candidate when eligible, above the threshold
+    and clear of the runner-up."""
+    linked: Candidate | None = None
+    method, reason = "none", ""
+    if listed_cand is not None and listed_cand.score >= rules.code_2016_min_score:
+        linked, method = listed_cand, "freida_2016_code"
+        reason = (
+            f"the 2016 FREIDA page of {code_2016} listed this code; its score "
+            f"{linked.score:g} >= {rules.code_2016_min_score:g}"
+            + ("" if code_2016 == best.acgme_id else f" (best fuzzy candidate: {best.acgme_id})")
+        )
+    elif not best.eligible:
+        reason = (
+            f"city differs: best {best.acgme_id} ({best.score:g}) is not in the NRMP site "
+            f"city {row['site_city']} and the label names none of its sites"
+        )
+    elif best.score < rules.link_threshold:
+        reason = f"below threshold: best {best.acgme_id} scores {best.score:g} < {rules.link_threshold:g}"
+    elif margin < rules.min_margin:
+        reason = (
+            f"ambiguous: {best.acgme_id} ({best.score:g}) and "
+            f"{runner.acgme_id if runner else '-'} ({runner.score if runner else 0:g}) "
+            f"differ by {margin:.1f} < {rules.min_margin:g}"
+        )
+    else:
+        linked, method = best, "fuzzy"
+        reason = f"score {best.score:g} >= {rules.link_threshold:g}, margin {margin:.1f} >= {rules.min_margin:g}"
+    if code_2016 is not None and method != "freida_2016_code":
+        reason = (reason + "; " if reason else "") + (
+            f"the 2016 FREIDA page of {code_2016} listed this code, but "
+            + (
+                "that id is no longer on the ACGME list"
+                if listed_cand is None
+                else f"its score {listed_cand.score:g} < {rules.code_2016_min_score:g}"
+            )
+        )
+    return linked, method, reason
 
 
 PROVENANCE = {

@@ -277,11 +277,7 @@ def fit_measure(
 
     point = _fit(rm.quantile_sample(n_m), rn.quantile_sample(n_n), prior, spec.logit_terms, g_in)
     forms = (spec.logit_terms, *spec.alternative_logit_terms)
-    rng = np.random.default_rng(seed)
-    reps = np.empty((replicates, len(g_in)))
-    for b in range(replicates):
-        prior_b = rng.binomial(img_total, prior) / img_total
-        reps[b] = _fit(rm.sample(n_m, rng), rn.sample(n_n, rng), prior_b, forms[b % len(forms)], g_in)
+    reps = _bootstrap(rm, rn, n_m, n_n, img_total, prior, forms, g_in, replicates, seed)
     low = np.minimum(np.quantile(reps, band[0], axis=0), point)
     high = np.maximum(np.quantile(reps, band[1], axis=0), point)
 
@@ -296,7 +292,6 @@ def fit_measure(
     # upper bound at the minimum; above the maximum at least the lower bound at the maximum.
     p_low[below], p_high[below] = 0.0, high[0]
     p_low[above], p_high[above] = low[-1], 1.0
-    forms_text = " | ".join("+".join(f) for f in forms)
     curve = pd.DataFrame(
         {
             "specialty": specialty,
@@ -310,14 +305,33 @@ def fit_measure(
             "n_not_matched": n_n,
             "img_matched": img_matched,
             "img_total": img_total,
-            "method": (
-                f"logistic regression on reconstructed {spec.family} distributions "
-                f"(logit terms {'+'.join(spec.logit_terms)}); band: {replicates} bootstrap "
-                f"replicates, {band[0]:.1%}-{band[1]:.1%}, logit forms {forms_text}"
-            ),
+            "method": _method_text(spec, forms, replicates, band),
         }
     )
     return MeasureFit(measure, rm, rn, n_m, n_n, img_matched, img_total, curve)
+
+
+def _bootstrap(
+    rm: Reconstruction, rn: Reconstruction, n_m: int, n_n: int, img_total: int, prior: float,
+    forms: tuple[tuple[str, ...], ...], g_in: np.ndarray, replicates: int, seed: int,
+) -> np.ndarray:
+    """The curve refitted on ``replicates`` resamples (the base rate resampled too), the logit
+    forms taken in turn: one row per replicate."""
+    rng = np.random.default_rng(seed)
+    reps = np.empty((replicates, len(g_in)))
+    for b in range(replicates):
+        prior_b = rng.binomial(img_total, prior) / img_total
+        reps[b] = _fit(rm.sample(n_m, rng), rn.sample(n_n, rng), prior_b, forms[b % len(forms)], g_in)
+    return reps
+
+
+def _method_text(spec: MeasureSpec, forms: tuple[tuple[str, ...], ...], replicates: int, band: tuple[float, float]) -> str:
+    forms_text = " | ".join("+".join(f) for f in forms)
+    return (
+        f"logistic regression on reconstructed {spec.family} distributions "
+        f"(logit terms {'+'.join(spec.logit_terms)}); band: {replicates} bootstrap "
+        f"replicates, {band[0]:.1%}-{band[1]:.1%}, logit forms {forms_text}"
+    )
 
 
 def fit_curves(

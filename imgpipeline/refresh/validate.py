@@ -124,9 +124,9 @@ class Gate:
                 store.delete(table.name)
             except DataContextError:  # not stored yet
                 pass
-        suite = gx.ExpectationSuite(name=table.name)
-        for e in build_expectations(table, list(df.columns)):
-            suite.add_expectation(e)
+        # Every expectation given to the constructor: add_expectation on a suite GX considers
+        # saved serialises the whole suite again per expectation (quadratic in the checks).
+        suite = gx.ExpectationSuite(name=table.name, expectations=build_expectations(table, list(df.columns)))
         suite = self.context.suites.add(suite)
         vd = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=table.name, data=batch_def, suite=suite)
@@ -193,6 +193,39 @@ def _batch_definition(asset: Any) -> Any:
 DOCS_SITE = "imgpipeline"
 
 
+def _store_result(context: Any, result: Any) -> dict[str, Any]:
+    """One validation result into the context's store, and its line of the offline index."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    batch = result.meta.get("active_batch_definition") or {}
+    identifier = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
+        run_id=result.meta["run_id"],
+        batch_identifier=(
+            f"{batch.get('datasource_name', 'imgpipeline')}-"
+            f"{batch.get('data_asset_name', result.suite_name)}"
+        ),
+    )
+    context.validation_results_store.store_validation_results(
+        suite_validation_result=result,
+        suite_validation_result_identifier=identifier,
+    )
+    stats = result.statistics
+    return {
+        "suite": result.suite_name,
+        "source": result.meta.get("imgpipeline_source", ""),
+        "success": bool(result.success),
+        "evaluated": stats.get("evaluated_expectations", len(result.results)),
+        "failed": stats.get("unsuccessful_expectations", 0),
+        "rows": result.meta.get("imgpipeline_rows", ""),
+        "run_time": result.meta["run_id"].run_time.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "page": "validations/" + "/".join(str(p) for p in identifier.to_tuple()) + ".html",
+    }
+
+
 def build_data_docs(results: list[Any], out_dir: Path) -> Path:
     """Render validation results as Great Expectations' HTML Data Docs in ``out_dir``
     (``out_dir/index.html``): one page per validated table with every expectation, its
@@ -204,11 +237,6 @@ def build_data_docs(results: list[Any], out_dir: Path) -> Path:
     index). GX copies ~4 MB of static assets of which the pages use a favicon; files under
     ``static/`` that no page references are removed."""
     gx = _gx()
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
     from imgpipeline.refresh.data_docs import make_offline
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -233,34 +261,7 @@ def build_data_docs(results: list[Any], out_dir: Path) -> Path:
         )
     for suite in suites.values():
         context.suites.add(suite)
-    listed = []
-    for result in results:
-        batch = result.meta.get("active_batch_definition") or {}
-        identifier = ValidationResultIdentifier(
-            expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),
-            run_id=result.meta["run_id"],
-            batch_identifier=(
-                f"{batch.get('datasource_name', 'imgpipeline')}-"
-                f"{batch.get('data_asset_name', result.suite_name)}"
-            ),
-        )
-        context.validation_results_store.store_validation_results(
-            suite_validation_result=result,
-            suite_validation_result_identifier=identifier,
-        )
-        stats = result.statistics
-        listed.append(
-            {
-                "suite": result.suite_name,
-                "source": result.meta.get("imgpipeline_source", ""),
-                "success": bool(result.success),
-                "evaluated": stats.get("evaluated_expectations", len(result.results)),
-                "failed": stats.get("unsuccessful_expectations", 0),
-                "rows": result.meta.get("imgpipeline_rows", ""),
-                "run_time": result.meta["run_id"].run_time.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                "page": "validations/" + "/".join(str(p) for p in identifier.to_tuple()) + ".html",
-            }
-        )
+    listed = [_store_result(context, result) for result in results]
     context.build_data_docs(site_names=[DOCS_SITE])
     missing = [v["page"] for v in listed if not (out_dir / v["page"]).exists()]
     if missing:
