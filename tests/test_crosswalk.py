@@ -219,7 +219,7 @@ def test_the_section_loads_and_a_broken_rule_fails_loudly(rules) -> None:
 
     from imgpipeline.rulebook import section
 
-    raw = section("crosswalk")
+    raw = section("crosswalk", Settings())
     assert rules.link_threshold == raw["link_threshold"] == 70
     with pytest.raises(ValidationError, match="link_threshold"):
         CrosswalkRules.model_validate({**raw, "link_threshold": 150})

@@ -83,13 +83,13 @@ def test_every_quote_is_the_articles_own_words(article: str) -> None:
 def test_every_risk_factor_and_readiness_gap_has_a_remedy() -> None:
     answered = {i for s in RULES.steps for i in s.answers}
     factors = {f.id for f in rules().factors if not (f.effect == "notes" and f.id.startswith("strong_"))}
-    gaps = {r["id"] for r in section("readiness")}
+    gaps = {r["id"] for r in section("readiness", Settings())}
     assert factors - answered == set()
     assert gaps - answered == set()
 
 
 def test_a_broken_plan_rule_fails_loudly() -> None:
-    raw = section("plan")
+    raw = section("plan", Settings())
     bad = {**raw, "steps": [{**raw["steps"][0], "change": {"usce_months": {"add": 3}}}]}
     with pytest.raises(ValueError, match="unknown change keys"):
         pl.PlanRules.model_validate(bad)
@@ -229,7 +229,7 @@ def test_every_factor_profile_gets_every_remedy_sized_by_the_same_model(data: An
                 "explain_gaps", "apply_broadly", "personal_statement", "interview_answer", "research", "delay_year"}
     assert expected <= set(rec.plan.ids)
     # each sized effect equals an independent re-run of recommend() on the changed profile
-    bonus = section("lists")["preferred_state_log_odds"]
+    bonus = section("lists", Settings())["preferred_state_log_odds"]
     n = rec.size["programs"]
     for s in rec.plan.steps:
         if not s.effect.sized or s.id == "apply_broadly":
@@ -259,7 +259,7 @@ def test_every_factor_profile_gets_every_remedy_sized_by_the_same_model(data: An
 @pytest.mark.xdist_group("published")
 def test_outcome_at_reproduces_the_list_outcome(data: Any) -> None:
     _, rec = _rec(data, EXAMPLES / "very_high_h1b.yaml")
-    bonus = section("lists")["preferred_state_log_odds"]
+    bonus = section("lists", Settings())["preferred_state_log_odds"]
     o = pl.outcome_at(rec, data, rec.size["programs"], bonus)
     assert o.n == rec.outcome.n
     assert o.p_match == pytest.approx(rec.outcome.p_match, abs=1e-3)

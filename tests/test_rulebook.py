@@ -46,7 +46,7 @@ def test_every_decision_is_written_down() -> None:
 
 
 def test_a_broken_rule_fails_loudly() -> None:
-    raw = section("risk")
+    raw = section("risk", Settings())
     bad = {**raw, "factors": [{**raw["factors"][0], "when": [{"field": "step2_ck", "op": "<", "value": 1}]}]}
     with pytest.raises(ValidationError, match="unknown applicant field"):
         RiskRules.model_validate(bad)
@@ -75,14 +75,14 @@ def test_fee_schedule_has_its_date_and_source() -> None:
     s = eras_schedule()
     assert s.as_of and s.season.startswith("2026") and s.url.startswith("https://")
     with pytest.raises(ValidationError, match="open-ended"):
-        FeeSchedule.model_validate({**section("fees")["eras_residency"], "bands": [{"first": 1, "last": 30, "usd_each": 11}]})
+        FeeSchedule.model_validate({**section("fees", Settings())["eras_residency"], "bands": [{"first": 1, "last": 30, "usd_each": 11}]})
 
 
 def test_match_probability_section() -> None:
     from imgpipeline.refresh.match_probability import ProbabilityRules
     from imgpipeline.refresh.match_probability import rules as probability_rules
 
-    r = probability_rules()
+    r = probability_rules(Settings())
     assert r.specialty == "Internal Medicine"
     assert set(r.measures) == {"step2ck", "contiguous_ranks"}
     assert r.measures["step2ck"].logit_terms == ("x",)

@@ -34,6 +34,10 @@ def _share_text(share: object, basis: str) -> str:
     return f"IMG share {float(share):.3f} ({basis})"
 
 
+def _int(v: object) -> int | None:
+    return None if v is None or pd.isna(v) else int(v)
+
+
 def tier_of(
     ptype: str,
     share: object,
@@ -44,7 +48,6 @@ def tier_of(
     rules: TierRules,
 ) -> tuple[str, str]:
     """(tier, reason) for one program's signals."""
-    hc = rules.highly_competitive_academic
     shown = _share_text(share, share_basis)
     has_share = share_basis != "unknown" and share is not None and not pd.isna(share)
     is_new = new is not None and not pd.isna(new) and bool(new)
@@ -54,59 +57,11 @@ def tier_of(
             f"(rulebook tier.military_tier); {shown}"
         )
     if ptype in rules.academic_types:
-        pos = None if positions is None or pd.isna(positions) else int(positions)
-        iv = None if interviews is None or pd.isna(interviews) else int(interviews)
-        large = (pos is not None and pos >= hc.min_first_year_positions) or (
-            iv is not None and iv >= hc.min_interviews_last_year
-        )
-        size = f"{pos if pos is not None else 'unknown'} first-year positions, {iv if iv is not None else 'unknown'} interviews"
-        few_imgs = share_basis == "stated" and has_share and float(share) <= hc.max_img_share
-        if ptype in hc.program_types and few_imgs and large:
-            return "highly_competitive_academic", (
-                f"{ptype} program with few IMGs ({shown} <= {hc.max_img_share}) and large "
-                f"({size}; >= {hc.min_first_year_positions} positions or >= "
-                f"{hc.min_interviews_last_year} interviews)"
-            )
-        why = []
-        if not few_imgs:
-            why.append(
-                f"{shown} (highly competitive needs a stated share <= {hc.max_img_share})"
-            )
-        if not large:
-            why.append(f"not large ({size})")
-        return "mid_tier_academic_hybrid", f"{ptype} program, not highly competitive: " + "; ".join(why)
+        return _academic_tier(ptype, share if has_share else None, share_basis, shown, _int(positions), _int(interviews), rules)
     if ptype == "community":
         return "community", f"community-based program; {shown}"
     if ptype == "community_university_affiliated" or has_share:
-        label = (
-            "community-based university-affiliated program"
-            if ptype == "community_university_affiliated"
-            else f"program type {ptype}"
-        )
-        if ptype != "community_university_affiliated" and is_new:
-            return rules.new_program_tier, (
-                f"{label}, new program (rulebook tier.new_program_tier: new IM programs are "
-                f"mostly community hospitals); {shown}"
-            )
-        if has_share and float(share) <= rules.hybrid_max_img_share:
-            return "mid_tier_academic_hybrid", (
-                f"{label} with a low {shown} (<= {rules.hybrid_max_img_share}): hybrid"
-            )
-        pos = None if positions is None or pd.isna(positions) else int(positions)
-        if (
-            has_share
-            and pos is not None
-            and pos >= rules.hybrid_large_min_first_year_positions
-            and float(share) <= rules.hybrid_large_max_img_share
-        ):
-            return "mid_tier_academic_hybrid", (
-                f"{label}, a large centre ({pos} first-year positions >= "
-                f"{rules.hybrid_large_min_first_year_positions}) with a minority of IMGs "
-                f"({shown} <= {rules.hybrid_large_max_img_share}): hybrid"
-            )
-        if has_share:
-            return "community", f"{label} with {shown} (> {rules.hybrid_max_img_share})"
-        return "community", f"{label}; IMG share unknown: community-based academic"
+        return _affiliated_tier(ptype, float(share) if has_share else None, shown, _int(positions), is_new, rules)
     if is_new:
         return rules.new_program_tier, (
             f"program type {ptype}, IMG share unknown, new program (rulebook "
@@ -116,6 +71,60 @@ def tier_of(
         f"fallback (rulebook tier.fallback_tier): program type {ptype}, IMG share unknown, "
         "program age unknown"
     )
+
+
+def _academic_tier(
+    ptype: str, share: object, share_basis: str, shown: str, pos: int | None, iv: int | None, rules: TierRules
+) -> tuple[str, str]:
+    """An academic program: highly competitive when it is large and states few IMGs."""
+    hc = rules.highly_competitive_academic
+    large = (pos is not None and pos >= hc.min_first_year_positions) or (
+        iv is not None and iv >= hc.min_interviews_last_year
+    )
+    size = f"{pos if pos is not None else 'unknown'} first-year positions, {iv if iv is not None else 'unknown'} interviews"
+    few_imgs = share_basis == "stated" and share is not None and float(share) <= hc.max_img_share
+    if ptype in hc.program_types and few_imgs and large:
+        return "highly_competitive_academic", (
+            f"{ptype} program with few IMGs ({shown} <= {hc.max_img_share}) and large "
+            f"({size}; >= {hc.min_first_year_positions} positions or >= "
+            f"{hc.min_interviews_last_year} interviews)"
+        )
+    why = []
+    if not few_imgs:
+        why.append(f"{shown} (highly competitive needs a stated share <= {hc.max_img_share})")
+    if not large:
+        why.append(f"not large ({size})")
+    return "mid_tier_academic_hybrid", f"{ptype} program, not highly competitive: " + "; ".join(why)
+
+
+def _affiliated_tier(
+    ptype: str, share: float | None, shown: str, pos: int | None, is_new: bool, rules: TierRules
+) -> tuple[str, str]:
+    """A community-based university-affiliated program, or one of another type with a known
+    IMG share: hybrid when its share is low (or it is a large centre with a minority of IMGs)."""
+    affiliated = ptype == "community_university_affiliated"
+    label = "community-based university-affiliated program" if affiliated else f"program type {ptype}"
+    if not affiliated and is_new:
+        return rules.new_program_tier, (
+            f"{label}, new program (rulebook tier.new_program_tier: new IM programs are "
+            f"mostly community hospitals); {shown}"
+        )
+    if share is not None and share <= rules.hybrid_max_img_share:
+        return "mid_tier_academic_hybrid", f"{label} with a low {shown} (<= {rules.hybrid_max_img_share}): hybrid"
+    if (
+        share is not None
+        and pos is not None
+        and pos >= rules.hybrid_large_min_first_year_positions
+        and share <= rules.hybrid_large_max_img_share
+    ):
+        return "mid_tier_academic_hybrid", (
+            f"{label}, a large centre ({pos} first-year positions >= "
+            f"{rules.hybrid_large_min_first_year_positions}) with a minority of IMGs "
+            f"({shown} <= {rules.hybrid_large_max_img_share}): hybrid"
+        )
+    if share is not None:
+        return "community", f"{label} with {shown} (> {rules.hybrid_max_img_share})"
+    return "community", f"{label}; IMG share unknown: community-based academic"
 
 
 def tier_feature(
