@@ -385,37 +385,49 @@ def _kind(word: str) -> str:
 
 
 def _read_sentence(sentence: str) -> list[Finding]:
-    found: list[Finding] = []
+    """Every policy one sentence states, each with the rule that read it."""
+    readers = (_yog_finding, _visa_finding, _usce_finding, _ecfmg_finding, _failures_finding, _holistic_finding, _welcome_finding)
+    found = []
+    for read in readers:
+        hit = read(sentence)
+        if hit is not None:
+            policy, value, rule = hit
+            found.append(Finding(policy, value, sentence, rule))
+    return found
 
-    def add(policy: str, value: Any, rule: str) -> None:
-        found.append(Finding(policy, value, sentence, rule))
 
-    for rule, pat in YOG_NO_LIMIT:
-        if pat.search(sentence):
-            add("yog_limit", {"years": None, "strictness": "no_limit"}, rule)
-            break
-    else:
-        for rule, pat in YOG_LIMIT:
-            m = pat.search(sentence)
-            if m and not _ABOUT_OUTCOMES.search(sentence):
-                strictness = "preferred" if _PREFERRED_WORDS.search(sentence) else "required"
-                add("yog_limit", {"years": _number(m["n"]), "strictness": strictness}, rule)
-                break
+Hit = tuple[str, Any, str] | None  # (policy, value, rule) read from a sentence, or nothing
 
+
+def _first(rules: Any, sentence: str) -> tuple[str, re.Match[str]] | None:
+    """The first (rule, match) of ``rules`` found in the sentence."""
+    for rule, pat in rules:
+        if m := pat.search(sentence):
+            return rule, m
+    return None
+
+
+def _yog_finding(sentence: str) -> Hit:
+    if hit := _first(YOG_NO_LIMIT, sentence):
+        return "yog_limit", {"years": None, "strictness": "no_limit"}, hit[0]
+    if _ABOUT_OUTCOMES.search(sentence):
+        return None
+    if hit := _first(YOG_LIMIT, sentence):
+        strictness = "preferred" if _PREFERRED_WORDS.search(sentence) else "required"
+        return "yog_limit", {"years": _number(hit[1]["n"]), "strictness": strictness}, hit[0]
+    return None
+
+
+def _visa_finding(sentence: str) -> Hit:
     visa: dict[str, bool] = {}
     visa_rules: list[str] = []
-    for rule, pat in VISA_NONE:
-        if pat.search(sentence):
-            visa.update(dict.fromkeys(VISA_TYPES, False))
-            visa_rules.append(rule)
-            break
-    for rule, pat in VISA_TYPE_ONLY:
-        m = pat.search(sentence)
-        if m:
-            only = visa_code(m["type"])
-            visa.update({v: v == only for v in VISA_TYPES})
-            visa_rules.append(rule)
-            break
+    if hit := _first(VISA_NONE, sentence):
+        visa.update(dict.fromkeys(VISA_TYPES, False))
+        visa_rules.append(hit[0])
+    if hit := _first(VISA_TYPE_ONLY, sentence):
+        only = visa_code(hit[1]["type"])
+        visa.update({v: v == only for v in VISA_TYPES})
+        visa_rules.append(hit[0])
     for rule, pat in VISA_TYPE_NOT:
         for m in pat.finditer(sentence):
             visa[visa_code(m["type"])] = False
@@ -426,52 +438,48 @@ def _read_sentence(sentence: str) -> list[Finding]:
                 if m[g]:
                     visa.setdefault(visa_code(m[g]), True)
             visa_rules.append(rule)
-    if visa:
-        add("visa", visa, "+".join(dict.fromkeys(visa_rules)))
+    return ("visa", visa, "+".join(dict.fromkeys(visa_rules))) if visa else None
 
-    for rule, pat in USCE:
-        m = pat.search(sentence)
-        if m:
-            months = m.groupdict().get("months")
-            if months is None:
-                any_months = re.search(_N + r"\+?\s+months?\b", sentence, re.I)
-                months = any_months["n"] if any_months else None
-            add("usce", {"kind": _kind(m["kind"]), "months": _number(months) if months else None}, rule)
-            break
 
-    for rule, pat in ECFMG_REQUIRED:
-        if pat.search(sentence):
-            add("ecfmg_required", True, rule)
-            break
+def _usce_finding(sentence: str) -> Hit:
+    if not (hit := _first(USCE, sentence)):
+        return None
+    rule, m = hit
+    months = m.groupdict().get("months")
+    if months is None:
+        any_months = re.search(_N + r"\+?\s+months?\b", sentence, re.I)
+        months = any_months["n"] if any_months else None
+    return "usce", {"kind": _kind(m["kind"]), "months": _number(months) if months else None}, rule
 
-    if not _ABOUT_OUTCOMES.search(sentence):
-        for rule, pat in FAILED_ATTEMPTS:
-            if not pat.search(sentence):
-                continue
-            if rule == "failures_considered":
-                add("failed_attempts", "considered", rule)
-            elif rule == "first_attempt_required":
-                if _REQUIRED_WORDS.search(sentence) or re.search(r"\bonly\b", sentence, re.I):
-                    add("failed_attempts", "first_attempt_required", rule)
-            else:
-                add("failed_attempts", "not_considered", rule)
-            break
 
-    for rule, pat in HOLISTIC:
-        if pat.search(sentence):
-            add("holistic_review", True, rule)
-            break
+def _ecfmg_finding(sentence: str) -> Hit:
+    hit = _first(ECFMG_REQUIRED, sentence)
+    return ("ecfmg_required", True, hit[0]) if hit else None
 
-    for rule, pat in IMGS_NOT_ACCEPTED:
-        if pat.search(sentence):
-            add("imgs_welcome", False, rule)
-            break
-    else:
-        for rule, pat in IMGS_WELCOME:
-            if pat.search(sentence):
-                add("imgs_welcome", True, rule)
-                break
-    return found
+
+def _failures_finding(sentence: str) -> Hit:
+    if _ABOUT_OUTCOMES.search(sentence) or not (hit := _first(FAILED_ATTEMPTS, sentence)):
+        return None
+    rule = hit[0]
+    if rule == "failures_considered":
+        return "failed_attempts", "considered", rule
+    if rule == "first_attempt_required":
+        required = _REQUIRED_WORDS.search(sentence) or re.search(r"\bonly\b", sentence, re.I)
+        return ("failed_attempts", "first_attempt_required", rule) if required else None
+    return "failed_attempts", "not_considered", rule
+
+
+def _holistic_finding(sentence: str) -> Hit:
+    hit = _first(HOLISTIC, sentence)
+    return ("holistic_review", True, hit[0]) if hit else None
+
+
+def _welcome_finding(sentence: str) -> Hit:
+    if hit := _first(IMGS_NOT_ACCEPTED, sentence):
+        return "imgs_welcome", False, hit[0]
+    if hit := _first(IMGS_WELCOME, sentence):
+        return "imgs_welcome", True, hit[0]
+    return None
 
 
 def extract_policies(text: object) -> list[Finding]:
