@@ -300,37 +300,72 @@ def impute_img_share(
     )
     enough = predictor_count(programs, rules).ge(rules.min_predictors).to_numpy()
     todo = ~known & enough
+    cv, pt, lo, hi = _fit_and_predict(X[known], y, X_final, known, todo, keys, rules, seed)
 
+    mae = float(np.mean(np.abs(cv["y"] - cv["point"])))
+    system_peers = X_final.get("system_peers", pd.Series(0.0, index=programs.index)).fillna(0).astype(int)
+    frame = pd.DataFrame(
+        {
+            "value": np.where(known, stated.astype(float).to_numpy(), pt),
+            "low": lo,
+            "high": hi,
+            "basis": np.where(known, "stated", np.where(todo, "imputed", "unknown")),
+            "evidence": _evidence(programs, stated, known, todo, lo, hi, list(X_final.columns), keys, system_peers, mae, rules),
+        },
+        index=programs.index,
+    )
+    # Imputed values to FREIDA's precision (0.1 percentage point); stated values untouched.
+    frame.loc[todo, ["value", "low", "high"]] = frame.loc[todo, ["value", "low", "high"]].round(3)
+    age = features_all["accreditation_age_years"]
+    metrics = _metrics(programs, y, known, enough, todo, cv, lo, hi, age, new_max_age, unavailable, system_peers, rules, seed)
+    log.info(
+        "img_share: %d stated, %d imputed, %d unknown; CV MAE %.3f (type-median baseline %.3f), "
+        "%.0f%% interval coverage %.3f",
+        metrics["stated"], metrics["imputed"], metrics["unknown"], mae,
+        metrics["cv_mae_baseline_type_median"], rules.interval_coverage * 100, metrics["interval_cv_coverage"],
+    )
+    return ImgShareResult(frame, metrics)
+
+
+def _fit_and_predict(
+    X_known: pd.DataFrame, y: np.ndarray, X_final: pd.DataFrame, known: np.ndarray, todo: np.ndarray,
+    keys: pd.DataFrame, rules: ImgShareRules, seed: int,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Cross-validated predictions of the stated shares, and the final model's point and
+    interval for the programs to impute (NaN elsewhere)."""
     from threadpoolctl import threadpool_limits
 
-    pt = np.full(len(programs), np.nan)
-    lo = np.full(len(programs), np.nan)
-    hi = np.full(len(programs), np.nan)
+    n = len(X_final)
+    pt, lo, hi = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     # One OpenMP thread: the models are small, and on a busy machine OpenMP's spinning threads
     # make the fits twenty times slower, not faster.
     with threadpool_limits(limits=1, user_api="openmp"):
-        cv = evaluate(cross_validate(X[known], y, rules, seed, keys[known]), rules.interval_coverage)
+        cv = evaluate(cross_validate(X_known, y, rules, seed, keys[known]), rules.interval_coverage)
         model = fit_interval_model(X_final[known], y, cv, rules, seed)
         if todo.any():
             pt[todo], lo[todo], hi[todo] = model.predict(X_final[todo])
+    return cv, pt, lo, hi
 
-    cov = rules.interval_coverage
-    mae = float(np.mean(np.abs(cv["y"] - cv["point"])))
-    coverage = float(np.mean((cv["y"] >= cv["low"]) & (cv["y"] <= cv["high"])))
-    system_peers = X_final.get("system_peers", pd.Series(0.0, index=programs.index)).fillna(0).astype(int)
+
+def _evidence(
+    programs: pd.DataFrame, stated: pd.Series, known: np.ndarray, todo: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+    predictors: list[str], keys: pd.DataFrame, system_peers: pd.Series, mae: float, rules: ImgShareRules,
+) -> np.ndarray:
+    """Each program's evidence for its share, in words."""
     system_text = np.where(
         system_peers > 0,
         "; health system '" + keys.get("system", pd.Series("", index=programs.index)).astype(str) + "': "
         + system_peers.astype(str) + " other programs state a share",
         "",
     )
-    evidence = np.where(
+    cov = rules.interval_coverage
+    return np.where(
         known,
         "FREIDA % IMG: " + (stated * 100).round(1).astype(str) + "%",
         np.where(
             todo,
             [
-                f"imputed by gradient boosting from {', '.join(X_final.columns)}{sys_text}; "
+                f"imputed by gradient boosting from {', '.join(predictors)}{sys_text}; "
                 f"{cov:.0%} interval [{a:.3f}, {b:.3f}]; cross-validated MAE {mae:.3f}"
                 for a, b, sys_text in zip(lo, hi, system_text, strict=True)
             ],
@@ -342,31 +377,27 @@ def impute_img_share(
             ),
         ),
     )
-    frame = pd.DataFrame(
-        {
-            "value": np.where(known, stated.astype(float).to_numpy(), pt),
-            "low": lo,
-            "high": hi,
-            "basis": np.where(known, "stated", np.where(todo, "imputed", "unknown")),
-            "evidence": evidence,
-        },
-        index=programs.index,
-    )
-    # Imputed values to FREIDA's precision (0.1 percentage point); stated values untouched.
-    frame.loc[todo, ["value", "low", "high"]] = frame.loc[todo, ["value", "low", "high"]].round(3)
-    age = features_all["accreditation_age_years"]
+
+
+def _metrics(
+    programs: pd.DataFrame, y: np.ndarray, known: np.ndarray, enough: np.ndarray, todo: np.ndarray,
+    cv: dict[str, np.ndarray], lo: np.ndarray, hi: np.ndarray, age: pd.Series, new_max_age: int,
+    unavailable: list[str], system_peers: pd.Series, rules: ImgShareRules, seed: int,
+) -> dict[str, float | int | str]:
+    """How good the imputation is (cross-validated) and what it covered."""
     is_new = age.le(new_max_age)
-    metrics: dict[str, float | int | str] = {
+    coverage = float(np.mean((cv["y"] >= cv["low"]) & (cv["y"] <= cv["high"])))
+    return {
         "programs": len(programs),
         "stated": int(known.sum()),
         "missing": int((~known).sum()),
         "imputed": int(todo.sum()),
         "unknown": int((~known & ~enough).sum()),
         "cv_folds": rules.cv_folds,
-        "cv_mae": round(mae, 4),
+        "cv_mae": round(float(np.mean(np.abs(cv["y"] - cv["point"]))), 4),
         "cv_mae_baseline_type_median": round(float(np.mean(np.abs(cv["y"] - cv["baseline"]))), 4),
         "cv_mae_baseline_overall_median": round(float(np.mean(np.abs(y - np.median(y)))), 4),
-        "interval_nominal_coverage": cov,
+        "interval_nominal_coverage": rules.interval_coverage,
         "interval_cv_coverage": round(coverage, 4),
         "interval_cv_mean_width": round(float(np.mean(cv["high"] - cv["low"])), 4),
         "interval_mean_width_imputed": round(float(np.mean(hi[todo] - lo[todo])), 4) if todo.any() else float("nan"),
@@ -380,13 +411,6 @@ def impute_img_share(
         "seed": seed,
         "model": "HistGradientBoostingRegressor (absolute error) + conformalized quantile interval",
     }
-    log.info(
-        "img_share: %d stated, %d imputed, %d unknown; CV MAE %.3f (type-median baseline %.3f), "
-        "%.0f%% interval coverage %.3f",
-        metrics["stated"], metrics["imputed"], metrics["unknown"], mae,
-        metrics["cv_mae_baseline_type_median"], cov * 100, coverage,
-    )
-    return ImgShareResult(frame, metrics)
 
 
 def metrics_markdown(metrics: dict[str, float | int | str]) -> str:
