@@ -40,6 +40,7 @@ from imgpipeline.rulebook import rulebook_digest
 from imgpipeline.settings import Settings, get_settings
 from imgpipeline.store import publish_version, resolve_version
 from imgpipeline.tables import TABLES
+from imgpipeline.text import markdown_table
 
 BATCH_TABLES = ("batch_applicants", "batch_recommendations")
 
@@ -89,15 +90,13 @@ def _markdown(summary: dict[str, Any], folder: Path) -> str:
         f"the {summary['programs']} programs of refresh version `{summary['published_version']}`: "
         f"{summary['tables']['batch_recommendations']:,} listed programs in {summary['chunks']} chunk(s) on the {summary['runner']} runner.",
         "",
-        "| risk tier | applicants | mean listed | mean expected interviews | mean P(match \\| list) | below the article's size |",
-        "|---|---|---|---|---|---|",
     ]
-    for tier, row in a["by_tier"].items():
-        lines.append(
-            f"| {tier} | {row['applicants']:,} | {row['mean_listed']:.1f} | {row['mean_expected_interviews']:.1f} | "
-            f"{row['mean_p_match']:.2f} | {row['below_article_size']:,} |"
-        )
-    return "\n".join(lines)
+    header = ["risk tier", "applicants", "mean listed", "mean expected interviews", "mean P(match | list)", "below the article's size"]
+    rows = [
+        (tier, f"{row['applicants']:,}", f"{row['mean_listed']:.1f}", f"{row['mean_expected_interviews']:.1f}", f"{row['mean_p_match']:.2f}", f"{row['below_article_size']:,}")
+        for tier, row in a["by_tier"].items()
+    ]
+    return "\n".join([*lines, markdown_table(header, rows)])
 
 
 def _summary(applicants: pd.DataFrame, profiles: batch_steps.Profiles, version_dir: Path, runner: str, chunks: int, n_programs: int, n_rows: int, settings: Settings) -> dict[str, Any]:

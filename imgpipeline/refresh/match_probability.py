@@ -37,6 +37,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from imgpipeline.settings import Settings
+from imgpipeline.text import markdown_table
 
 log = logging.getLogger(__name__)
 
@@ -375,12 +376,9 @@ def curve_summary_markdown(curve: pd.DataFrame, scores: tuple[int, ...] = (209, 
         f"{c['img_matched'].iloc[0] / c['img_total'].iloc[0]:.3f}); below {first} no value "
         f"(extrapolated: at most {c.loc[first, 'p_match_high']:.2f}).",
         "",
-        "| Step 2 CK | p_match | band | support |",
-        "|---|---|---|---|",
     ]
-    for s in scores:
-        if s in c.index:
-            r = c.loc[s]
-            p = "" if pd.isna(r["p_match"]) else f"{r['p_match']:.2f}"
-            lines.append(f"| {s} | {p} | {r['p_match_low']:.2f}-{r['p_match_high']:.2f} | {r['support']} |")
-    return "\n".join(lines)
+    rows = [
+        (s, "" if pd.isna(r["p_match"]) else f"{r['p_match']:.2f}", f"{r['p_match_low']:.2f}-{r['p_match_high']:.2f}", r["support"])
+        for s in scores if s in c.index for r in [c.loc[s]]
+    ]
+    return "\n".join([*lines, markdown_table(["Step 2 CK", "p_match", "band", "support"], rows)])

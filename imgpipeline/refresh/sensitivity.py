@@ -17,6 +17,7 @@ from imgpipeline.advice.profile import ApplicantProfile
 from imgpipeline.advice.published import Published
 from imgpipeline.advice.recommend import recommend
 from imgpipeline.refresh.interview import solve_calibration
+from imgpipeline.text import markdown_table
 
 FACTORS = (0.5, 1.5)
 
@@ -65,13 +66,12 @@ def sensitivity(data: Published, profiles: dict[str, ApplicantProfile], as_of_ye
 def markdown(table: pd.DataFrame) -> str:
     """The table as Markdown, one line per constant and factor, profiles side by side."""
     profiles = list(dict.fromkeys(table["profile"]))
-    head = "| constant | x | " + " | ".join(f"{p}: listed, interviews, P(match), overlap" for p in profiles) + " |"
-    lines = [head, "|---|---|" + "---|" * len(profiles)]
+    rows = []
     for (term, times), grp in table.groupby(["constant", "times"], sort=False):
         cells = []
         for p in profiles:
             r = grp[grp["profile"] == p].iloc[0]
             ov = "" if pd.isna(r["overlap_with_base"]) else f", {r['overlap_with_base']:.0%}"
             cells.append(f"{r['listed']}, {r['expected_interviews']}, {r['p_match']}{ov}")
-        lines.append(f"| {term} | {times:g} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append((term, f"{times:g}", *cells))
+    return markdown_table(["constant", "x", *(f"{p}: listed, interviews, P(match), overlap" for p in profiles)], rows)

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from imgpipeline.text import markdown_table
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -56,18 +58,11 @@ class RunSummary:
                 "",
             ]
         out += ["## Changes", "", self.changes_line(), ""]
-        out += ["## Snapshots", "", "| source | as of | sha256 |", "|---|---|---|"]
-        out += [f"| {s['source']} | {s['as_of']} | `{s['sha256'][:16]}` |" for s in self.snapshots]
-        out += ["", "## Published tables", "", "| table | rows |", "|---|---|"]
-        out += [f"| {k} | {v} |" for k, v in self.tables.items()]
+        out += ["## Snapshots", "", markdown_table(["source", "as of", "sha256"], [(s["source"], s["as_of"], f"`{s['sha256'][:16]}`") for s in self.snapshots])]
+        out += ["", "## Published tables", "", markdown_table(["table", "rows"], self.tables.items())]
         passed = sum(1 for v in self.validation if not v["failed"])
         out += ["", "## Validation", "", f"{passed} of {len(self.validation)} suites passed.", ""]
-        out += ["| table | source | rows | checks | failed |"]
-        out += ["|---|---|---|---|---|"]
-        out += [
-            f"| {v['table']} | {v['source']} | {v['rows']} | {v['evaluated']} | {v['failed']} |"
-            for v in self.validation
-        ]
+        out += [markdown_table(["table", "source", "rows", "checks", "failed"], [(v["table"], v["source"], v["rows"], v["evaluated"], v["failed"]) for v in self.validation])]
         if self.unmatched:
             out += ["", "## Unmatched records", ""]
             for what, ids in self.unmatched.items():
@@ -151,8 +146,5 @@ def run_summary(
 
 def notebooks_markdown(version: str | None, runs: list[dict[str, Any]]) -> str:
     """The notebooks run after publication, as Markdown (for the Prefect artifact)."""
-    lines = [f"# Analysis notebooks on version `{version}`", "", "| notebook | outcome | figures |", "|---|---|---|"]
-    for r in runs:
-        outcome = "ok" if r["ok"] else f"FAILED: {r['error']}"
-        lines.append(f"| {r['notebook']} | {outcome} | {', '.join(r['figures'] or [])} |")
-    return "\n".join(lines) + "\n"
+    rows = [(r["notebook"], "ok" if r["ok"] else f"FAILED: {r['error']}", ", ".join(r["figures"] or [])) for r in runs]
+    return f"# Analysis notebooks on version `{version}`\n\n" + markdown_table(["notebook", "outcome", "figures"], rows) + "\n"

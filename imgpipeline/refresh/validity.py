@@ -14,6 +14,7 @@ import pandas as pd
 from imgpipeline.advice.model import Coefficients, sigmoid
 from imgpipeline.advice.outcome import RanksCurve, interview_distribution
 from imgpipeline.advice.risk import TIERS
+from imgpipeline.text import markdown_table
 from imgpipeline.vocabulary import BANDS, VISA_NEEDS
 
 KEY = ["acgme_id", "risk_tier", "visa_need"]
@@ -118,6 +119,6 @@ def validity_markdown(v: pd.DataFrame) -> str:
     lines = [f"{len(checks) - len(failed)} of {len(checks)} validity checks passed."]
     lines += [f"- FAILED {r['check']} ({r['risk_tier']}, {r['visa_need']}): {r['metric']} = {r['value']:.3f}, expected {r['expected']}" for _, r in failed.iterrows()]
     dist = v[v["check"] == "p_interview_distribution"].pivot(index="risk_tier", columns="metric", values="value").reindex([t for t in TIERS])
-    lines += ["", "| P(interview), no visa | p10 | median | p90 | mean |", "|---|---|---|---|---|"]
-    lines += [f"| {t} | {r['p10']:.3f} | {r['median']:.3f} | {r['p90']:.3f} | {r['mean']:.3f} |" for t, r in dist.dropna(how="all").iterrows()]
+    rows = [(t, *(f"{r[m]:.3f}" for m in ("p10", "median", "p90", "mean"))) for t, r in dist.dropna(how="all").iterrows()]
+    lines += ["", markdown_table(["P(interview), no visa", "p10", "median", "p90", "mean"], rows)]
     return "\n".join(lines)

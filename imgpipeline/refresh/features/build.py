@@ -27,6 +27,7 @@ from imgpipeline.refresh.features.visa import visa_features
 from imgpipeline.refresh.features.yog import yog_limit_feature, yog_tolerance_feature
 from imgpipeline.settings import Settings
 from imgpipeline.tables import TABLES
+from imgpipeline.text import markdown_table
 from imgpipeline.vocabulary import BASES
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,8 @@ class FeatureTables:
 
 class _BasisTable(pd.DataFrame):
     def to_markdown_table(self) -> str:
-        cols = list(self.columns)
-        lines = ["| feature | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-        lines += [f"| {i} | " + " | ".join(str(v) for v in row) + " |" for i, row in zip(self.index, self.to_numpy(), strict=True)]
-        return "\n".join(lines)
+        rows = [(i, *row) for i, row in zip(self.index, self.to_numpy(), strict=True)]
+        return markdown_table(["feature", *self.columns], rows)
 
 
 def basis_counts(program_features: pd.DataFrame) -> _BasisTable:

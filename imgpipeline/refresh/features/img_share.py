@@ -31,6 +31,7 @@ import pandas as pd
 
 from imgpipeline.refresh.features.rules import ImgSharePeers, ImgShareRules
 from imgpipeline.refresh.features.signals import PROGRAM_TYPES, STATE_REGION
+from imgpipeline.text import markdown_table
 
 log = logging.getLogger(__name__)
 
@@ -421,19 +422,22 @@ def metrics_markdown(metrics: dict[str, float | int | str]) -> str:
             f"{m['stated']} programs state an IMG share; {m['missing']} do not: {m['imputed']} imputed, "
             f"{m['unknown']} left unknown (too few signals).",
             "",
-            "| measure | value |",
-            "|---|---|",
-            f"| {m['cv_folds']}-fold CV MAE (share, 0-1) | {m['cv_mae']:.3f} |",
-            f"| baseline MAE: median share of the program's type | {m['cv_mae_baseline_type_median']:.3f} |",
-            f"| baseline MAE: overall median | {m['cv_mae_baseline_overall_median']:.3f} |",
-            f"| interval nominal coverage | {float(m['interval_nominal_coverage']):.0%} |",
-            f"| interval empirical coverage (CV; each fold calibrated on the others only) | {float(m['interval_cv_coverage']):.1%} |",
-            f"| mean interval width (CV) | {m['interval_cv_mean_width']:.3f} |",
-            f"| mean interval width (imputed programs) | {m['interval_mean_width_imputed']:.3f} |",
-            f"| peer signals: other programs' stated shares (out of fold) by | {m['peer_groups']} |",
-            f"| imputed programs with stated programs in their health system | {m['imputed_with_system_peers']} |",
-            f"| new programs (accredited within {m['new_program_max_age_years']} years) with a stated share | {m['stated_new_programs']} |",
-            f"| new programs among the imputed | {m['imputed_new_programs']} |",
+            markdown_table(
+                ["measure", "value"],
+                [
+                    (f"{m['cv_folds']}-fold CV MAE (share, 0-1)", f"{m['cv_mae']:.3f}"),
+                    ("baseline MAE: median share of the program's type", f"{m['cv_mae_baseline_type_median']:.3f}"),
+                    ("baseline MAE: overall median", f"{m['cv_mae_baseline_overall_median']:.3f}"),
+                    ("interval nominal coverage", f"{float(m['interval_nominal_coverage']):.0%}"),
+                    ("interval empirical coverage (CV; each fold calibrated on the others only)", f"{float(m['interval_cv_coverage']):.1%}"),
+                    ("mean interval width (CV)", f"{m['interval_cv_mean_width']:.3f}"),
+                    ("mean interval width (imputed programs)", f"{m['interval_mean_width_imputed']:.3f}"),
+                    ("peer signals: other programs' stated shares (out of fold) by", f"{m['peer_groups']}"),
+                    ("imputed programs with stated programs in their health system", f"{m['imputed_with_system_peers']}"),
+                    (f"new programs (accredited within {m['new_program_max_age_years']} years) with a stated share", f"{m['stated_new_programs']}"),
+                    ("new programs among the imputed", f"{m['imputed_new_programs']}"),
+                ],
+            ),
             "",
             _new_programs_caveat(m),
         ]

@@ -1,0 +1,42 @@
+"""Words for numbers and tables, shared by everything that writes Markdown or screens: one
+Markdown table writer, one way to show a share, a count or a published value."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table; a ``|`` inside a cell is escaped."""
+
+    def cells(values: Sequence[Any]) -> str:
+        return "| " + " | ".join(str(v).replace("|", "\\|") for v in values) + " |"
+
+    return "\n".join([cells(header), "|" + "---|" * len(header), *(cells(r) for r in rows)])
+
+
+def pct(x: float | None) -> str:
+    """A share as a percentage: whole percents, one decimal under 1% ("-" when missing)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
+
+
+def value_text(v: object) -> str | None:
+    """A published value as text (None for missing; booleans as true/false; floats short)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    try:
+        import pandas as pd
+
+        if not isinstance(v, str) and pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(v, bool) or type(v).__name__ == "bool_":
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
