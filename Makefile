@@ -6,13 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-export PREFECT_HOME ?= $(CURDIR)/.prefect
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
-export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
-export GX_ANALYTICS_ENABLED := false
-export PREFECT_LOGGING_EXTRA_LOGGERS := imgpipeline
-export PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW := ignore
-export MPLBACKEND := Agg
+# Prefect's and GX's defaults for this project live in pyproject.toml ([tool.prefect],
+# [tool.imgpipeline.environment]): Prefect reads them here; the CLI and the tests export them.
 
 .PHONY: setup run test lint bench bench-web app chromium server docs clean
 

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from imgpipeline.settings import apply_run_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 EXAMPLE = ROOT / "docs" / "examples" / "moderately_low_j1.yaml"
@@ -282,11 +284,10 @@ def main() -> None:
     ap.add_argument("--no-work", action=argparse.BooleanOptionalAction, default=True, help="measure a no-work refresh (a full one first)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))
     # A loaded machine starts the embedded server slowly (the CLI allows as long).
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
+    apply_run_environment()  # the project's other defaults (pyproject.toml)
 
     m = machine()
     print(f"machine: {m}", flush=True)

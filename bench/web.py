@@ -33,6 +33,8 @@ from typing import Any
 
 import yaml
 
+from imgpipeline.settings import apply_run_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
 GOAL_P95_MS = 50.0
@@ -196,9 +198,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (with 2, every response waited >= 40 ms at 1 client: a delayed-ACK signature)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))
+    apply_run_environment()  # the project's other defaults (pyproject.toml)
 
     m = machine()
     version, source = version_with_features(args.processed_dir)

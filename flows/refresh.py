@@ -55,7 +55,7 @@ from imgpipeline.refresh.summary import (
     run_summary,
     staging_checked,
 )
-from imgpipeline.settings import Settings, get_settings
+from imgpipeline.settings import Settings, get_settings, run_environment
 from imgpipeline.store import publish_version as publish
 from imgpipeline.tables import TABLES
 
@@ -69,11 +69,7 @@ DEPLOY_NAME = "weekly-refresh"  # prefect.yaml, on a work pool
 SERVE_NAME = "weekly-refresh-serve"  # python -m flows.refresh --serve
 # The environment of a scheduled run (prefect.yaml's job_variables.env); serve sets it in
 # its own process, where its runs execute.
-JOB_ENV = {
-    "PREFECT_LOGGING_EXTRA_LOGGERS": "imgpipeline",
-    "GX_ANALYTICS_ENABLED": "false",
-    "MPLBACKEND": "Agg",
-}
+JOB_ENV = {k: v for k, v in run_environment().items() if k in ("PREFECT_LOGGING_EXTRA_LOGGERS", "GX_ANALYTICS_ENABLED", "MPLBACKEND")}
 SOURCES = (
     "acgme_programs",
     "freida_programs",

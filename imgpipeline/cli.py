@@ -14,7 +14,7 @@ from rich.markdown import Markdown
 from rich.table import Table as RichTable
 
 from imgpipeline.errors import PipelineError
-from imgpipeline.settings import PROJECT_DIR, get_settings
+from imgpipeline.settings import get_settings
 
 app = typer.Typer(help="Open, validated IM residency program data for IMGs.", no_args_is_help=True)
 # soft_wrap: a line is never broken at the console's width (80 columns when piped, in cron or
@@ -52,14 +52,12 @@ def emit_markdown(title: str | None, text: str) -> None:
 
 
 def prefect_environment() -> None:
-    """Defaults for running flows here: Prefect's home inside the project, telemetry off,
-    library logs shown in flow runs. Values already in the environment win."""
-    os.environ.setdefault("PREFECT_HOME", str(PROJECT_DIR / ".prefect"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "imgpipeline")
-    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+    """Defaults for running flows here (pyproject.toml's ``[tool.prefect]`` and
+    ``[tool.imgpipeline.environment]``: Prefect's home inside the project, telemetry off,
+    library logs shown in flow runs). Values already in the environment win."""
+    from imgpipeline.settings import apply_run_environment
+
+    apply_run_environment()
 
 
 SourceDir = Annotated[

@@ -83,6 +83,39 @@ class Settings(BaseSettings):
         return self.raw_dir / "manifest.jsonl"
 
 
+def run_environment(project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """The environment defaults for running flows of this project, from its pyproject.toml:
+    ``[tool.prefect]`` as PREFECT_* variables (a relative ``home`` inside the project) and
+    ``[tool.imgpipeline.environment]`` as they are. The one place they are written."""
+    import tomllib
+
+    tool = tomllib.loads((project_dir / "pyproject.toml").read_text()).get("tool", {})
+    out: dict[str, str] = {}
+
+    def flatten(prefix: str, table: dict[str, object]) -> None:
+        for key, value in table.items():
+            name = f"{prefix}_{key.upper()}"
+            if isinstance(value, dict):
+                flatten(name, value)
+            else:
+                out[name] = str(value).lower() if isinstance(value, bool) else str(value)
+
+    flatten("PREFECT", tool.get("prefect", {}))
+    if "PREFECT_HOME" in out and not Path(out["PREFECT_HOME"]).is_absolute():
+        out["PREFECT_HOME"] = str(project_dir / out["PREFECT_HOME"])
+    out.update({k: str(v) for k, v in tool.get("imgpipeline", {}).get("environment", {}).items()})
+    return out
+
+
+def apply_run_environment() -> None:
+    """Set the defaults of ``run_environment`` where the environment does not say otherwise
+    (before Prefect or GX is imported)."""
+    import os
+
+    for key, value in run_environment().items():
+        os.environ.setdefault(key, value)
+
+
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides (from the CLI or a notebook) on top."""
     clean = {k: v for k, v in overrides.items() if v is not None}

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from imgpipeline.settings import PROJECT_DIR, Settings
+from imgpipeline.settings import PROJECT_DIR, Settings, run_environment
 from imgpipeline.store import current_version
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def execute_notebook(
         inject_parameters(notebook, version_dir=str(version))
     env = {
         "IMGPIPELINE_PROCESSED_DIR": str(settings.processed_dir),
-        "MPLBACKEND": "Agg",
+        "MPLBACKEND": run_environment()["MPLBACKEND"],
         # ipykernel's debugger warns about frozen modules on every kernel start.
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
