@@ -2,15 +2,18 @@
 
 Every factor is a small rule over the derived applicant columns (``applicant.applicant_frame``)
 with the article's words beside it; the tier is the riskiest tier among the factors that fired.
-Rules are evaluated column-wise, so one profile and 100k profiles take the same path
-(``assess_frame``); ``assess`` wraps it for a single profile with the factors spelled out.
+The same rules are read two ways: column-wise over a frame of many profiles (``assess_frame``:
+``Clause.mask``) and value by value for one profile's typed values (``assess_values``:
+``Clause.holds``, no pandas: what an applicant waits on); ``assess`` and ``assess_row`` spell one
+profile's factors out. A clause holds on a value exactly where its mask holds on a column
+holding that value (tests/test_risk.py checks both ways agree).
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,7 +21,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from imgpipeline.applicant import APPLICANT_COLUMNS, VISA_LABEL, ApplicantProfile, applicant_frame
+from imgpipeline.applicant import APPLICANT_COLUMNS, VISA_LABEL, ApplicantProfile, applicant_values, typed_row
 from imgpipeline.rulebook import section
 
 TierId = Literal["lower", "moderately_low", "high", "very_high"]
@@ -63,6 +66,20 @@ class Clause(BaseModel):
             hit = _OPS[self.op](col, self.value)
         return np.asarray(pd.array(hit, dtype="boolean").fillna(False), dtype=bool) & col.notna().to_numpy()
 
+    def holds(self, value: Any) -> bool:
+        """Whether the clause holds for one value (``mask`` for a single row); a missing value
+        (None) never holds."""
+        if value is None:
+            return False
+        if self.op == "in":
+            return value in self.value
+        return bool(_OPS[self.op](value, self.value))
+
+
+def holds_all(clauses: tuple[Clause, ...], row: Mapping[str, Any]) -> bool:
+    """Whether every clause holds for one profile's typed values (``applicant_values``)."""
+    return all(c.holds(row[c.field]) for c in clauses)
+
 
 class Factor(BaseModel):
     """One risk factor of the article, as a rule."""
@@ -95,6 +112,10 @@ class Factor(BaseModel):
                 anyhit |= c.mask(df)
             out &= anyhit
         return out
+
+    def fires(self, row: Mapping[str, Any]) -> bool:
+        """``mask`` for one profile's typed values."""
+        return holds_all(self.when, row) and (not self.when_any or any(c.holds(row[c.field]) for c in self.when_any))
 
 
 class TierDef(BaseModel):
@@ -249,36 +270,38 @@ def assess(
     profile: ApplicantProfile, as_of_year: int | None = None, risk: RiskRules | None = None
 ) -> RiskAssessment:
     """One applicant's risk tier with every factor that fired (and the notes)."""
-    risk = risk or rules()
-    df = applicant_frame([profile], as_of_year)
-    return assess_row(df, 0, risk)
+    return assess_values(applicant_values(profile, as_of_year), risk)
+
+
+def frame_row(df: pd.DataFrame, i: int) -> dict[str, Any]:
+    """Row ``i`` of an applicant frame as typed values (missing as None), as
+    ``applicant.applicant_values`` gives them for one profile."""
+    row = {k: df[k].iloc[i] for k in APPLICANT_COLUMNS if k in df}
+    return typed_row({k: (None if pd.isna(v) else v) for k, v in row.items()})
 
 
 def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None) -> RiskAssessment:
-    """The assessment of row ``i`` of an applicant frame, spelled out: the same fired matrix
-    and tier ranking as ``assess_frame``, with each factor's words and values."""
+    """The assessment of row ``i`` of an applicant frame, spelled out (``assess_values``)."""
+    return assess_values(frame_row(df, i), risk)
+
+
+def assess_values(row: Mapping[str, Any], risk: RiskRules | None = None) -> RiskAssessment:
+    """One profile's assessment from its typed values (``applicant.applicant_values``): the
+    rules of ``assess_frame`` (the same factors, the same riskiest-tier ranking), with each
+    factor's words and values."""
     risk = risk or rules()
-    one = df.iloc[[i]]
-    fired_row = fired_matrix(one, risk)
-    row = {k: one[k].iloc[0] for k in one.columns}
     out: list[FiredFactor] = []
-    for f in (f for f in risk.factors if bool(fired_row[f.id].iloc[0])):
-        fields = [c.field for c in f.when + f.when_any]
-        values = {k: (None if pd.isna(row[k]) else row[k]) for k in dict.fromkeys(fields)}
+    words = {**row, "visa_need": VISA_LABEL.get(str(row.get("visa_need")), row.get("visa_need"))}
+    for f in (f for f in risk.factors if f.fires(row)):
+        fields = dict.fromkeys(c.field for c in f.when + f.when_any)
         out.append(
             FiredFactor(
-                id=f.id,
-                tier=f.tier,
-                effect=f.effect,
-                says=_format(f.says, {**row, "visa_need": VISA_LABEL.get(str(row.get("visa_need")), row.get("visa_need"))}),
-                rule=f.rule(),
-                article=f.article,
-                decision=f.decision,
-                values=values,
+                id=f.id, tier=f.tier, effect=f.effect, says=_format(f.says, words), rule=f.rule(),
+                article=f.article, decision=f.decision, values={k: row[k] for k in fields},
             )
         )
-    tier = TIERS[int(tier_ranks(fired_row, risk)[0])]
     raising = [f for f in out if f.effect == "raises"]
+    tier = TIERS[max((tier_rank(f.tier) for f in raising), default=0)]
     return RiskAssessment(
         tier=tier,
         label=risk.label(tier),

@@ -45,7 +45,13 @@ def load_rulebook(settings: Settings | None = None) -> dict[str, Any]:
 
 def section(name: str, settings: Settings | None = None) -> dict[str, Any]:
     """One section of the rulebook; a missing section is an error naming the file."""
-    book = load_rulebook(settings)
+    return section_at(rulebook_path(settings), name)
+
+
+def section_at(path: Path, name: str) -> Any:
+    """One section of the rulebook file at ``path`` (read once per file, as ``section``): for
+    callers that cache what they validate from it per file."""
+    book = _load(path)
     if name not in book:
-        raise KeyError(f"rulebook {rulebook_path(settings)} has no section {name!r}")
+        raise KeyError(f"rulebook {path} has no section {name!r}")
     return book[name]
