@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from imgpipeline.applicant import APPLICANT_COLUMNS, VISA_LABEL, ApplicantProfile, applicant_values, typed_row
+from imgpipeline.applicant import (
+    APPLICANT_COLUMNS,
+    VISA_LABEL,
+    ApplicantProfile,
+    applicant_values,
+    typed_row,
+)
 from imgpipeline.rulebook import section
 
 TierId = Literal["lower", "moderately_low", "high", "very_high"]

@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgpipeline.applicant import applicant_frame, applicant_values, parse_profile
-from imgpipeline.risk import TIERS, assess, assess_frame, assess_values, list_sizes, rules, tier_rank
+from imgpipeline.risk import (
+    TIERS,
+    assess,
+    assess_frame,
+    assess_values,
+    list_sizes,
+    rules,
+    tier_rank,
+)
 
 YEAR = date.today().year
 
