@@ -17,19 +17,21 @@ row per applicant x step (for the batch output).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from imgpipeline.advice import lists, outcome
+from imgpipeline.advice import core, outcome
 from imgpipeline.advice.published import Published
 from imgpipeline.applicant import VISA_LABEL, ApplicantProfile, parse_profile
-from imgpipeline.risk import Clause
-from imgpipeline.rulebook import section
+from imgpipeline.risk import Clause, holds_all
+from imgpipeline.rulebook import rulebook_path, section_at
 from imgpipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -63,10 +65,11 @@ class Condition(_Frozen):
     when: tuple[Clause, ...] = ()
     checks: str
 
-    def holds(self, df: pd.DataFrame) -> bool | None:
+    def holds(self, row: Mapping[str, Any]) -> bool | None:
+        """On one profile's typed values (``applicant.applicant_values``)."""
         if not self.when:
             return None
-        return bool(np.all([c.mask(df)[0] for c in self.when]))
+        return holds_all(self.when, row)
 
 
 class StepRule(_Frozen):
@@ -86,11 +89,11 @@ class StepRule(_Frozen):
             raise ValueError(f"plan step {self.id}: unknown change keys {sorted(unknown)} (known: {CHANGE_KEYS})")
         return self
 
-    def applies(self, df: pd.DataFrame) -> bool:
-        return all(bool(c.mask(df)[0]) for c in self.when)
+    def applies(self, row: Mapping[str, Any]) -> bool:
+        return holds_all(self.when, row)
 
-    def sizable(self, df: pd.DataFrame) -> bool:
-        return self.change is not None and all(bool(c.mask(df)[0]) for c in self.change_when)
+    def sizable(self, row: Mapping[str, Any]) -> bool:
+        return self.change is not None and holds_all(self.change_when, row)
 
 
 class Negligible(_Frozen):
@@ -112,16 +115,17 @@ class PlanRules(_Frozen):
         return self
 
 
-@functools.lru_cache(maxsize=4)
-def _rules(settings_key: Any = None) -> PlanRules:
-    return PlanRules.model_validate(section("plan"))
-
-
 def plan_rules(settings: Settings | None = None) -> PlanRules:
     """The ``plan`` section, checked: every id a step answers is a risk factor or a readiness
     gap of the rulebook."""
-    rules = PlanRules.model_validate(section("plan", settings)) if settings else _rules()
-    known = {f["id"] for f in section("risk", settings)["factors"]} | {r["id"] for r in section("readiness", settings)}
+    return _plan_rules(rulebook_path(settings))
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_rules(path: Path) -> PlanRules:
+    """Validated and checked once per rulebook file (the rulebook is read once per file)."""
+    rules = PlanRules.model_validate(section_at(path, "plan"))
+    known = {f["id"] for f in section_at(path, "risk")["factors"]} | {r["id"] for r in section_at(path, "readiness")}
     for s in rules.steps:
         unknown = set(s.answers) - known
         if unknown:
@@ -253,17 +257,6 @@ def outcome_at(rec: Recommendation, data: Published, n: int, preferred_log_odds:
     return outcome.size_curve(*cols, data.ranks, np.array([n]))[0]
 
 
-def _figures(rec: Recommendation, data: Published, n: int | None, bonus: float) -> Figures:
-    """A recommendation's figures at ``n`` programs down its ranking, or (``n`` None) for its
-    own list."""
-    o = rec.outcome if n is None else outcome_at(rec, data, n, bonus)
-    return Figures(
-        tier=rec.assessment.tier, tier_label=rec.assessment.label, eligible=int(rec.counts["eligible"]),
-        programs=o.n if o else 0, expected_interviews=o.expected_interviews if o else 0.0,
-        p_match=o.p_match if o else 0.0, p_match_low=o.p_match_low if o else 0.0, p_match_high=o.p_match_high if o else 0.0,
-    )
-
-
 # --------------------------------------------------------------------------------------------
 # The changed profile a step implies.
 # --------------------------------------------------------------------------------------------
@@ -344,8 +337,6 @@ def _sponsors_in_preferred(rec: Recommendation, profile: ApplicantProfile) -> st
 def _institutions(folder: str) -> dict[str, str]:
     """acgme_id -> the first line of the ACGME address (institution or site), from the
     version's published ``programs`` table; empty if the version has none."""
-    from pathlib import Path
-
     path = Path(folder) / "programs.parquet"
     if not path.exists():
         return {}
@@ -354,7 +345,7 @@ def _institutions(folder: str) -> dict[str, str]:
     return dict(zip(t["acgme_id"].astype(str), t["site"].astype(str), strict=True))
 
 
-def _personal(rule: StepRule, rec: Recommendation, profile: ApplicantProfile, row: pd.Series, effect: Effect) -> list[str]:
+def _personal(rule: StepRule, rec: Recommendation, profile: ApplicantProfile, row: Mapping[str, Any], effect: Effect) -> list[str]:
     a = rec.assessment
     out: list[str] = []
     sid = rule.id
@@ -387,7 +378,7 @@ def _personal(rule: StepRule, rec: Recommendation, profile: ApplicantProfile, ro
         if profile.visa_need == "h1b":
             out.append("You need an H-1B only and have not passed Step 3: the model counts that against you at every program that sponsors H-1B.")
         years = int(row["years_since_graduation"])
-        if years > 5 or (pd.notna(row["graduation_to_step2ck_years"]) and row["graduation_to_step2ck_years"] > 2):
+        if years > 5 or (row["graduation_to_step2ck_years"] is not None and row["graduation_to_step2ck_years"] > 2):
             out.append(f"You are {years} years from graduation: Step 3 shows ongoing academic engagement, but the article warns it rarely erases failures.")
     elif sid in ("visa_j1_flexibility", "visa_also_h1b"):
         if effect.sized and effect.before and effect.after:
@@ -465,6 +456,108 @@ def _effect_text(e: Effect, rules: PlanRules) -> str:
     return out
 
 
+@dataclass
+class Pending:
+    """A step of the plan before its numbers: the rule, the factors and gaps it answers, and
+    either its effect already (not sizable, not sized) or the changed profile it re-runs
+    (``changed``: None when the change leaves the profile as it is; ``run``: its row among the
+    scored applicants)."""
+
+    rule: StepRule
+    answers: list[dict[str, str]]
+    effect: Effect | None = None
+    changed: core.Applicant | None = None
+    later: int = 0
+    words: list[str] = field(default_factory=list)
+    add: int | None = None
+    run: int = 0
+
+
+def pending_steps(main: core.Applicant, prep: core.Prepared, settings: Settings | None = None, sized: bool = True) -> list[Pending]:
+    """The steps whose factors or gaps fired for ``main``, with the changed profile each sized
+    step implies (assessed, not yet scored)."""
+    rules = plan_rules(settings)
+    year = main.as_of_year or date.today().year
+    fired = {f.id: f.says for f in main.assessment.factors + main.assessment.notes}
+    fired |= {r.id: r.says for r in main.readiness}
+    out = []
+    for rule in rules.steps:
+        answers = [{"id": i, "says": fired[i]} for i in rule.answers if i in fired]
+        if not answers or not rule.applies(main.row):
+            continue
+        step = Pending(rule, answers)
+        if not sized and rule.change is not None:
+            step.effect = Effect(sized=False, says="not sized in this run (sized=False)")
+        elif rule.sizable(main.row):
+            changed, step.later, step.words = changed_profile(main.profile, rule.change or {})
+            step.add = (rule.change or {}).get("applications_add")
+            if changed != main.profile or step.later:
+                step.changed = core.applicant(changed, year + step.later, prep)
+        else:
+            step.effect = Effect(sized=False, says=rules.cannot_size)
+        out.append(step)
+    return out
+
+
+def runs_of(main: core.Applicant, steps: list[Pending]) -> list[core.Applicant]:
+    """The applicants to score: ``main`` (row 0), then each distinct changed profile (setting
+    each step's ``run``)."""
+    who, index = [main], {}
+    for s in steps:
+        if s.changed is not None:
+            key = (s.changed.profile, s.changed.as_of_year)
+            s.run = index.setdefault(key, len(who))
+            if s.run == len(who):
+                who.append(s.changed)
+    return who
+
+
+def _figures(s: core.Scored, g: int, n: int | None) -> Figures:
+    """Applicant g's figures at ``n`` programs down its ranking (``outcome_at``), or (``n``
+    None) for its own list."""
+    if n is None:
+        k = s.choice(g).n
+        o = s.outcome(g, k) if k > 0 else None
+    else:
+        o = s.outcome_down(g, n)
+    a = s.who[g].assessment
+    return Figures(
+        tier=a.tier, tier_label=a.label, eligible=s.eligible(g),
+        programs=o.n if o else 0, expected_interviews=o.expected_interviews if o else 0.0,
+        p_match=o.p_match if o else 0.0, p_match_low=o.p_match_low if o else 0.0, p_match_high=o.p_match_high if o else 0.0,
+    )
+
+
+def finish_plan(rec: Recommendation, s: core.Scored, steps: list[Pending], settings: Settings | None = None) -> Plan:
+    """The plan from its pending steps and the scored applicants (row 0: ``rec``'s own; the
+    others: the changed profiles, as ``recommend`` would score each alone)."""
+    rules = plan_rules(settings)
+    main = s.who[0]
+    n = int(rec.size["programs"])
+    before = _figures(s, 0, n)  # no program qualifies: zeros, and a step may still open some
+    out: list[Step] = []
+    for p in steps:
+        effect = p.effect
+        if effect is None:
+            after = _figures(s, p.run, n + (p.add or 0))
+            own = after if p.add else _figures(s, p.run, None)
+            effect = Effect(sized=True, says="", change=_change_words(p.words, p.later, p.add, n, after.programs),
+                            before=before, after=after, after_list=own)
+            effect.says = _effect_text(effect, rules)
+        conditions = [{"id": c.id, "article": c.article, "holds": c.holds(main.row), "checks": c.checks} for c in p.rule.conditions]
+        out.append(Step(
+            id=p.rule.id, title=p.rule.title, answers=p.answers,
+            quotes=[{"text": q.text, "section": q.section} for q in p.rule.quotes],
+            personal=_personal(p.rule, rec, main.profile, main.row, effect), effect=effect, conditions=conditions,
+        ))
+    order = {r.id: i for i, r in enumerate(rules.steps)}
+    out.sort(key=lambda s: (
+        not s.effect.sized, -round(s.effect.delta_p_match, 4), -s.effect.delta_eligible,
+        -round(s.effect.delta_interviews, 3), order[s.id],
+    ))
+    return Plan(out)
+
+
 def build_plan(
     rec: Recommendation,
     profile: ApplicantProfile,
@@ -475,52 +568,13 @@ def build_plan(
     sized: bool = True,
 ) -> Plan:
     """The plan for one applicant whose recommendation is ``rec`` (built from ``data``):
-    one step per remedy whose factors or gaps fired, sized by re-running ``recommend`` on the
-    changed profile (``sized=False`` skips the re-runs and says so)."""
-    from imgpipeline.advice.recommend import recommend
-    from imgpipeline.applicant import applicant_frame
-
-    rules = plan_rules(settings)
-    bonus = lists.list_rules(settings).preferred_state_log_odds
-    year = as_of_year or date.today().year
-    frame = applicant_frame([profile], year)
-    row = frame.iloc[0]
-    fired = {f.id: f.says for f in rec.assessment.factors + rec.assessment.notes}
-    fired |= {r.id: r.says for r in rec.readiness}
-    n = int(rec.size["programs"])
-    before = _figures(rec, data, n, bonus)  # no program qualifies: zeros, and a step may still open some
-    steps: list[Step] = []
-    for rule in rules.steps:
-        answers = [{"id": i, "says": fired[i]} for i in rule.answers if i in fired]
-        if not answers or not rule.applies(frame):
-            continue
-        effect = Effect(sized=False, says=rules.cannot_size)
-        if not sized and rule.change is not None:
-            effect = Effect(sized=False, says="not sized in this run (sized=False)")
-        elif rule.sizable(frame):
-            changed, later, words = changed_profile(profile, rule.change or {})
-            add = (rule.change or {}).get("applications_add")
-            after_rec = rec if changed == profile and not later else recommend(changed, data, as_of_year=year + later, settings=settings, plan=False)
-            after = _figures(after_rec, data, n + (add or 0), bonus)
-            own = after if add else _figures(after_rec, data, None, bonus)
-            effect = Effect(sized=True, says="", change=_change_words(words, later, add, n, after.programs),
-                            before=before, after=after, after_list=own)
-            effect.says = _effect_text(effect, rules)
-        conditions = []
-        for c in rule.conditions:
-            holds = c.holds(frame)
-            conditions.append({"id": c.id, "article": c.article, "holds": holds, "checks": c.checks})
-        steps.append(Step(
-            id=rule.id, title=rule.title, answers=answers,
-            quotes=[{"text": q.text, "section": q.section} for q in rule.quotes],
-            personal=_personal(rule, rec, profile, row, effect), effect=effect, conditions=conditions,
-        ))
-    order = {r.id: i for i, r in enumerate(rules.steps)}
-    steps.sort(key=lambda s: (
-        not s.effect.sized, -round(s.effect.delta_p_match, 4), -s.effect.delta_eligible,
-        -round(s.effect.delta_interviews, 3), order[s.id],
-    ))
-    return Plan(steps)
+    one step per remedy whose factors or gaps fired, sized by re-running the model on the
+    changed profiles (all at once, with the applicant's own: ``core.score``; ``sized=False``
+    skips the re-runs and says so). ``recommend`` scores them with the applicant directly."""
+    prep = core.prepare(data, settings)
+    main = core.applicant(profile, as_of_year, prep)
+    steps = pending_steps(main, prep, settings, sized)
+    return finish_plan(rec, core.score(prep, runs_of(main, steps)), steps, settings)
 
 
 def plan_rows(rec: Recommendation) -> pd.DataFrame:
