@@ -313,22 +313,24 @@ def _sponsors_in_preferred(rec: Recommendation, profile: ApplicantProfile) -> st
     """Where to look for a rotation at a site affiliated with an ACGME IM program: the listed
     programs (each one is) in the preferred states, and their distinct institutions (the first
     line of the ACGME address: the sponsoring institution or site)."""
-    listed = rec.programs
-    if not len(listed):
+    listing = rec.listing
+    js = listing.listed
+    if not len(js):
         return "No program qualifies for your list, so it names no institution to approach."
-    site = listed["acgme_id"].map(_institutions(str(rec.version_dir)))
+    sites = _institutions(str(rec.version_dir))
+    site = [sites.get(x) for x in listing.s.prep.data.programs.acgme_id[js]]
     if profile.preferred_states:
-        where = listed["preferred_state"].astype(bool).to_numpy()
+        where = listing.s.preferred[0, js]
         names = ", ".join(x if x.isupper() else x.title() for x in profile.preferred_states)
-        k, m = int(site[where].dropna().nunique()), int(where.sum())
+        k, m = len({x for x, w in zip(site, where, strict=True) if w and x is not None}), int(where.sum())
         return (
-            f"Places to look: {m} of your {len(listed)} listed programs are in your preferred states ({names}), "
+            f"Places to look: {m} of your {len(js)} listed programs are in your preferred states ({names}), "
             f"at {k} institutions (ACGME's address line) that run ACGME-accredited IM programs: a rotation whose "
             "faculty teach there meets the article's affiliation point."
         )
-    k = int(site.dropna().nunique())
+    k = len({x for x in site if x is not None})
     return (
-        f"Places to look: your {len(listed)} listed programs are at {k} institutions (ACGME's address line) that run "
+        f"Places to look: your {len(js)} listed programs are at {k} institutions (ACGME's address line) that run "
         "ACGME-accredited IM programs; state preferred states to narrow them to where you can rotate."
     )
 

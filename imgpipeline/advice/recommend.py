@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imgpipeline.advice import core, explain, lists, outcome
-from imgpipeline.advice.model import band_of, compute_terms
+from imgpipeline.advice import core, lists, outcome
+from imgpipeline.advice.listing import Listing, program_columns
+from imgpipeline.advice.model import compute_terms
 from imgpipeline.advice.plan import Plan, finish_plan, pending_steps, plan_rows, runs_of
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import Readiness, unknown_policies
@@ -29,7 +30,7 @@ from imgpipeline.csv_out import write_csv
 from imgpipeline.fees import FeeSchedule
 from imgpipeline.risk import RiskAssessment
 from imgpipeline.settings import Settings
-from imgpipeline.vocabulary import BANDS, FREIDA_ACCEPTING_YEAR, PROGRAM_TIERS
+from imgpipeline.vocabulary import FREIDA_ACCEPTING_YEAR
 
 
 @dataclass
@@ -51,12 +52,20 @@ class Recommendation:
     bands: dict[str, str]
     fee: dict[str, Any]
     sources: dict[str, str]
-    programs: pd.DataFrame          # the list, ranked
-    all_programs: pd.DataFrame      # every program with its status and chance
+    listing: Listing = field(repr=False)   # every program's chance, status and rank (arrays)
     policy_notes: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     plan: Plan | None = None        # your next steps (advice.plan)
-    _scored: core.Scored | None = field(default=None, repr=False, compare=False)   # the arrays behind it
+
+    @property
+    def programs(self) -> pd.DataFrame:
+        """The list, ranked, with each program's reasons (a frame built when first read)."""
+        return self.listing.programs()
+
+    @property
+    def all_programs(self) -> pd.DataFrame:
+        """Every program with its status and chance (a frame built when first read)."""
+        return self.listing.all_programs()
 
     @property
     def tier(self) -> str:
@@ -64,7 +73,7 @@ class Recommendation:
 
     @property
     def n_listed(self) -> int:
-        return len(self.programs)
+        return len(self.listing.listed)
 
     def summary(self) -> dict[str, Any]:
         """Everything but the rows, as JSON-ready values."""
@@ -94,10 +103,8 @@ class Recommendation:
         }
 
     def to_json(self) -> dict[str, Any]:
-        rows = self.programs.drop(columns=["contributions"]).assign(
-            contributions=[json.loads(c) for c in self.programs["contributions"]]
-        )
-        return {**self.summary(), "list": json.loads(rows.to_json(orient="records"))}
+        """The summary and the list (``programs`` as JSON records, contributions as lists)."""
+        return {**self.summary(), "list": self.listing.records()}
 
     def write(self, out: str | Path) -> dict[str, Path]:
         """The list as CSV, Parquet and JSON (with the summary), every program's status and the
@@ -149,49 +156,6 @@ def _size_words(choice: lists.SizeChoice, article: Any, chosen: outcome.Outcome 
     return {"programs": n, "why": words, "article_range": article.text(), "compared_with_article": compare, "reached_target": choice.reached_target}
 
 
-def _table(s: core.Scored, rank: np.ndarray, status: np.ndarray, likely: float, target: float) -> pd.DataFrame:
-    """Every program with its chance, band, status and (for listed ones) reasons."""
-    data = s.prep.data
-    ps, t = data.programs, data.programs.table
-    band = np.array(BANDS, dtype=object)[band_of(s.p[0], s.excluded[0], likely, target)]
-    df = pd.DataFrame({
-        "rank": rank,
-        "acgme_id": ps.acgme_id,
-        "program_name": data.display_name,
-        "city": t["city"].to_numpy(dtype=object),
-        "state": t["state"].to_numpy(dtype=object),
-        "program_tier": np.array(PROGRAM_TIERS, dtype=object)[ps.tier_idx],
-        "img_share": t["img_share"].to_numpy(dtype=float),
-        "img_share_basis": t["img_share_basis"].to_numpy(dtype=object),
-        "p_interview": s.p[0],
-        "p_interview_low": s.p_low[0],
-        "p_interview_high": s.p_high[0],
-        "band": band,
-        "preferred_state": s.preferred[0],
-        "status": np.array(lists.STATUS, dtype=object)[status],
-        "exclusion_reasons": [explain.exclusion_text(s.terms, j) for j in range(ps.n)],
-        "states_failed_attempts_policy": ps.excludes_failures,
-        "states_yog_window": np.isin(ps.yog_tolerance, ["stated_limit", "stated_preference", "stated_no_limit"]),
-        "acgme_snapshot": t["acgme_snapshot"].to_numpy(dtype=object),
-        "freida_snapshot": t["freida_snapshot"].to_numpy(dtype=object),
-    })
-    df["published_version"] = data.version
-    return df
-
-
-def _explain_listed(s: core.Scored, listed: pd.DataFrame) -> pd.DataFrame:
-    data = s.prep.data
-    c, a, ps = data.coefficients, s.applicants, data.programs
-    index = {pid: j for j, pid in enumerate(ps.acgme_id)}
-    js = [index[x] for x in listed["acgme_id"]]
-    contribs = explain.contributions_of(s.terms, c, a, ps, 0, js)
-    listed = listed.copy()
-    listed.insert(listed.columns.get_loc("band") + 1, "why", [explain.why(x, c["calibration_offset"]) for x in contribs])
-    listed["cautions"] = ["; ".join(explain.cautions(a, ps, 0, j)) for j in js]
-    listed["contributions"] = [json.dumps(x) for x in contribs]
-    return listed
-
-
 def _counts(s: core.Scored, status: np.ndarray) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     ex = {k: int(v[0].sum()) for k, v in s.terms.excluded.items()}
     left = {k: int((status == lists.STATUS.index(k)).sum()) for k in lists.LEFT_OUT_TEXT}
@@ -207,13 +171,13 @@ def _counts(s: core.Scored, status: np.ndarray) -> tuple[dict[str, int], dict[st
     return counts, ex, left
 
 
-def _notes(s: core.Scored, counts: dict[str, int], listed: pd.DataFrame) -> list[str]:
+def _notes(s: core.Scored, counts: dict[str, int], listing: Listing) -> list[str]:
     notes = []
     prof, rules, data = s.who[0].profile, s.prep.rules, s.prep.data
     if prof.preferred_states:
         notes.append(
             f"preferred states ({', '.join(x if x.isupper() else x.title() for x in prof.preferred_states)}): "
-            f"{int(listed['preferred_state'].sum())} listed; a preference adds {rules.preferred_state_log_odds:g} "
+            f"{int(s.preferred[0, listing.listed].sum())} listed; a preference adds {rules.preferred_state_log_odds:g} "
             "to a program's ranking key (log-odds), never to its chance, band or exclusions"
         )
     if prof.visa_need == "h1b":
@@ -245,7 +209,7 @@ def recommend(
     steps = pending_steps(main, prep, settings) if plan else []
     rec = _recommendation(core.score(prep, runs_of(main, steps)))
     if plan:
-        rec.plan = finish_plan(rec, rec._scored, steps, settings)
+        rec.plan = finish_plan(rec, rec.listing.s, steps, settings)
     return rec
 
 
@@ -255,24 +219,19 @@ def _recommendation(s: core.Scored) -> Recommendation:
     data, profile, assessment, c = prep.data, main.profile, main.assessment, prep.data.coefficients
     choice = s.choice(0)
     display = _display(s)
-    rank, status = lists.take_top(s.order[:1], s.status[:1], np.array([choice.n]))
-    rank, status = rank[0], status[0]
-    table = _table(s, rank, status, c["band_likely"], c["band_target"])
-    listed = _explain_listed(s, table[table["status"] == "listed"].sort_values("rank").reset_index(drop=True))
+    listing = Listing.of(s, choice.n)
     chosen = next((o for o in display if o.n == choice.n), None)
-    counts, excluded, left_out = _counts(s, status)
-    order = np.lexsort((-s.p[0], np.where(rank > 0, rank, 1 << 30), status))
+    counts, excluded, left_out = _counts(s, listing.status)
+    cols = {k: v[listing.listed] for k, v in program_columns(prep).items() if k in ("states_failed_attempts_policy", "states_yog_window")}
     return Recommendation(
         profile_id=profile.profile_id, version=data.version, version_dir=data.folder, assessment=assessment,
         readiness=main.readiness, not_stated=profile.not_stated, counts=counts, excluded=excluded, left_out=left_out,
         size=_size_words(choice, assessment.list_size, chosen, display),
         outcome=chosen, size_curve=display, bands=band_words(c["band_likely"], c["band_target"]),
         fee=fee_summary(prep.schedule, choice.n, assessment.list_size, profile.budget_usd),
-        sources=dict(prep.sources), programs=listed,
-        all_programs=table.iloc[order].drop(columns=["states_failed_attempts_policy", "states_yog_window"]).reset_index(drop=True),
-        policy_notes=unknown_policies(main.row, listed, c["yog_after_years"]),
-        notes=_notes(s, counts, listed) + season_notes(prep.schedule, date.today()),
-        _scored=s,
+        sources=dict(prep.sources), listing=listing,
+        policy_notes=unknown_policies(main.row, cols, c["yog_after_years"]),
+        notes=_notes(s, counts, listing) + season_notes(prep.schedule, date.today()),
     )
 
 
