@@ -87,6 +87,10 @@ def holds_all(clauses: tuple[Clause, ...], row: Mapping[str, Any]) -> bool:
     return all(c.holds(row[c.field]) for c in clauses)
 
 
+# Each factor's rule in words, worded once (keyed by the factor object, kept alive with it).
+_RULE_WORDS: dict[int, tuple[Factor, str]] = {}
+
+
 class Factor(BaseModel):
     """One risk factor of the article, as a rule."""
 
@@ -102,7 +106,13 @@ class Factor(BaseModel):
     when_any: tuple[Clause, ...] = ()
 
     def rule(self) -> str:
-        """The rule in words: its clauses and thresholds."""
+        """The rule in words: its clauses and thresholds (worded once per factor)."""
+        hit = _RULE_WORDS.get(id(self))
+        if hit is None or hit[0] is not self:
+            hit = _RULE_WORDS[id(self)] = (self, self._words())
+        return hit[1]
+
+    def _words(self) -> str:
         text = " and ".join(c.text() for c in self.when)
         if self.when_any:
             text += " and (" + " or ".join(c.text() for c in self.when_any) + ")"
@@ -264,10 +274,10 @@ class RiskAssessment:
         return out
 
 
-def _format(template: str, values: dict[str, Any]) -> str:
-    clean = {k: (None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for k, v in values.items()}
+def _format(template: str, values: Mapping[str, Any]) -> str:
+    """``template`` with one profile's typed values (missing as None)."""
     try:
-        return template.format(**clean)
+        return template.format_map(values)
     except (KeyError, ValueError, TypeError):
         return template
 

@@ -334,13 +334,11 @@ def _failures(c: Coefficients, a: Applicants) -> np.ndarray:
     return (raw * (1.0 - relief))[:, None]
 
 
-def _yog(c: Coefficients, a: Applicants, ps: Programs, side: ProgramSide) -> tuple[np.ndarray, np.ndarray]:
-    """Older graduates by the program's tolerance; beyond a stated required window excludes."""
+def _yog(c: Coefficients, a: Applicants, side: ProgramSide) -> np.ndarray:
+    """Older graduates by the program's tolerance (beyond a stated required window excludes:
+    ``exclusions``)."""
     older = np.nan_to_num(a.years, nan=0.0) > c["yog_after_years"]
-    term = np.where(older[:, None], side.yog_older[None, :], 0.0)
-    with np.errstate(invalid="ignore"):
-        beyond = (a.years[:, None] > ps.yog_limit[None, :]) & side.yog_limited[None, :]
-    return term, beyond
+    return np.where(older[:, None], side.yog_older[None, :], 0.0)
 
 
 def _usce(c: Coefficients, a: Applicants, side: ProgramSide) -> tuple[np.ndarray, np.ndarray]:
@@ -358,21 +356,20 @@ def _usce(c: Coefficients, a: Applicants, side: ProgramSide) -> tuple[np.ndarray
     return own[:, None], np.where(short, side.usce_policy[None, :], 0.0)
 
 
-def _visa(a: Applicants, side: ProgramSide, P: int, exclude_inferred: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per visa need: not sponsored excludes; unknown sponsorship costs; H-1B without Step 3."""
-    G = a.n
-    term, excluded = np.zeros((G, P)), np.zeros((G, P), dtype=bool)
+def _visa(a: Applicants, side: ProgramSide, P: int, exclude_inferred: bool, excluded: bool = False) -> np.ndarray:
+    """Per visa need: unknown sponsorship costs, H-1B without Step 3 too; (``excluded``) where
+    the need is not sponsored: excluded."""
+    out = np.zeros((a.n, P), dtype=bool if excluded else float)
     for need in ("j1", "h1b", "either"):
         rows = a.visa_need == need
         if not rows.any():
             continue
         no, t = side.visa[(need, exclude_inferred)]
-        excluded[rows] = no[None, :]
-        term[rows] = t[None, :]
-        if need == "h1b":
+        out[rows] = (no if excluded else t)[None, :]
+        if need == "h1b" and not excluded:
             no_step3 = rows & ~a.step3_passed
-            term[no_step3] += side.h1b_yes[None, :]
-    return term, excluded
+            out[no_step3] += side.h1b_yes[None, :]
+    return out
 
 
 def visa_state(ps: Programs, need: str) -> np.ndarray:
@@ -414,9 +411,9 @@ def compute_terms(c: Coefficients, ps: Programs, a: Applicants, *, exclude_infer
     """Every term and exclusion for ``a`` (G applicants) x ``ps`` (P programs)."""
     G, P = a.n, ps.n
     side = program_side(c, ps)
-    yog, yog_out = _yog(c, a, ps, side)
+    yog = _yog(c, a, side)
     usce, policy = _usce(c, a, side)
-    visa, visa_out = _visa(a, side, P, exclude_inferred_visa)
+    visa = _visa(a, side, P, exclude_inferred_visa)
     stated = _stated(c, a)
     terms = {
         "baseline": side.baseline,
@@ -432,14 +429,23 @@ def compute_terms(c: Coefficients, ps: Programs, a: Applicants, *, exclude_infer
     }
     terms["overlap"] = _overlap(c, [terms[k] for k in SCREENS], (G, P))
     terms = {k: np.broadcast_to(terms[k], (G, P)) for k in TERMS}
-    excluded = {
-        "excluded_visa": visa_out,
+    return Terms(terms, exclusions(c, ps, a, exclude_inferred_visa=exclude_inferred_visa), (G, P))
+
+
+def exclusions(c: Coefficients, ps: Programs, a: Applicants, *, exclude_inferred_visa: bool = True) -> dict[str, np.ndarray]:
+    """Every hard exclusion (``EXCLUSIONS``) for ``a`` (G applicants) x ``ps`` (P programs):
+    ``compute_terms``' exclusions, without the terms."""
+    G, P = a.n, ps.n
+    side = program_side(c, ps)
+    with np.errstate(invalid="ignore"):
+        beyond = (a.years[:, None] > ps.yog_limit[None, :]) & side.yog_limited[None, :]
+    return {
+        "excluded_visa": _visa(a, side, P, exclude_inferred_visa, excluded=True),
         "excluded_failed_attempts": (a.failures > 0)[:, None] & ps.excludes_failures[None, :],
-        "excluded_yog": yog_out,
+        "excluded_yog": beyond,
         "excluded_imgs": np.broadcast_to(ps.excludes_imgs[None, :], (G, P)),
         "excluded_military": (~a.service_member)[:, None] & ps.military[None, :],
     }
-    return Terms(terms, excluded, (G, P))
 
 
 def baseline_bounds(c: Coefficients, ps: Programs) -> tuple[np.ndarray, np.ndarray]:

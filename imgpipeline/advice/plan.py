@@ -504,11 +504,11 @@ def pending_steps(main: core.Applicant, prep: core.Prepared, settings: Settings 
 def runs_of(main: core.Applicant, steps: list[Pending]) -> list[core.Applicant]:
     """The applicants to score: ``main`` (row 0), then each distinct changed profile (setting
     each step's ``run``)."""
-    who, index = [main], {}
+    who = [main]
     for s in steps:
         if s.changed is not None:
-            key = (s.changed.profile, s.changed.as_of_year)
-            s.run = index.setdefault(key, len(who))
+            same = (g for g, a in enumerate(who) if g and a.as_of_year == s.changed.as_of_year and a.profile == s.changed.profile)
+            s.run = next(same, len(who))
             if s.run == len(who):
                 who.append(s.changed)
     return who

@@ -21,7 +21,7 @@ import pandas as pd
 
 from imgpipeline.advice import core, lists, outcome
 from imgpipeline.advice.listing import Listing, program_columns
-from imgpipeline.advice.model import compute_terms
+from imgpipeline.advice.model import exclusions
 from imgpipeline.advice.plan import Plan, finish_plan, pending_steps, plan_rows, runs_of
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import Readiness, unknown_policies
@@ -181,10 +181,10 @@ def _notes(s: core.Scored, counts: dict[str, int], listing: Listing) -> list[str
             "to a program's ranking key (log-odds), never to its chance, band or exclusions"
         )
     if prof.visa_need == "h1b":
-        either = compute_terms(data.coefficients, data.programs, s.applicants.take(slice(0, 1)).with_visa("either"))
+        either = exclusions(data.coefficients, data.programs, s.applicants.take(slice(0, 1)).with_visa("either"))
         notes.append(
             f"H-1B only: {counts['eligible']} programs are open to you; with J-1 or H-1B, "
-            f"{data.n - int(either.any_excluded[0].sum())} would be (the article: 'If you require H-1B only, your pool "
+            f"{data.n - int(np.logical_or.reduce(list(either.values()))[0].sum())} would be (the article: 'If you require H-1B only, your pool "
             "will shrink dramatically; consider being flexible with J-1 if possible')"
         )
     return notes
