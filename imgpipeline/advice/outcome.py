@@ -59,25 +59,32 @@ class Prefixes:
         p = np.atleast_2d(np.asarray(p, dtype=float))
         R, N = p.shape
         self.n_max = N
-        self._q = np.ascontiguousarray(p.T)[:, :, None]
-        self._keep = 1.0 - self._q
-        self._hist = np.empty((N + 1, R, kmax + 1))
-        self._hist[0] = 0.0
-        self._hist[0, :, 0] = 1.0
-        self._moved = np.empty((R, kmax + 1))
+        q = np.ascontiguousarray(p.T)
+        # Step j multiplies the distribution by P(interview) and by 1 - P(interview) at once:
+        # each history slot holds [moved, distribution] (bins x rows), so one product fills both.
+        self._qk = np.stack([q, 1.0 - q], axis=1)[:, :, None, :]
+        self._hist = np.empty((N + 1, 2, kmax + 1, R))
+        self._hist[0, 1] = 0.0
+        self._hist[0, 1, 0] = 1.0
         self._done = 0
 
     def at(self, n: int) -> np.ndarray:
         """(R, kmax + 1): every row's distribution after its first ``n`` programs."""
-        hist, moved = self._hist, self._moved
+        hist, qk, mul, add = self._hist, self._qk, np.multiply, np.add
         for j in range(self._done, n):
-            dist, nxt = hist[j], hist[j + 1]
-            np.multiply(dist, self._q[j], out=moved)
-            np.multiply(dist, self._keep[j], out=nxt)
-            nxt[:, 1:] += moved[:, :-1]
-            nxt[:, -1] += moved[:, -1]
+            slot = hist[j + 1]
+            mul(hist[j, 1], qk[j], slot)            # moved = dist x q, dist x (1 - q)
+            moved, dist = slot[0], slot[1]
+            shifted = dist[1:]
+            add(shifted, moved[:-1], shifted)       # one more interview
+            last = dist[-1]
+            add(last, moved[-1], last)              # the last bin holds K >= kmax
         self._done = max(self._done, n)
-        return hist[n]
+        return hist[n, 1].T
+
+    @property
+    def rows(self) -> int:
+        return self._hist.shape[3]
 
 
 def interview_distribution(p: np.ndarray, kmax: int, at: np.ndarray | None = None) -> np.ndarray:
@@ -85,7 +92,7 @@ def interview_distribution(p: np.ndarray, kmax: int, at: np.ndarray | None = Non
     row of ``p`` (G x N), for every n in ``at`` (default: N): an array (G, len(at), kmax + 1)."""
     pre = Prefixes(p, kmax)
     at = np.array([pre.n_max] if at is None else at, dtype=int)
-    return np.stack([pre.at(int(n)) for n in at], axis=1) if len(at) else np.empty((pre._hist.shape[1], 0, kmax + 1))
+    return np.stack([pre.at(int(n)) for n in at], axis=1) if len(at) else np.empty((pre.rows, 0, kmax + 1))
 
 
 def p_match(dist: np.ndarray, curve_p: np.ndarray) -> np.ndarray:
@@ -142,15 +149,16 @@ class RankedList:
     def outcome(self, list_index: int, n: int) -> Outcome:
         """What the first ``n`` programs of list ``list_index`` (rows 3i..3i+2) bring."""
         r = 3 * list_index
-        d, cum, c = self.prefixes.at(n), self.cum, self.curve
+        d = np.ascontiguousarray(self.prefixes.at(n)[r : r + 3])   # P(match) reads contiguous rows
+        cum, c = self.cum[r : r + 3, n], self.curve
         return Outcome(
             n=int(n),
-            expected_interviews=float(cum[r, n]),
-            interviews_low=float(cum[r + 1, n]),
-            interviews_high=float(cum[r + 2, n]),
-            p_match=float(p_match(d[r], c.p)),
-            p_match_low=float(p_match(d[r + 1], c.low)),
-            p_match_high=float(p_match(d[r + 2], c.high)),
-            p_no_interview=float(d[r, 0]),
-            distribution=d[r].copy(),
+            expected_interviews=float(cum[0]),
+            interviews_low=float(cum[1]),
+            interviews_high=float(cum[2]),
+            p_match=float(p_match(d[0], c.p)),
+            p_match_low=float(p_match(d[1], c.low)),
+            p_match_high=float(p_match(d[2], c.high)),
+            p_no_interview=float(d[0, 0]),
+            distribution=d[0],
         )
