@@ -150,12 +150,20 @@ def contributions_of(terms: Terms, c: Coefficients, a: Applicants, ps: Programs,
     values = np.stack([terms.terms[t][g, js] for t in TERMS], axis=1).tolist() if len(js) else []
     bases = [texts[t][0].tolist() for t in TERMS]
     evidence = [texts[t][1].tolist() for t in TERMS]
-    exp = math.exp
-    return [
-        [{"term": term, "log_odds": round(v, 6), "odds_multiplier": float(f"{exp(v):.6g}"), "basis": bases[i][k], "evidence": evidence[i][k]}
-         for i, (term, v) in enumerate(zip(TERMS, row, strict=True))]
-        for k, row in enumerate(values)
-    ]
+    shown: dict[float, tuple[float, float]] = {}   # the same log-odds recur across programs: worded once
+    out = []
+    for k, row in enumerate(values):
+        terms_k = []
+        for i, (term, v) in enumerate(zip(TERMS, row, strict=True)):
+            lo, om = (v, 1.0) if v == 0.0 else shown.get(v) or shown.setdefault(v, _shown(v))   # a zero keeps its sign
+            terms_k.append({"term": term, "log_odds": lo, "odds_multiplier": om, "basis": bases[i][k], "evidence": evidence[i][k]})
+        out.append(terms_k)
+    return out
+
+
+def _shown(v: float) -> tuple[float, float]:
+    """A term's log-odds as shown (6 decimals) and its odds multiplier (6 significant digits)."""
+    return round(v, 6), float(f"{math.exp(v):.6g}")
 
 
 def contributions(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int, j: int) -> list[dict[str, Any]]:

@@ -61,13 +61,10 @@ def program_columns(prep: core.Prepared) -> dict[str, np.ndarray]:
 
 def _as_written(values: np.ndarray) -> list[Any]:
     """Floats as ``DataFrame.to_json`` writes them, read back (its encoder rounds to 10
-    decimals and writes -0.0 as 0.0; nan as None): one encoder call for all of them."""
+    decimals and writes -0.0 as 0.0; nan as None): one encoder call for all of them (the
+    contributions' log-odds and multipliers once per distinct value: -0.0 and 0.0 are both
+    written 0.0)."""
     return json.loads(pd.Series(values, dtype=float).to_json(orient="values")) if len(values) else []
-
-
-def _contributions(contribs: list[list[dict[str, Any]]], rounded: Any) -> list[list[dict[str, Any]]]:
-    """Copies of the contributions with their log-odds and odds multipliers as written."""
-    return [[{**d, "log_odds": next(rounded), "odds_multiplier": next(rounded)} for d in row] for row in contribs]
 
 
 @dataclass
@@ -120,9 +117,10 @@ class Listing:
         lists: without building the frame."""
         s, js, n = self.s, self.listed, len(self.listed)
         cols, ex = program_columns(s.prep), self.explained()
-        terms = [(d["log_odds"], d["odds_multiplier"]) for row in ex.contributions for d in row]
-        floats = np.concatenate([cols["img_share"][js], s.p[0, js], s.p_low[0, js], s.p_high[0, js], np.array(terms, dtype=float).ravel()])
+        terms = list({x for row in ex.contributions for d in row for x in (d["log_odds"], d["odds_multiplier"])})
+        floats = np.concatenate([cols["img_share"][js], s.p[0, js], s.p_low[0, js], s.p_high[0, js], np.array(terms, dtype=float)])
         rounded = _as_written(floats)
+        written = dict(zip(terms, rounded[4 * n :], strict=True))
         values = {
             "rank": self.rank[js].tolist(),
             **{k: cols["text"][k][js].tolist() for k in _TEXT},
@@ -135,7 +133,7 @@ class Listing:
             "states_failed_attempts_policy": cols["states_failed_attempts_policy"][js].tolist(),
             "states_yog_window": cols["states_yog_window"][js].tolist(),
             "published_version": [s.prep.data.version] * n, "cautions": ex.cautions,
-            "contributions": _contributions(ex.contributions, iter(rounded[4 * n :])),
+            "contributions": [[{**d, "log_odds": written[d["log_odds"]], "odds_multiplier": written[d["odds_multiplier"]]} for d in row] for row in ex.contributions],
         }
         return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in zip(*(values[k] for k in LIST_COLUMNS), strict=True)]
 
