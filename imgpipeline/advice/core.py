@@ -46,6 +46,13 @@ class Prepared:
     sources: dict[str, str]
     cache: dict[Any, Any] = field(default_factory=dict)   # what callers derive from the version once
 
+    def covers(self, budget: float) -> int:
+        """How many programs the fee schedule lets ``budget`` pay for (cached per budget)."""
+        key = ("covers", budget)
+        if key not in self.cache:
+            self.cache[key] = self.schedule.covers(budget)
+        return self.cache[key]
+
     def preferred(self, codes: tuple[str, ...]) -> np.ndarray:
         """(P,) programs in the preferred states (cached per set of states)."""
         key = ("preferred", codes)
@@ -94,10 +101,18 @@ def applicant(profile: ApplicantProfile, as_of_year: int | None, prep: Prepared)
     return Applicant(profile, as_of_year, row, assess_values(row), assess_readiness(row, prep.readiness))
 
 
-class _Curve(Sequence[outcome.Outcome]):
-    """The outcomes at a grid of sizes, each computed when first read."""
+@dataclass(frozen=True)
+class _Point:
+    """What ``lists.choose_size`` reads of an outcome."""
 
-    def __init__(self, sizes: np.ndarray, at: Callable[[int], outcome.Outcome]) -> None:
+    n: int
+    p_match: float
+
+
+class _Curve(Sequence[_Point]):
+    """The outcomes at a grid of sizes (their P(match)), each computed when first read."""
+
+    def __init__(self, sizes: np.ndarray, at: Callable[[int], _Point]) -> None:
         self.sizes, self._at, self._memo = sizes, at, {}
 
     def __len__(self) -> int:
@@ -142,11 +157,11 @@ class Scored:
         if g not in self.choices:
             rules, budget = self.prep.rules, self.who[g].profile.budget_usd
             grid = lists.size_grid(len(self.cand[g]), rules)
-            covers = self.prep.schedule.covers(budget) if budget is not None else None
+            covers = self.prep.covers(budget) if budget is not None else None
             if len(grid) == 0:
                 self.choices[g] = lists.SizeChoice(0, "no program qualifies", False)
             else:
-                self.choices[g] = lists.choose_size(_Curve(grid, lambda n: self.outcome(g, n)), rules, covers)
+                self.choices[g] = lists.choose_size(_Curve(grid, lambda n: _Point(n, self.ranked.p_match(g, n))), rules, covers)
         return self.choices[g]
 
     def eligible(self, g: int) -> int:

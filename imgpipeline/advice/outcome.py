@@ -146,6 +146,10 @@ class RankedList:
         self.prefixes = Prefixes(p, curve.kmax)
         self.cum = np.concatenate([np.zeros((len(p), 1)), np.cumsum(p, axis=1)], axis=1)
 
+    def p_match(self, list_index: int, n: int) -> float:
+        """``outcome(list_index, n).p_match`` alone."""
+        return float(p_match(np.ascontiguousarray(self.prefixes.at(n)[3 * list_index]), self.curve.p))
+
     def outcome(self, list_index: int, n: int) -> Outcome:
         """What the first ``n`` programs of list ``list_index`` (rows 3i..3i+2) bring."""
         r = 3 * list_index
