@@ -84,7 +84,10 @@ class Clause(BaseModel):
 
 def holds_all(clauses: tuple[Clause, ...], row: Mapping[str, Any]) -> bool:
     """Whether every clause holds for one profile's typed values (``applicant_values``)."""
-    return all(c.holds(row[c.field]) for c in clauses)
+    for c in clauses:
+        if not c.holds(row[c.field]):
+            return False
+    return True
 
 
 # Each factor's rule in words, worded once (keyed by the factor object, kept alive with it).
@@ -131,7 +134,12 @@ class Factor(BaseModel):
 
     def fires(self, row: Mapping[str, Any]) -> bool:
         """``mask`` for one profile's typed values."""
-        return holds_all(self.when, row) and (not self.when_any or any(c.holds(row[c.field]) for c in self.when_any))
+        if not holds_all(self.when, row):
+            return False
+        for c in self.when_any:
+            if c.holds(row[c.field]):
+                return True
+        return not self.when_any
 
 
 class TierDef(BaseModel):

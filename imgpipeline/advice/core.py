@@ -181,6 +181,8 @@ class Scored:
         m = min(m, len(self.cand[g]))
         if m <= 0:
             return None
+        if m <= self.choice(g).n:
+            return self.outcome(g, m)                      # within the list: its ranking
         order = self.list_order(g)
         if np.array_equal(order[:m], self.cand[g][:m]):
             return self.outcome(g, m)
