@@ -5,6 +5,7 @@ come from ``model.compute_terms``."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -142,28 +143,57 @@ def term_texts(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: in
     return out
 
 
+def term_values(terms: Terms, g: int, js: Any) -> np.ndarray:
+    """(n, T): every term's log-odds of applicant g at the programs ``js`` (``TERMS`` order)."""
+    js = np.asarray(js, dtype=np.intp)
+    return np.stack([terms.terms[t][g, js] for t in TERMS], axis=1) if len(js) else np.zeros((0, len(TERMS)))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Log-odds as a person reads them, each distinct value worded once: rounded to 6 decimals,
+    and its odds multiplier to 6 significant digits (``index``: each cell's distinct value;
+    a zero's sign is the cell's own: ``cells``)."""
+
+    values: np.ndarray
+    index: np.ndarray
+    log_odds: np.ndarray
+    odds: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Shown:
+        distinct, index = np.unique(values, return_inverse=True)
+        pairs = [(round(v, 6), float(f"{math.exp(v):.6g}")) for v in distinct.tolist()]
+        lo, om = (np.array([p[i] for p in pairs], dtype=float) for i in (0, 1))
+        return cls(values, index.reshape(values.shape), lo, om)
+
+    def cells(self) -> tuple[list[list[float]], list[list[float]]]:
+        """(log-odds, odds multiplier) of every cell; a zero keeps its sign."""
+        lo = np.where(self.values == 0.0, self.values, self.log_odds[self.index])
+        return lo.tolist(), self.odds[self.index].tolist()
+
+
+def text_rows(texts: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[list[list[str]], list[list[str]]]:
+    """``term_texts``' bases and evidence as (n, T) rows."""
+    if not len(texts[TERMS[0]][0]):
+        return [], []
+    return tuple(np.stack([texts[t][i] for t in TERMS], axis=1).tolist() for i in (0, 1))  # type: ignore[return-value]
+
+
+def contribution_rows(log_odds: list[list[Any]], odds: list[list[Any]], bases: list[list[str]], evidence: list[list[str]]) -> list[list[dict[str, Any]]]:
+    """Per program, every term as a mapping: term, log_odds, odds_multiplier, basis, evidence."""
+    return [
+        [{"term": t, "log_odds": lo, "odds_multiplier": om, "basis": b, "evidence": e} for t, lo, om, b, e in zip(TERMS, *row, strict=True)]
+        for row in zip(log_odds, odds, bases, evidence, strict=True)
+    ]
+
+
 def contributions_of(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int, js: Any) -> list[list[dict[str, Any]]]:
     """Every term of applicant g at each program j of ``js``: log-odds, odds multiplier, basis,
     evidence. The log-odds add up exactly to the logit."""
     js = np.asarray(list(js), dtype=np.intp)
-    texts = term_texts(terms, c, a, ps, g, js)
-    values = np.stack([terms.terms[t][g, js] for t in TERMS], axis=1).tolist() if len(js) else []
-    bases = [texts[t][0].tolist() for t in TERMS]
-    evidence = [texts[t][1].tolist() for t in TERMS]
-    shown: dict[float, tuple[float, float]] = {}   # the same log-odds recur across programs: worded once
-    out = []
-    for k, row in enumerate(values):
-        terms_k = []
-        for i, (term, v) in enumerate(zip(TERMS, row, strict=True)):
-            lo, om = (v, 1.0) if v == 0.0 else shown.get(v) or shown.setdefault(v, _shown(v))   # a zero keeps its sign
-            terms_k.append({"term": term, "log_odds": lo, "odds_multiplier": om, "basis": bases[i][k], "evidence": evidence[i][k]})
-        out.append(terms_k)
-    return out
-
-
-def _shown(v: float) -> tuple[float, float]:
-    """A term's log-odds as shown (6 decimals) and its odds multiplier (6 significant digits)."""
-    return round(v, 6), float(f"{math.exp(v):.6g}")
+    lo, om = Shown.of(term_values(terms, g, js)).cells()
+    return contribution_rows(lo, om, *text_rows(term_texts(terms, c, a, ps, g, js)))
 
 
 def contributions(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int, j: int) -> list[dict[str, Any]]:
@@ -175,13 +205,21 @@ def why(contribs: list[dict[str, Any]], offset: float, top: int = 4) -> str:
     """The terms that move the chance most, as odds multipliers ('x0.45 failed attempts'); the
     baseline shows as the program's openness against the average program (``offset`` is the
     calibration offset every program shares)."""
-    shown = []
-    for x in contribs:
-        value = x["log_odds"] - (offset if x["term"] == "baseline" else 0.0)
-        if abs(value) >= 0.01:
-            shown.append((value, "openness to IMGs" if x["term"] == "baseline" else TERM_LABEL[x["term"]]))
-    shown.sort(key=lambda v: -abs(v[0]))
-    return ", ".join(f"x{math.exp(v):.2f} {label}" for v, label in shown[:top]) or "as the typical applicant at the average program"
+    log_odds = np.array([[x["log_odds"] for x in contribs]], dtype=float).reshape(1, len(contribs))
+    return why_rows(log_odds, offset, top, tuple(x["term"] for x in contribs))[0]
+
+
+def why_rows(log_odds: np.ndarray, offset: float, top: int = 4, terms: tuple[str, ...] = TERMS) -> list[str]:
+    """``why`` of several programs at once: ``log_odds`` (n programs x ``terms``) as shown. A
+    term shows when it moves the log-odds by 0.01 or more, largest first (ties in term order)."""
+    labels = ["openness to IMGs" if t == "baseline" else TERM_LABEL[t] for t in terms]
+    value = log_odds - np.array([offset if t == "baseline" else 0.0 for t in terms])
+    keep = np.abs(value) >= 0.01
+    order = np.argsort(np.where(keep, -np.abs(value), np.inf), axis=1, kind="stable")[:, :top]
+    out = []
+    for v, k, o in zip(value.tolist(), keep.tolist(), order.tolist(), strict=True):
+        out.append(", ".join(f"x{math.exp(v[i]):.2f} {labels[i]}" for i in o if k[i]) or "as the typical applicant at the average program")
+    return out
 
 
 def cautions(a: Applicants, ps: Programs, g: int, j: int) -> list[str]:

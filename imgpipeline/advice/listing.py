@@ -61,19 +61,24 @@ def program_columns(prep: core.Prepared) -> dict[str, np.ndarray]:
 
 def _as_written(values: np.ndarray) -> list[Any]:
     """Floats as ``DataFrame.to_json`` writes them, read back (its encoder rounds to 10
-    decimals and writes -0.0 as 0.0; nan as None): one encoder call for all of them (the
-    contributions' log-odds and multipliers once per distinct value: -0.0 and 0.0 are both
-    written 0.0)."""
+    decimals and writes -0.0 as 0.0; nan as None): one encoder call for all of them."""
     return json.loads(pd.Series(values, dtype=float).to_json(orient="values")) if len(values) else []
 
 
 @dataclass
 class Explained:
-    """The listed programs' reasons, in rank order."""
+    """The listed programs' reasons, in rank order: each term's log-odds as shown and its basis
+    and evidence ((n, T) rows), why the chance is what it is, and what to check."""
 
+    shown: explain.Shown
+    bases: list[list[str]]
+    evidence: list[list[str]]
     why: list[str]
     cautions: list[str]
-    contributions: list[list[dict[str, Any]]]
+
+    def contributions(self) -> list[list[dict[str, Any]]]:
+        """``explain.contributions_of`` of the listed programs."""
+        return explain.contribution_rows(*self.shown.cells(), self.bases, self.evidence)
 
 
 @dataclass
@@ -104,11 +109,12 @@ class Listing:
             s, js = self.s, self.listed
             data = s.prep.data
             c, a, ps = data.coefficients, s.applicants, data.programs
-            contribs = explain.contributions_of(s.terms, c, a, ps, 0, js)
+            shown = explain.Shown.of(explain.term_values(s.terms, 0, js))
+            bases, evidence = explain.text_rows(explain.term_texts(s.terms, c, a, ps, 0, js))
             self._cache["explained"] = Explained(
-                why=[explain.why(x, c["calibration_offset"]) for x in contribs],
+                shown=shown, bases=bases, evidence=evidence,
+                why=explain.why_rows(shown.log_odds[shown.index], c["calibration_offset"]),
                 cautions=["; ".join(explain.cautions(a, ps, 0, j)) for j in js],
-                contributions=contribs,
             )
         return self._cache["explained"]
 
@@ -117,10 +123,13 @@ class Listing:
         lists: without building the frame."""
         s, js, n = self.s, self.listed, len(self.listed)
         cols, ex = program_columns(s.prep), self.explained()
-        terms = list({x for row in ex.contributions for d in row for x in (d["log_odds"], d["odds_multiplier"])})
-        floats = np.concatenate([cols["img_share"][js], s.p[0, js], s.p_low[0, js], s.p_high[0, js], np.array(terms, dtype=float)])
+        sh = ex.shown
+        floats = np.concatenate([cols["img_share"][js], s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds])
         rounded = _as_written(floats)
-        written = dict(zip(terms, rounded[4 * n :], strict=True))
+        k = len(sh.log_odds)
+        written_lo = np.array(rounded[4 * n : 4 * n + k], dtype=object)
+        written_om = np.array(rounded[4 * n + k :], dtype=object)
+        contributions = explain.contribution_rows(written_lo[sh.index].tolist(), written_om[sh.index].tolist(), ex.bases, ex.evidence)
         values = {
             "rank": self.rank[js].tolist(),
             **{k: cols["text"][k][js].tolist() for k in _TEXT},
@@ -133,7 +142,7 @@ class Listing:
             "states_failed_attempts_policy": cols["states_failed_attempts_policy"][js].tolist(),
             "states_yog_window": cols["states_yog_window"][js].tolist(),
             "published_version": [s.prep.data.version] * n, "cautions": ex.cautions,
-            "contributions": [[{**d, "log_odds": written[d["log_odds"]], "odds_multiplier": written[d["odds_multiplier"]]} for d in row] for row in ex.contributions],
+            "contributions": contributions,
         }
         return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in zip(*(values[k] for k in LIST_COLUMNS), strict=True)]
 
@@ -162,7 +171,7 @@ class Listing:
             ex = self.explained()
             listed.insert(listed.columns.get_loc("band") + 1, "why", ex.why)
             listed["cautions"] = ex.cautions
-            listed["contributions"] = [json.dumps(x) for x in ex.contributions]
+            listed["contributions"] = [json.dumps(x) for x in ex.contributions()]
             self._cache["programs"] = listed
         return self._cache["programs"]
 
