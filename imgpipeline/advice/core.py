@@ -152,6 +152,11 @@ class Scored:
         """The outcome of applicant g's first n candidates."""
         return self.ranked.outcome(g, n)
 
+    def release(self) -> None:
+        """Drop the recursion's history once every outcome needed is read (a recommendation
+        kept by an app holds its chances and terms, not the distributions after every prefix)."""
+        self.ranked = None  # type: ignore[assignment]
+
     def choice(self, g: int) -> lists.SizeChoice:
         """Applicant g's list size (``lists.choose_size`` over the size grid, read lazily)."""
         if g not in self.choices:

@@ -210,6 +210,7 @@ def recommend(
     rec = _recommendation(core.score(prep, runs_of(main, steps)))
     if plan:
         rec.plan = finish_plan(rec, rec.listing.s, steps, settings)
+    rec.listing.s.release()
     return rec
 
 
