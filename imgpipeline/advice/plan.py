@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -180,7 +180,7 @@ class Effect:
         out: dict[str, Any] = {"sized": self.sized, "says": self.says, "change": self.change}
         for name in ("before", "after", "after_list"):
             fig = getattr(self, name)
-            out[name] = None if fig is None else {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(fig).items()}
+            out[name] = None if fig is None else {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(fig).items()}   # Figures holds plain values: no deep copy
         if self.sized:
             out["delta"] = {
                 "p_match": round(self.delta_p_match, 3),
