@@ -304,6 +304,11 @@ def frame_row(df: pd.DataFrame, i: int) -> dict[str, Any]:
     return typed_row({k: (None if pd.isna(v) else v) for k, v in row.items()})
 
 
+def as_values(applicant: pd.DataFrame | Mapping[str, Any]) -> Mapping[str, Any]:
+    """One profile's typed values: given as such, or row 0 of an applicant frame."""
+    return frame_row(applicant, 0) if isinstance(applicant, pd.DataFrame) else applicant
+
+
 def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None) -> RiskAssessment:
     """The assessment of row ``i`` of an applicant frame, spelled out (``assess_values``)."""
     return assess_values(frame_row(df, i), risk)

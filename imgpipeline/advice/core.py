@@ -177,8 +177,7 @@ class Scored:
         then the rest by the ranking key recomputed from P(interview), ties as in all_programs."""
         cand, n = self.cand[g], self.choice(g).n
         rest = cand[n:]
-        p = np.clip(self.p[g, rest], 1e-12, 1 - 1e-12)
-        key = np.log(p / (1 - p)) + self.prep.rules.preferred_state_log_odds * self.preferred[g, rest]
+        key = lists.key_from_chance(self.p[g, rest], self.preferred[g, rest], self.prep.rules.preferred_state_log_odds)
         return np.concatenate([cand[:n], rest[np.lexsort((rest, -self.p[g, rest], -key))]])
 
     def outcome_down(self, g: int, m: int) -> outcome.Outcome | None:

@@ -113,6 +113,13 @@ def ranking(logit: np.ndarray, preferred: np.ndarray, status: np.ndarray, rules:
     return np.argsort(-key, axis=1, kind="stable")
 
 
+def key_from_chance(p: np.ndarray, preferred: np.ndarray, preferred_log_odds: float) -> np.ndarray:
+    """The ranking key recomputed from P(interview) (log-odds, P kept off 0 and 1, + the
+    preferred-state bonus): how the programs past a list are ordered when it grows."""
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p)) + preferred_log_odds * preferred
+
+
 def take_top(order: np.ndarray, status: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mark the first n candidates of each row listed; (rank (K, P) 1..n or 0, status)."""
     K, P = status.shape

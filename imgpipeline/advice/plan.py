@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from imgpipeline.advice import core, outcome
+from imgpipeline.advice import core, lists, outcome
 from imgpipeline.advice.published import Published
 from imgpipeline.applicant import VISA_LABEL, ApplicantProfile, parse_profile
-from imgpipeline.risk import Clause, holds_all
+from imgpipeline.risk import Clause, as_values, holds_all
 from imgpipeline.rulebook import rulebook_path, section_at
 from imgpipeline.settings import Settings
 
@@ -65,11 +65,11 @@ class Condition(_Frozen):
     when: tuple[Clause, ...] = ()
     checks: str
 
-    def holds(self, row: Mapping[str, Any]) -> bool | None:
-        """On one profile's typed values (``applicant.applicant_values``)."""
+    def holds(self, applicant: pd.DataFrame | Mapping[str, Any]) -> bool | None:
+        """On one profile's typed values (``applicant.applicant_values``; or row 0 of a frame)."""
         if not self.when:
             return None
-        return holds_all(self.when, row)
+        return holds_all(self.when, as_values(applicant))
 
 
 class StepRule(_Frozen):
@@ -89,11 +89,11 @@ class StepRule(_Frozen):
             raise ValueError(f"plan step {self.id}: unknown change keys {sorted(unknown)} (known: {CHANGE_KEYS})")
         return self
 
-    def applies(self, row: Mapping[str, Any]) -> bool:
-        return holds_all(self.when, row)
+    def applies(self, applicant: pd.DataFrame | Mapping[str, Any]) -> bool:
+        return holds_all(self.when, as_values(applicant))
 
-    def sizable(self, row: Mapping[str, Any]) -> bool:
-        return self.change is not None and holds_all(self.change_when, row)
+    def sizable(self, applicant: pd.DataFrame | Mapping[str, Any]) -> bool:
+        return self.change is not None and holds_all(self.change_when, as_values(applicant))
 
 
 class Negligible(_Frozen):
@@ -238,8 +238,7 @@ def candidate_chances(rec: Recommendation, preferred_log_odds: float) -> pd.Data
     listed ones by rank, the rest by the ranking key (log-odds + the preferred-state bonus)."""
     t = rec.all_programs
     cand = t[t["status"].isin(["listed", "beyond_list"])].copy()
-    p = cand["p_interview"].clip(1e-12, 1 - 1e-12).to_numpy(dtype=float)
-    key = np.log(p / (1 - p)) + preferred_log_odds * cand["preferred_state"].astype(bool).to_numpy()
+    key = lists.key_from_chance(cand["p_interview"].to_numpy(dtype=float), cand["preferred_state"].astype(bool).to_numpy(), preferred_log_odds)
     cand["_listed"] = cand["status"].eq("listed")
     cand["_rank"] = np.where(cand["_listed"], cand["rank"], 1 << 30)
     cand["_key"] = -key

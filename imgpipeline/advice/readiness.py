@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from imgpipeline.risk import Clause, frame_row, holds_all
+from imgpipeline.risk import Clause, as_values, holds_all
 from imgpipeline.rulebook import rulebook_path, section_at
 from imgpipeline.settings import Settings
 
@@ -66,14 +66,9 @@ class Readiness:
         return dict(vars(self))
 
 
-def _values(applicant: pd.DataFrame | Mapping[str, Any]) -> Mapping[str, Any]:
-    """One profile's typed values: given, or row 0 of an applicant frame."""
-    return frame_row(applicant, 0) if isinstance(applicant, pd.DataFrame) else applicant
-
-
 def assess_readiness(applicant: pd.DataFrame | Mapping[str, Any], rules: tuple[ReadinessRule, ...]) -> list[Readiness]:
     """The readiness gaps of one profile's typed values (or of row 0 of an applicant frame)."""
-    row = _values(applicant)
+    row = as_values(applicant)
     return [Readiness(r.id, r.says, r.article, r.section, r.figures) for r in rules if r.holds(row)]
 
 
@@ -81,7 +76,7 @@ def unknown_policies(applicant: pd.DataFrame | Mapping[str, Any], listed: Mappin
     """For an applicant a policy could exclude, how many listed programs state no such policy:
     the list cannot have screened them, so confirm each. ``listed``: the list's
     ``states_failed_attempts_policy`` and ``states_yog_window`` (a frame or boolean arrays)."""
-    row = _values(applicant)
+    row = as_values(applicant)
     out = []
     failures = row["usmle_failures"] or 0
     n = len(listed["states_yog_window"])

@@ -1,10 +1,13 @@
 """One applicant's advice: risk tier, P(interview) at every program, the list by expected value,
 how many interviews it should bring, P(match | list), the size curve, readiness and unknowns.
 
-``recommend(profile, source)`` reads one published version only (``advice.published``),
-assesses risk once (``risk.assess_row``), computes the model's terms once
-(``model.compute_terms``), ranks, sizes and explains. Imports neither Prefect, GX nor
-scikit-learn: this is what an applicant (or an app) waits on.
+``recommend(profile, source)`` reads one published version only (``advice.published``, its
+arrays prepared once per version: ``advice.core.prepare``), assesses risk once from the
+profile's values (``risk.assess_values``: no frame), scores the profile and the changed
+profiles its plan re-runs in one pass (``advice.core.score``: one ``model.compute_terms``, one
+ranking, one outcome recursion), sizes and explains. The list and every program are kept as
+arrays (``advice.listing``): ``to_json`` reads them, the frames are built when first read.
+Imports neither Prefect, GX nor scikit-learn: this is what an applicant (or an app) waits on.
 """
 
 from __future__ import annotations
