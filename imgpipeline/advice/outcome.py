@@ -70,16 +70,18 @@ class Prefixes:
 
     def at(self, n: int) -> np.ndarray:
         """(R, kmax + 1): every row's distribution after its first ``n`` programs."""
-        hist, qk, mul, add = self._hist, self._qk, np.multiply, np.add
-        for j in range(self._done, n):
-            slot = hist[j + 1]
-            mul(hist[j, 1], qk[j], slot)            # moved = dist x q, dist x (1 - q)
-            moved, dist = slot[0], slot[1]
-            shifted = dist[1:]
-            add(shifted, moved[:-1], shifted)       # one more interview
-            last = dist[-1]
-            add(last, moved[-1], last)              # the last bin holds K >= kmax
-        self._done = max(self._done, n)
+        hist, a, mul, add = self._hist, self._done, np.multiply, np.add
+        if n > a:
+            steps = zip(
+                hist[a + 1 : n + 1], hist[a:n, 1], self._qk[a:n],                 # slot j + 1, dist j, (q, 1 - q)
+                hist[a + 1 : n + 1, 1, 1:], hist[a + 1 : n + 1, 0, :-1],          # dist bins 1..K, moved bins 0..K-1
+                hist[a + 1 : n + 1, 1, -1], hist[a + 1 : n + 1, 0, -1],           # the last bin, what moves into it
+            )
+            for slot, dist, qk, shifted, moved, last, over in steps:
+                mul(dist, qk, slot)              # [moved, dist] = dist x q, dist x (1 - q)
+                add(shifted, moved, shifted)     # one more interview
+                add(last, over, last)            # the last bin holds K >= kmax
+            self._done = n
         return hist[n, 1].T
 
     @property
