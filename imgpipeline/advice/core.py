@@ -46,13 +46,6 @@ class Prepared:
     sources: dict[str, str]
     cache: dict[Any, Any] = field(default_factory=dict)   # what callers derive from the version once
 
-    def covers(self, budget: float) -> int:
-        """How many programs the fee schedule lets ``budget`` pay for (cached per budget)."""
-        key = ("covers", budget)
-        if key not in self.cache:
-            self.cache[key] = self.schedule.covers(budget)
-        return self.cache[key]
-
     def preferred(self, codes: tuple[str, ...]) -> np.ndarray:
         """(P,) programs in the preferred states (cached per set of states)."""
         key = ("preferred", codes)
@@ -162,7 +155,7 @@ class Scored:
         if g not in self.choices:
             rules, budget = self.prep.rules, self.who[g].profile.budget_usd
             grid = lists.size_grid(len(self.cand[g]), rules)
-            covers = self.prep.covers(budget) if budget is not None else None
+            covers = self.prep.schedule.covers(budget) if budget is not None else None
             if len(grid) == 0:
                 self.choices[g] = lists.SizeChoice(0, "no program qualifies", False)
             else:
