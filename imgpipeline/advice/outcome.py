@@ -75,7 +75,7 @@ class Prefixes:
             steps = zip(
                 hist[a + 1 : n + 1], hist[a:n, 1], self._qk[a:n],                 # slot j + 1, dist j, (q, 1 - q)
                 hist[a + 1 : n + 1, 1, 1:], hist[a + 1 : n + 1, 0, :-1],          # dist bins 1..K, moved bins 0..K-1
-                hist[a + 1 : n + 1, 1, -1], hist[a + 1 : n + 1, 0, -1],           # the last bin, what moves into it
+                hist[a + 1 : n + 1, 1, -1], hist[a + 1 : n + 1, 0, -1], strict=True,  # the last bin, what moves into it
             )
             for slot, dist, qk, shifted, moved, last, over in steps:
                 mul(dist, qk, slot)              # [moved, dist] = dist x q, dist x (1 - q)
