@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -56,8 +57,13 @@ def _read(path: Path, mtime_ns: int, size: int) -> tuple[dict[str, Any], str]:
     return data, hashlib.sha256(raw).hexdigest()
 
 
-def rulebook_path(settings: Settings) -> Path:
-    return settings.rulebook.path
+def rulebook_path(settings: Settings | None = None) -> Path:
+    """The rulebook file the settings name; without settings, the one the environment names
+    (``IMGPIPELINE_RULEBOOK_PATH``, else the default), read without building a ``Settings``."""
+    if settings is not None:
+        return settings.rulebook.path
+    env = os.environ.get("IMGPIPELINE_RULEBOOK_PATH")
+    return Path(env) if env else DEFAULT_PATH
 
 
 def rulebook_digest(settings: Settings) -> str:
@@ -70,6 +76,12 @@ def load_rulebook(settings: Settings) -> dict[str, Any]:
     return settings.rulebook.data
 
 
-def section(name: str, settings: Settings) -> Any:
-    """One section of the settings' rulebook."""
-    return settings.rulebook.section(name)
+def section(name: str, settings: Settings | None = None) -> Any:
+    """One section of the settings' rulebook (the environment's without settings)."""
+    return settings.rulebook.section(name) if settings is not None else section_at(rulebook_path(), name)
+
+
+def section_at(path: Path, name: str) -> Any:
+    """One section of the rulebook file at ``path`` (read once per file and modification):
+    for callers that cache what they validate from it per file."""
+    return Rulebook(path).section(name)

@@ -337,3 +337,23 @@ def _applicants(p: Any):
     from imgpipeline.advice.model import Applicants
 
     return Applicants.from_frame(applicant_frame([p], YEAR))
+
+
+@pytest.mark.xdist_group("published")
+def test_the_fast_paths_order_and_outcomes_past_the_list_are_candidate_chances(data: Any) -> None:
+    """The plan reads its re-runs' arrays (advice.core): past a list, the programs come in the
+    order of candidate_chances and their outcomes are outcome_at's."""
+    from imgpipeline.advice import core
+
+    bonus = section("lists")["preferred_state_log_odds"]
+    prep = core.prepare(data)
+    for profile in (EXAMPLES / "moderately_low_j1.yaml", EXAMPLES / "very_high_h1b.yaml", EVERY_FACTOR, NO_USCE_J1):
+        p, rec = _rec(data, profile)
+        s = core.score(prep, [core.applicant(p, YEAR, prep)])
+        assert list(data.programs.acgme_id[s.list_order(0)]) == pl.candidate_chances(rec, bonus)["acgme_id"].tolist()
+        for m in (1, rec.n_listed, rec.n_listed + 1, rec.n_listed + 40, rec.counts["candidates"] + 5):
+            fast, ref = s.outcome_down(0, m), pl.outcome_at(rec, data, m, bonus)
+            assert (fast is None) == (ref is None)
+            if ref is not None:
+                assert (fast.n, fast.p_match, fast.p_match_low, fast.p_match_high, fast.expected_interviews) == (
+                    ref.n, ref.p_match, ref.p_match_low, ref.p_match_high, ref.expected_interviews)

@@ -251,3 +251,35 @@ def test_the_docs_example_commands_run_and_match_the_docs(published, tmp_path: P
         assert f"{rec.assessment.label}: {rec.n_listed} programs listed" in text
         if rec.outcome is not None:
             assert f"about {count(rec.outcome.expected_interviews)} interviews" in text
+
+
+@pytest.mark.xdist_group("published")
+@pytest.mark.parametrize("which", ["moderate", "very_high", "ck245", "step1_not_passed", "three_failures"])
+def test_the_json_list_is_the_list_frame_as_json(recs: dict[str, Recommendation], which: str) -> None:
+    """to_json's list is built from the arrays, not the frame: it is the frame written by pandas
+    and read back, contributions as lists."""
+    rec = recs[which]
+    rows = rec.programs.drop(columns=["contributions"]).assign(contributions=[json.loads(c) for c in rec.programs["contributions"]])
+    assert rec.to_json()["list"] == json.loads(rows.to_json(orient="records"))
+    assert rec.n_listed == len(rec.programs) == rec.counts["listed"]
+
+
+@pytest.mark.xdist_group("published")
+def test_profiles_scored_together_get_the_numbers_each_gets_alone(data: Published) -> None:
+    """recommend scores a profile with its plan's changed profiles in one pass (advice.core):
+    every row's chances, ranking, size and outcomes are those of the profile scored alone."""
+    from imgpipeline.advice import core
+
+    prep = core.prepare(data)
+    who = [core.applicant(parse_profile(v), YEAR, prep) for v in PROFILES.values()]
+    who.append(core.applicant(load_profile(VERY_HIGH), YEAR, prep))
+    together = core.score(prep, who)
+    for g, a in enumerate(who):
+        alone = core.score(prep, [a])
+        for name in ("p", "p_low", "p_high", "logit", "status", "order"):
+            assert np.array_equal(getattr(together, name)[g], getattr(alone, name)[0]), name
+        assert together.choice(g) == alone.choice(0)
+        for n in {1, together.choice(g).n, len(alone.cand[0])} - {0}:
+            x, y = together.outcome(g, n), alone.outcome(0, n)
+            assert (x.p_match, x.p_match_low, x.p_match_high, x.expected_interviews) == (y.p_match, y.p_match_low, y.p_match_high, y.expected_interviews)
+            assert np.array_equal(x.distribution, y.distribution)

@@ -10,8 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgpipeline.advice.profile import applicant_frame, parse_profile
-from imgpipeline.advice.risk import TIERS, assess, assess_frame, list_sizes, rules, tier_rank
+from imgpipeline.advice.profile import applicant_frame, applicant_values, parse_profile
+from imgpipeline.advice.risk import (
+    TIERS,
+    assess,
+    assess_frame,
+    assess_values,
+    list_sizes,
+    rules,
+    tier_rank,
+)
 
 YEAR = date.today().year
 
@@ -247,3 +255,32 @@ def test_worse_profiles_are_never_less_risky(d: dict[str, Any]) -> None:
     assert _rank({**d, "hands_on": 0}) >= r
     assert _rank({**d, "visa": "h1b"}) >= r
     assert r in range(len(TIERS))
+
+
+def _frame_and_values_agree(profiles: list[Any]) -> None:
+    frame = assess_frame(applicant_frame(profiles))
+    for p, tier, ids in zip(profiles, frame["risk_tier"], frame["factors"], strict=True):
+        a = assess_values(applicant_values(p))
+        assert a.tier == tier
+        assert set(a.factor_ids) | {n.id for n in a.notes} == set(filter(None, ids.split("|")))
+
+
+def test_one_profiles_values_and_the_frame_read_the_rules_alike() -> None:
+    """The two readings of the rules (a frame's columns, one profile's values) agree on every
+    case above and on varied profiles that fire every factor between them."""
+    from imgpipeline.advice.batch import _nested, random_profiles
+
+    cases = [parse_profile(profile(**c[1])) for c in CASES]
+    varied = [parse_profile(_nested(r)) for r in random_profiles(400, seed=12)]
+    _frame_and_values_agree(cases + varied)
+    fired = set()
+    for p in cases + varied:
+        a = assess_values(applicant_values(p))
+        fired |= set(a.factor_ids) | {n.id for n in a.notes}
+    assert fired == {f.id for f in rules().factors}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(profiles_strategy, min_size=1, max_size=5))
+def test_values_and_frame_agree_on_generated_profiles(ds: list[dict[str, Any]]) -> None:
+    _frame_and_values_agree([parse_profile(_build(d)) for d in ds])

@@ -5,6 +5,7 @@ come from ``model.compute_terms``."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ from imgpipeline.advice.model import (
 )
 
 VISA_LABEL = {"j1": "J-1", "h1b": "H-1B", "either": "J-1 or H-1B"}
+VISA_WORDS = {"yes": "sponsors", "unknown": "sponsorship unknown for", "no": "does not sponsor", "no_inferred": "lists no visa (FREIDA lists no visa type) for"}
+VISA_BASES = {"yes": "stated", "no": "stated", "no_inferred": "inferred", "unknown": "unknown"}
 TERM_LABEL = {
     "baseline": "openness to IMGs", "program_facts": "stated openings", "step2ck": "Step 2 CK",
     "minimums_2016": "2016 minimums", "failures": "failed attempts", "yog": "years since graduation",
@@ -59,74 +62,138 @@ def _one(a: Applicants, g: int, term: str, n: int, c: Coefficients) -> tuple[np.
     return None
 
 
-def _program(term: str, c: Coefficients, a: Applicants, ps: Programs, g: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(basis, evidence) of the terms that read the program, one per program."""
-    n = ps.n
+def _program_words(ps: Programs) -> dict[str, np.ndarray]:
+    """The per-program words the texts read, the same for every applicant: computed once per
+    version (cached on ``ps``)."""
+    hit = ps.__dict__.get("_words")
+    if hit is not None:
+        return hit
+    has_bonus, has_usce = ps.bonus_reasons != "", ps.usce_policy != ""
+    out = {
+        "baseline_basis": ps.openness_basis.astype(object),
+        "baseline_evidence": ps.openness_evidence + "; calibrated to the NRMP's interviews per applicant",
+        "facts_basis": np.where(has_bonus, "stated", "unknown").astype(object),
+        "facts_evidence": np.where(has_bonus, ps.bonus_reasons, "no stated opening (new program, holistic review, IMGs welcome)").astype(object),
+        "selectivity": np.array([SELECTIVITY_WORDS.get(float(x), f"selectivity {x:g}") for x in ps.selectivity], dtype=object),
+        "yog_basis": np.array([YOG_BASIS.get(str(x), "unknown") for x in ps.yog_tolerance], dtype=object),
+        "yog_words": np.array([str(x).replace("_", " ") for x in ps.yog_tolerance], dtype=object),
+        "usce_basis": np.where(has_usce, "stated", "unknown").astype(object),
+        "usce_evidence": np.where(has_usce, "the program states USCE " + ps.usce_policy.astype(object), "no stated USCE policy").astype(object),
+    }
+    for need in VISA_LABEL:
+        state = visa_state(ps, need)
+        out[f"visa_basis_{need}"] = np.array([VISA_BASES[str(s)] for s in state], dtype=object)
+        out[f"visa_words_{need}"] = np.array([f"{VISA_WORDS[str(s)]} {VISA_LABEL[need]}" for s in state], dtype=object)
+    ps.__dict__["_words"] = out
+    return out
+
+
+def _program(term: str, c: Coefficients, a: Applicants, ps: Programs, g: int, values: np.ndarray, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(basis, evidence) of the terms that read the program, one per program of ``js``
+    (``values``: the term's log-odds there)."""
+    n, w = len(js), _program_words(ps)
     if term == "baseline":
-        return ps.openness_basis.astype(object), ps.openness_evidence + "; calibrated to the NRMP's interviews per applicant"
+        return w["baseline_basis"][js], w["baseline_evidence"][js]
     if term == "program_facts":
-        has = ps.bonus_reasons != ""
-        return np.where(has, "stated", "unknown").astype(object), np.where(has, ps.bonus_reasons, "no stated opening (new program, holistic review, IMGs welcome)").astype(object)
+        return w["facts_basis"][js], w["facts_evidence"][js]
     if term == "step2ck":
         ck, ref = a.step2ck[g], c["step2ck_reference"]
         if ck != ck:
             return _o("unknown", n), _o(f"Step 2 CK not taken: counted at the typical applicant's {ref:.0f}", n)
-        sel = np.array([SELECTIVITY_WORDS.get(float(x), f"selectivity {x:g}") for x in ps.selectivity], dtype=object)
-        return _o("stated", n), f"Step 2 CK {ck:.0f} against the typical applicant's {ref:.0f}, at a " + sel
+        return _o("stated", n), f"Step 2 CK {ck:.0f} against the typical applicant's {ref:.0f}, at a " + w["selectivity"][js]
     if term == "minimums_2016":
-        with np.errstate(invalid="ignore"):
-            ck, s1 = a.step2ck[g] < ps.step2_min_2016, a.step1[g] < ps.step1_min_2016
-        ck_t = np.array([f"Step 2 CK below the {m:.0f} minimum the program listed in 2016" if b else "" for m, b in zip(ps.step2_min_2016, ck, strict=True)], dtype=object)
-        s1_t = np.array([f"Step 1 below the {m:.0f} minimum the program listed in 2016" if b else "" for m, b in zip(ps.step1_min_2016, s1, strict=True)], dtype=object)
-        both = np.where(ck & s1, "; ", "")
-        text = np.where(ck | s1, ck_t + both + s1_t + " (dated evidence)", "no 2016 minimum above your scores")
-        return _o("stated", n), text.astype(object)
+        return _o("stated", n), _minimum_texts(a, ps, g, js)
     if term == "yog":
-        basis = np.array([YOG_BASIS.get(str(x), "unknown") for x in ps.yog_tolerance], dtype=object)
-        words = np.array([str(x).replace("_", " ") for x in ps.yog_tolerance], dtype=object)
-        return basis, f"{a.years[g]:.0f} years since graduation; the program's YOG tolerance: " + words
+        return w["yog_basis"][js], f"{a.years[g]:.0f} years since graduation; the program's YOG tolerance: " + w["yog_words"][js]
     if term == "usce_policy":
-        has = ps.usce_policy != ""
-        return np.where(has, "stated", "unknown").astype(object), np.where(has, "the program states USCE " + ps.usce_policy.astype(object), "no stated USCE policy").astype(object)
+        return w["usce_basis"][js], w["usce_evidence"][js]
     if term == "overlap":
         return _o("stated", n), np.where(values > 0, "several of your weaknesses are screens the same programs apply: all but the largest count in part", "at most one screen applies").astype(object)
-    return _visa_text(a, ps, g)
+    return _visa_text(a, ps, g, js)
 
 
-def _visa_text(a: Applicants, ps: Programs, g: int) -> tuple[np.ndarray, np.ndarray]:
-    n, need = ps.n, str(a.visa_need[g])
+def _minimum_texts(a: Applicants, ps: Programs, g: int, js: np.ndarray) -> np.ndarray:
+    step2, step1 = ps.step2_min_2016[js], ps.step1_min_2016[js]
+    with np.errstate(invalid="ignore"):
+        ck, s1 = a.step2ck[g] < step2, a.step1[g] < step1
+    ck_t = np.array([f"Step 2 CK below the {m:.0f} minimum the program listed in 2016" if b else "" for m, b in zip(step2, ck, strict=True)], dtype=object)
+    s1_t = np.array([f"Step 1 below the {m:.0f} minimum the program listed in 2016" if b else "" for m, b in zip(step1, s1, strict=True)], dtype=object)
+    both = np.where(ck & s1, "; ", "")
+    return np.where(ck | s1, ck_t + both + s1_t + " (dated evidence)", "no 2016 minimum above your scores").astype(object)
+
+
+def _visa_text(a: Applicants, ps: Programs, g: int, js: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n, need = len(js), str(a.visa_need[g])
     if need == "none":
         return _o("stated", n), _o("no visa needed", n)
-    state = visa_state(ps, need)
-    words = {"yes": "sponsors", "unknown": "sponsorship unknown for", "no": "does not sponsor", "no_inferred": "lists no visa (FREIDA lists no visa type) for"}
-    bases = {"yes": "stated", "no": "stated", "no_inferred": "inferred", "unknown": "unknown"}
+    w = _program_words(ps)
+    state = visa_state(ps, need)[js]
     extra = np.where((state == "yes") & (need == "h1b") & (not a.step3_passed[g]), "; Step 3 not passed (many H-1B programs require it)", "")
-    text = np.array([f"{words[str(s)]} {VISA_LABEL[need]}" for s in state], dtype=object) + extra
-    return np.array([bases[str(s)] for s in state], dtype=object), text
+    return w[f"visa_basis_{need}"][js], w[f"visa_words_{need}"][js] + extra
 
 
-def term_texts(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """(basis, evidence) of every term for applicant g, one per program (arrays of length P)."""
+def term_texts(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int, js: Any = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(basis, evidence) of every term for applicant g, one per program of ``js`` (default:
+    every program, arrays of length P)."""
+    js = np.arange(ps.n) if js is None else np.asarray(js, dtype=np.intp)
     out = {}
     for term in TERMS:
-        one = _one(a, g, term, ps.n, c)
-        out[term] = one if one is not None else _program(term, c, a, ps, g, terms.terms[term][g])
+        one = _one(a, g, term, len(js), c)
+        out[term] = one if one is not None else _program(term, c, a, ps, g, terms.terms[term][g, js], js)
     return out
+
+
+def term_values(terms: Terms, g: int, js: Any) -> np.ndarray:
+    """(n, T): every term's log-odds of applicant g at the programs ``js`` (``TERMS`` order)."""
+    js = np.asarray(js, dtype=np.intp)
+    return np.stack([terms.terms[t][g, js] for t in TERMS], axis=1) if len(js) else np.zeros((0, len(TERMS)))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Log-odds as a person reads them, each distinct value worded once: rounded to 6 decimals,
+    and its odds multiplier to 6 significant digits (``index``: each cell's distinct value;
+    a zero's sign is the cell's own: ``cells``)."""
+
+    values: np.ndarray
+    index: np.ndarray
+    log_odds: np.ndarray
+    odds: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Shown:
+        distinct, index = np.unique(values, return_inverse=True)
+        pairs = [(round(v, 6), float(f"{math.exp(v):.6g}")) for v in distinct.tolist()]
+        lo, om = (np.array([p[i] for p in pairs], dtype=float) for i in (0, 1))
+        return cls(values, index.reshape(values.shape), lo, om)
+
+    def cells(self) -> tuple[list[list[float]], list[list[float]]]:
+        """(log-odds, odds multiplier) of every cell; a zero keeps its sign."""
+        lo = np.where(self.values == 0.0, self.values, self.log_odds[self.index])
+        return lo.tolist(), self.odds[self.index].tolist()
+
+
+def text_rows(texts: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[list[list[str]], list[list[str]]]:
+    """``term_texts``' bases and evidence as (n, T) rows."""
+    if not len(texts[TERMS[0]][0]):
+        return [], []
+    return tuple(np.stack([texts[t][i] for t in TERMS], axis=1).tolist() for i in (0, 1))  # type: ignore[return-value]
+
+
+def contribution_rows(log_odds: list[list[Any]], odds: list[list[Any]], bases: list[list[str]], evidence: list[list[str]]) -> list[list[dict[str, Any]]]:
+    """Per program, every term as a mapping: term, log_odds, odds_multiplier, basis, evidence."""
+    return [
+        [{"term": t, "log_odds": lo, "odds_multiplier": om, "basis": b, "evidence": e} for t, lo, om, b, e in zip(TERMS, *row, strict=True)]
+        for row in zip(log_odds, odds, bases, evidence, strict=True)
+    ]
 
 
 def contributions_of(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int, js: Any) -> list[list[dict[str, Any]]]:
     """Every term of applicant g at each program j of ``js``: log-odds, odds multiplier, basis,
     evidence. The log-odds add up exactly to the logit."""
-    texts = term_texts(terms, c, a, ps, g)
-    out = []
-    for j in js:
-        row = []
-        for term in TERMS:
-            value = float(terms.terms[term][g, j])
-            basis, evidence = texts[term][0][j], texts[term][1][j]
-            row.append({"term": term, "log_odds": round(value, 6), "odds_multiplier": float(f"{math.exp(value):.6g}"), "basis": basis, "evidence": evidence})
-        out.append(row)
-    return out
+    js = np.asarray(list(js), dtype=np.intp)
+    lo, om = Shown.of(term_values(terms, g, js)).cells()
+    return contribution_rows(lo, om, *text_rows(term_texts(terms, c, a, ps, g, js)))
 
 
 def contributions(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int, j: int) -> list[dict[str, Any]]:
@@ -138,13 +205,21 @@ def why(contribs: list[dict[str, Any]], offset: float, top: int = 4) -> str:
     """The terms that move the chance most, as odds multipliers ('x0.45 failed attempts'); the
     baseline shows as the program's openness against the average program (``offset`` is the
     calibration offset every program shares)."""
-    shown = []
-    for x in contribs:
-        value = x["log_odds"] - (offset if x["term"] == "baseline" else 0.0)
-        if abs(value) >= 0.01:
-            shown.append((value, "openness to IMGs" if x["term"] == "baseline" else TERM_LABEL[x["term"]]))
-    shown.sort(key=lambda v: -abs(v[0]))
-    return ", ".join(f"x{math.exp(v):.2f} {label}" for v, label in shown[:top]) or "as the typical applicant at the average program"
+    log_odds = np.array([[x["log_odds"] for x in contribs]], dtype=float).reshape(1, len(contribs))
+    return why_rows(log_odds, offset, top, tuple(x["term"] for x in contribs))[0]
+
+
+def why_rows(log_odds: np.ndarray, offset: float, top: int = 4, terms: tuple[str, ...] = TERMS) -> list[str]:
+    """``why`` of several programs at once: ``log_odds`` (n programs x ``terms``) as shown. A
+    term shows when it moves the log-odds by 0.01 or more, largest first (ties in term order)."""
+    labels = ["openness to IMGs" if t == "baseline" else TERM_LABEL[t] for t in terms]
+    value = log_odds - np.array([offset if t == "baseline" else 0.0 for t in terms])
+    keep = np.abs(value) >= 0.01
+    order = np.argsort(np.where(keep, -np.abs(value), np.inf), axis=1, kind="stable")[:, :top]
+    out = []
+    for v, k, o in zip(value.tolist(), keep.tolist(), order.tolist(), strict=True):
+        out.append(", ".join(f"x{math.exp(v[i]):.2f} {labels[i]}" for i in o if k[i]) or "as the typical applicant at the average program")
+    return out
 
 
 def cautions(a: Applicants, ps: Programs, g: int, j: int) -> list[str]:
@@ -169,3 +244,13 @@ def cautions(a: Applicants, ps: Programs, g: int, j: int) -> list[str]:
 
 def exclusion_text(terms: Terms, j: int, g: int = 0) -> str:
     return "; ".join(EXCLUSION_TEXT[k] for k, v in terms.excluded.items() if v[g, j])
+
+
+def exclusion_texts(terms: Terms, g: int = 0) -> np.ndarray:
+    """``exclusion_text`` of applicant g at every program, at once: (P,) objects."""
+    out = np.full(terms.shape[1], "", dtype=object)
+    for k, v in terms.excluded.items():
+        hit = np.asarray(v[g], dtype=bool)
+        if hit.any():
+            out[hit] = np.where(out[hit] == "", EXCLUSION_TEXT[k], out[hit] + "; " + EXCLUSION_TEXT[k])
+    return out

@@ -56,11 +56,16 @@ class FeeSchedule(BaseModel):
 
 
     def covers(self, budget: float, at_most: int = 10_000) -> int:
-        """The largest number of programs whose fee fits ``budget`` (fees only grow with n)."""
-        n = 0
-        while n < at_most and self.cost(n + 1) <= budget:
-            n += 1
-        return n
+        """The largest number of programs whose fee fits ``budget`` (fees only grow with n:
+        found by halving, up to ``at_most``)."""
+        lo, hi = 0, at_most
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.cost(mid) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
 
 
 def eras_schedule(settings: Settings | None = None) -> FeeSchedule:

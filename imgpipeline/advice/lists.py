@@ -9,6 +9,7 @@ Works on (K applicants x P programs) arrays, so one applicant and a batch share 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,6 +112,13 @@ def ranking(logit: np.ndarray, preferred: np.ndarray, status: np.ndarray, rules:
     return np.argsort(-key, axis=1, kind="stable")
 
 
+def key_from_chance(p: np.ndarray, preferred: np.ndarray, preferred_log_odds: float) -> np.ndarray:
+    """The ranking key recomputed from P(interview) (log-odds, P kept off 0 and 1, + the
+    preferred-state bonus): how the programs past a list are ordered when it grows."""
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p / (1 - p)) + preferred_log_odds * preferred
+
+
 def take_top(order: np.ndarray, status: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mark the first n candidates of each row listed; (rank (K, P) 1..n or 0, status)."""
     K, P = status.shape
@@ -132,22 +140,28 @@ class SizeChoice:
     reached_target: bool
 
 
-def choose_size(curve: list[Outcome], rules: ListRules, budget_covers: int | None) -> SizeChoice:
+def choose_size(curve: Sequence[Outcome], rules: ListRules, budget_covers: int | None) -> SizeChoice:
     """The smallest size reaching the target P(match); else where P(match) stops rising by more
-    than the rulebook's gain per step; never above the budget."""
-    if not curve:
+    than the rulebook's gain per step; never above the budget. ``curve`` is read in order and
+    only as far as the choice needs (a lazy sequence computes no outcome past it)."""
+    if not len(curve):
         return SizeChoice(0, "no program qualifies", False)
-    pick, why, reached = curve[-1], f"every program that qualifies for you ({curve[-1].n}): P(match) still rises with each one", False
-    for prev, nxt in zip(curve, curve[1:] + [None], strict=True):
+    pick = None
+    for i in range(len(curve)):
+        prev = curve[i]
         if prev.p_match >= rules.target_p_match:
             pick, why, reached = prev, f"the smallest list whose P(match) reaches the target of {rules.target_p_match:.0%}", True
             break
+        nxt = curve[i + 1] if i + 1 < len(curve) else None
         if nxt is not None and nxt.p_match - prev.p_match < rules.min_gain_per_step:
-            pick, why = prev, (
+            pick, why, reached = prev, (
                 f"where P(match) stops rising by more than {rules.min_gain_per_step:.0%} per "
                 f"{rules.size_step} more programs (the target of {rules.target_p_match:.0%} is out of reach)"
-            )
+            ), False
             break
+    if pick is None:
+        last = curve[len(curve) - 1]
+        pick, why, reached = last, f"every program that qualifies for you ({last.n}): P(match) still rises with each one", False
     if budget_covers is not None and budget_covers < pick.n:
         return SizeChoice(budget_covers, f"your budget covers {budget_covers} programs ({why} would be {pick.n})", False)
     return SizeChoice(pick.n, why, reached)

@@ -15,6 +15,7 @@ scikit-learn: this is what an applicant waits on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -191,6 +192,31 @@ class Applicants:
             service_member=b("service_member"),
         )
 
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]]) -> Applicants:
+        """``from_frame`` for typed values (``applicant.applicant_values``), without a frame."""
+        def f(name: str) -> np.ndarray:
+            return np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows], dtype=float)
+
+        def b(name: str) -> np.ndarray:
+            return np.array([bool(r.get(name)) for r in rows], dtype=bool)
+
+        return cls(
+            step2ck=f("step2ck_score"),
+            step1=f("step1_score"),
+            step1_failures=np.nan_to_num(f("step1_failures")),
+            failures=np.nan_to_num(f("usmle_failures")),
+            years=f("years_since_graduation"),
+            hands_on=f("usce_hands_on_months"),
+            observership=f("usce_observership_months"),
+            letters=f("us_im_letters"),
+            recent_clinical=f("recent_clinical_work"),
+            gaps=f("unexplained_gaps"),
+            visa_need=np.array([str(r["visa_need"]) for r in rows], dtype=object),
+            step3_passed=b("step3_passed"),
+            service_member=b("service_member"),
+        )
+
     def take(self, idx: np.ndarray | slice) -> Applicants:
         return Applicants(**{k: v[idx] for k, v in vars(self).items()})
 
@@ -236,12 +262,58 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
 
 
-def _step2ck(c: Coefficients, a: Applicants, ps: Programs) -> np.ndarray:
+@dataclass(frozen=True)
+class ProgramSide:
+    """The parts of the terms that read only the programs and the coefficients (per-program
+    arrays), computed once per version (``program_side``): an applicant's terms then cost a
+    few array operations."""
+
+    coefficients: Coefficients
+    baseline: np.ndarray            # (1, P) calibration + openness
+    step2ck_weight: np.ndarray      # (P,) 1 + interaction x selectivity
+    yog_older: np.ndarray           # (P,) the term of an older graduate, by YOG tolerance
+    yog_limited: np.ndarray         # (P,) a stated required window
+    usce_need: np.ndarray           # (P,) months a USCE policy asks for (1 if not stated)
+    usce_policy: np.ndarray         # (P,) the term of being short of it
+    visa: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]]   # (need, exclude inferred) -> (excluded, unknown term)
+    h1b_yes: np.ndarray             # (P,) the H-1B-without-Step-3 term where H-1B is sponsored
+
+
+def program_side(c: Coefficients, ps: Programs) -> ProgramSide:
+    """``ps``' program side for ``c``, cached on ``ps`` (one per version in practice)."""
+    hit = ps.__dict__.get("_side")
+    if hit is not None and hit.coefficients is c:
+        return hit
+    per_level = np.array([c[f"yog_{lv}"] if lv != "stated_limit" else c["yog_unknown"] for lv in YOG_LEVELS])
+    level_idx = np.array([YOG_LEVELS.index(lv) if lv in YOG_LEVELS else YOG_LEVELS.index("unknown") for lv in ps.yog_tolerance], dtype=np.intp)
+    visa = {}
+    for need in ("j1", "h1b", "either"):
+        state = visa_state(ps, need)
+        for inferred in (True, False):
+            no = (state == "no") | ((state == "no_inferred") & inferred)
+            unknown = (state == "unknown") | ((state == "no_inferred") & (not inferred))
+            visa[(need, inferred)] = (no, np.where(unknown, c["visa_unknown"], 0.0))
+    side = ProgramSide(
+        coefficients=c,
+        baseline=(c["calibration_offset"] + ps.openness)[None, :],
+        step2ck_weight=1.0 + c["step2ck_selectivity_interaction"] * ps.selectivity,
+        yog_older=per_level[level_idx],
+        yog_limited=ps.yog_tolerance == "stated_limit",
+        usce_need=np.where(np.isnan(ps.usce_months), 1.0, ps.usce_months),
+        usce_policy=np.where(ps.usce_policy == "required", c["usce_required_short"],
+                             np.where(ps.usce_policy == "preferred", c["usce_preferred_short"], 0.0)),
+        visa=visa,
+        h1b_yes=np.where(visa_state(ps, "h1b") == "yes", c["h1b_without_step3"], 0.0),
+    )
+    ps.__dict__["_side"] = side
+    return side
+
+
+def _step2ck(c: Coefficients, a: Applicants, side: ProgramSide) -> np.ndarray:
     """Graded Step 2 CK around the reference, costing (and earning) more at selective
     programs; not taken = the reference (0)."""
     delta = np.nan_to_num(a.step2ck - c["step2ck_reference"])
-    weight = 1.0 + c["step2ck_selectivity_interaction"] * ps.selectivity
-    return c["step2ck_per_point"] * delta[:, None] * weight[None, :]
+    return c["step2ck_per_point"] * delta[:, None] * side.step2ck_weight[None, :]
 
 
 def _minimums(c: Coefficients, a: Applicants, ps: Programs) -> np.ndarray:
@@ -262,20 +334,14 @@ def _failures(c: Coefficients, a: Applicants) -> np.ndarray:
     return (raw * (1.0 - relief))[:, None]
 
 
-
-
-def _yog(c: Coefficients, a: Applicants, ps: Programs) -> tuple[np.ndarray, np.ndarray]:
-    """Older graduates by the program's tolerance; beyond a stated required window excludes."""
+def _yog(c: Coefficients, a: Applicants, side: ProgramSide) -> np.ndarray:
+    """Older graduates by the program's tolerance (beyond a stated required window excludes:
+    ``exclusions``)."""
     older = np.nan_to_num(a.years, nan=0.0) > c["yog_after_years"]
-    per_level = np.array([c[f"yog_{lv}"] if lv != "stated_limit" else c["yog_unknown"] for lv in YOG_LEVELS])
-    level_idx = np.array([YOG_LEVELS.index(lv) if lv in YOG_LEVELS else YOG_LEVELS.index("unknown") for lv in ps.yog_tolerance])
-    term = np.where(older[:, None], per_level[level_idx][None, :], 0.0)
-    with np.errstate(invalid="ignore"):
-        beyond = (a.years[:, None] > ps.yog_limit[None, :]) & (ps.yog_tolerance == "stated_limit")[None, :]
-    return term, beyond
+    return np.where(older[:, None], side.yog_older[None, :], 0.0)
 
 
-def _usce(c: Coefficients, a: Applicants, ps: Programs) -> tuple[np.ndarray, np.ndarray]:
+def _usce(c: Coefficients, a: Applicants, side: ProgramSide) -> tuple[np.ndarray, np.ndarray]:
     """The applicant's USCE (not stated = 0) and a program's stated requirement."""
     hands = a.hands_on
     total = hands + np.nan_to_num(a.observership)
@@ -285,32 +351,25 @@ def _usce(c: Coefficients, a: Applicants, ps: Programs) -> tuple[np.ndarray, np.
         np.where(stated & (hands <= 0), c["observership_only"],
                  np.where(stated & (hands >= c["usce_hands_on_months_strong"]), c["usce_strong"], 0.0)),
     )
-    need = np.where(np.isnan(ps.usce_months), 1.0, ps.usce_months)
     with np.errstate(invalid="ignore"):
-        short = stated[:, None] & (hands[:, None] < need[None, :])
-    policy = np.where(ps.usce_policy == "required", c["usce_required_short"],
-                      np.where(ps.usce_policy == "preferred", c["usce_preferred_short"], 0.0))
-    return own[:, None], np.where(short, policy[None, :], 0.0)
+        short = stated[:, None] & (hands[:, None] < side.usce_need[None, :])
+    return own[:, None], np.where(short, side.usce_policy[None, :], 0.0)
 
 
-def _visa(c: Coefficients, a: Applicants, ps: Programs, exclude_inferred: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per visa need: not sponsored excludes; unknown sponsorship costs; H-1B without Step 3."""
-    G, P = a.n, ps.n
-    term, excluded = np.zeros((G, P)), np.zeros((G, P), dtype=bool)
+def _visa(a: Applicants, side: ProgramSide, P: int, exclude_inferred: bool, excluded: bool = False) -> np.ndarray:
+    """Per visa need: unknown sponsorship costs, H-1B without Step 3 too; (``excluded``) where
+    the need is not sponsored: excluded."""
+    out = np.zeros((a.n, P), dtype=bool if excluded else float)
     for need in ("j1", "h1b", "either"):
         rows = a.visa_need == need
         if not rows.any():
             continue
-        state = visa_state(ps, need)
-        no = (state == "no") | ((state == "no_inferred") & exclude_inferred)
-        unknown = (state == "unknown") | ((state == "no_inferred") & (not exclude_inferred))
-        t = np.where(unknown, c["visa_unknown"], 0.0)
-        excluded[rows] = no[None, :]
-        term[rows] = t[None, :]
-        if need == "h1b":
+        no, t = side.visa[(need, exclude_inferred)]
+        out[rows] = (no if excluded else t)[None, :]
+        if need == "h1b" and not excluded:
             no_step3 = rows & ~a.step3_passed
-            term[no_step3] += np.where(state == "yes", c["h1b_without_step3"], 0.0)[None, :]
-    return term, excluded
+            out[no_step3] += side.h1b_yes[None, :]
+    return out
 
 
 def visa_state(ps: Programs, need: str) -> np.ndarray:
@@ -351,14 +410,15 @@ def _overlap(c: Coefficients, screens: list[np.ndarray], shape: tuple[int, int])
 def compute_terms(c: Coefficients, ps: Programs, a: Applicants, *, exclude_inferred_visa: bool = True) -> Terms:
     """Every term and exclusion for ``a`` (G applicants) x ``ps`` (P programs)."""
     G, P = a.n, ps.n
-    yog, yog_out = _yog(c, a, ps)
-    usce, policy = _usce(c, a, ps)
-    visa, visa_out = _visa(c, a, ps, exclude_inferred_visa)
+    side = program_side(c, ps)
+    yog = _yog(c, a, side)
+    usce, policy = _usce(c, a, side)
+    visa = _visa(a, side, P, exclude_inferred_visa)
     stated = _stated(c, a)
     terms = {
-        "baseline": (c["calibration_offset"] + ps.openness)[None, :],
+        "baseline": side.baseline,
         "program_facts": ps.program_bonus[None, :],
-        "step2ck": _step2ck(c, a, ps),
+        "step2ck": _step2ck(c, a, side),
         "minimums_2016": _minimums(c, a, ps),
         "failures": _failures(c, a),
         "yog": yog,
@@ -369,14 +429,23 @@ def compute_terms(c: Coefficients, ps: Programs, a: Applicants, *, exclude_infer
     }
     terms["overlap"] = _overlap(c, [terms[k] for k in SCREENS], (G, P))
     terms = {k: np.broadcast_to(terms[k], (G, P)) for k in TERMS}
-    excluded = {
-        "excluded_visa": visa_out,
+    return Terms(terms, exclusions(c, ps, a, exclude_inferred_visa=exclude_inferred_visa), (G, P))
+
+
+def exclusions(c: Coefficients, ps: Programs, a: Applicants, *, exclude_inferred_visa: bool = True) -> dict[str, np.ndarray]:
+    """Every hard exclusion (``EXCLUSIONS``) for ``a`` (G applicants) x ``ps`` (P programs):
+    ``compute_terms``' exclusions, without the terms."""
+    G, P = a.n, ps.n
+    side = program_side(c, ps)
+    with np.errstate(invalid="ignore"):
+        beyond = (a.years[:, None] > ps.yog_limit[None, :]) & side.yog_limited[None, :]
+    return {
+        "excluded_visa": _visa(a, side, P, exclude_inferred_visa, excluded=True),
         "excluded_failed_attempts": (a.failures > 0)[:, None] & ps.excludes_failures[None, :],
-        "excluded_yog": yog_out,
+        "excluded_yog": beyond,
         "excluded_imgs": np.broadcast_to(ps.excludes_imgs[None, :], (G, P)),
         "excluded_military": (~a.service_member)[:, None] & ps.military[None, :],
     }
-    return Terms(terms, excluded, (G, P))
 
 
 def baseline_bounds(c: Coefficients, ps: Programs) -> tuple[np.ndarray, np.ndarray]:

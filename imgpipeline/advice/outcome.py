@@ -48,27 +48,53 @@ class RanksCurve:
         return cls(p, low, high, as_of)
 
 
+class Prefixes:
+    """The Poisson-binomial recursion over the columns of ``p`` (R rows x N programs, each row
+    ranked), advanced only as far as asked (``at``) and kept after every prefix: the
+    distribution of interviews K = 0..kmax (the last holds K >= kmax) after the first n
+    programs of every row, for any n asked later without recomputing. Each step is the same
+    products and sums per element whatever the other rows, so stacking rows changes no number."""
+
+    def __init__(self, p: np.ndarray, kmax: int) -> None:
+        p = np.atleast_2d(np.asarray(p, dtype=float))
+        R, N = p.shape
+        self.n_max = N
+        q = np.ascontiguousarray(p.T)
+        # Step j multiplies the distribution by P(interview) and by 1 - P(interview) at once:
+        # each history slot holds [moved, distribution] (bins x rows), so one product fills both.
+        self._qk = np.stack([q, 1.0 - q], axis=1)[:, :, None, :]
+        self._hist = np.empty((N + 1, 2, kmax + 1, R))
+        self._hist[0, 1] = 0.0
+        self._hist[0, 1, 0] = 1.0
+        self._done = 0
+
+    def at(self, n: int) -> np.ndarray:
+        """(R, kmax + 1): every row's distribution after its first ``n`` programs."""
+        hist, a, mul, add = self._hist, self._done, np.multiply, np.add
+        if n > a:
+            steps = zip(
+                hist[a + 1 : n + 1], hist[a:n, 1], self._qk[a:n],                 # slot j + 1, dist j, (q, 1 - q)
+                hist[a + 1 : n + 1, 1, 1:], hist[a + 1 : n + 1, 0, :-1],          # dist bins 1..K, moved bins 0..K-1
+                hist[a + 1 : n + 1, 1, -1], hist[a + 1 : n + 1, 0, -1], strict=True,  # the last bin, what moves into it
+            )
+            for slot, dist, qk, shifted, moved, last, over in steps:
+                mul(dist, qk, slot)              # [moved, dist] = dist x q, dist x (1 - q)
+                add(shifted, moved, shifted)     # one more interview
+                add(last, over, last)            # the last bin holds K >= kmax
+            self._done = n
+        return hist[n, 1].T
+
+    @property
+    def rows(self) -> int:
+        return self._hist.shape[3]
+
+
 def interview_distribution(p: np.ndarray, kmax: int, at: np.ndarray | None = None) -> np.ndarray:
     """P(K = k) for k = 0..kmax (the last holds K >= kmax) after the first n programs of each
     row of ``p`` (G x N), for every n in ``at`` (default: N): an array (G, len(at), kmax + 1)."""
-    p = np.atleast_2d(np.asarray(p, dtype=float))
-    G, N = p.shape
-    at = np.array([N] if at is None else at, dtype=int)
-    dist = np.zeros((G, kmax + 1))
-    dist[:, 0] = 1.0
-    out = np.empty((G, len(at), kmax + 1))
-    stops = {n: i for i, n in enumerate(at)}
-    if 0 in stops:
-        out[:, stops[0]] = dist
-    for j in range(N):
-        q = p[:, j : j + 1]
-        moved = dist * q
-        dist = dist * (1.0 - q)
-        dist[:, 1:] += moved[:, :-1]
-        dist[:, -1] += moved[:, -1]
-        if j + 1 in stops:
-            out[:, stops[j + 1]] = dist
-    return out
+    pre = Prefixes(p, kmax)
+    at = np.array([pre.n_max] if at is None else at, dtype=int)
+    return np.stack([pre.at(int(n)) for n in at], axis=1) if len(at) else np.empty((pre.rows, 0, kmax + 1))
 
 
 def p_match(dist: np.ndarray, curve_p: np.ndarray) -> np.ndarray:
@@ -107,21 +133,38 @@ class Outcome:
 def size_curve(p: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, curve: RanksCurve, sizes: np.ndarray) -> list[Outcome]:
     """The outcome of the top-n of a ranked list for each n in ``sizes`` (each <= len(p)):
     expected interviews with the low / high chances, P(match) with the curve's band."""
-    sizes = np.asarray(sizes, dtype=int)
-    stacked = np.vstack([p, p_low, p_high])
-    dist = interview_distribution(stacked, curve.kmax, sizes)
-    cum = np.concatenate([[0.0], np.cumsum(p)]), np.concatenate([[0.0], np.cumsum(p_low)]), np.concatenate([[0.0], np.cumsum(p_high)])
-    out = []
-    for i, n in enumerate(sizes):
-        out.append(Outcome(
+    ranked = RankedList(np.vstack([p, p_low, p_high]), curve)
+    return [ranked.outcome(0, int(n)) for n in np.asarray(sizes, dtype=int)]
+
+
+class RankedList:
+    """Ranked lists' chances (rows of three: P(interview), its low and its high end, for one
+    list or several stacked) and the outcome of any top-n of one of them (``outcome``), the
+    recursion advanced only as far as asked and shared by every row."""
+
+    def __init__(self, p: np.ndarray, curve: RanksCurve) -> None:
+        p = np.atleast_2d(np.asarray(p, dtype=float))
+        self.curve = curve
+        self.prefixes = Prefixes(p, curve.kmax)
+        self.cum = np.concatenate([np.zeros((len(p), 1)), np.cumsum(p, axis=1)], axis=1)
+
+    def p_match(self, list_index: int, n: int) -> float:
+        """``outcome(list_index, n).p_match`` alone."""
+        return float(p_match(np.ascontiguousarray(self.prefixes.at(n)[3 * list_index]), self.curve.p))
+
+    def outcome(self, list_index: int, n: int) -> Outcome:
+        """What the first ``n`` programs of list ``list_index`` (rows 3i..3i+2) bring."""
+        r = 3 * list_index
+        d = np.ascontiguousarray(self.prefixes.at(n)[r : r + 3])   # P(match) reads contiguous rows
+        cum, c = self.cum[r : r + 3, n], self.curve
+        return Outcome(
             n=int(n),
-            expected_interviews=float(cum[0][n]),
-            interviews_low=float(cum[1][n]),
-            interviews_high=float(cum[2][n]),
-            p_match=float(p_match(dist[0, i], curve.p)),
-            p_match_low=float(p_match(dist[1, i], curve.low)),
-            p_match_high=float(p_match(dist[2, i], curve.high)),
-            p_no_interview=float(dist[0, i, 0]),
-            distribution=dist[0, i],
-        ))
-    return out
+            expected_interviews=float(cum[0]),
+            interviews_low=float(cum[1]),
+            interviews_high=float(cum[2]),
+            p_match=float(p_match(d[0], c.p)),
+            p_match_low=float(p_match(d[1], c.low)),
+            p_match_high=float(p_match(d[2], c.high)),
+            p_no_interview=float(d[0, 0]),
+            distribution=d[0],
+        )

@@ -17,19 +17,21 @@ row per applicant x step (for the batch output).
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from imgpipeline.advice import lists, outcome
+from imgpipeline.advice import core, lists, outcome
 from imgpipeline.advice.profile import VISA_LABEL, ApplicantProfile, parse_profile
 from imgpipeline.advice.published import Published
-from imgpipeline.advice.risk import Clause
-from imgpipeline.rulebook import section
+from imgpipeline.advice.risk import Clause, as_values, holds_all
+from imgpipeline.rulebook import rulebook_path, section_at
 from imgpipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -63,10 +65,11 @@ class Condition(_Frozen):
     when: tuple[Clause, ...] = ()
     checks: str
 
-    def holds(self, df: pd.DataFrame) -> bool | None:
+    def holds(self, applicant: pd.DataFrame | Mapping[str, Any]) -> bool | None:
+        """On one profile's typed values (``applicant.applicant_values``; or row 0 of a frame)."""
         if not self.when:
             return None
-        return bool(np.all([c.mask(df)[0] for c in self.when]))
+        return holds_all(self.when, as_values(applicant))
 
 
 class StepRule(_Frozen):
@@ -86,11 +89,11 @@ class StepRule(_Frozen):
             raise ValueError(f"plan step {self.id}: unknown change keys {sorted(unknown)} (known: {CHANGE_KEYS})")
         return self
 
-    def applies(self, df: pd.DataFrame) -> bool:
-        return all(bool(c.mask(df)[0]) for c in self.when)
+    def applies(self, applicant: pd.DataFrame | Mapping[str, Any]) -> bool:
+        return holds_all(self.when, as_values(applicant))
 
-    def sizable(self, df: pd.DataFrame) -> bool:
-        return self.change is not None and all(bool(c.mask(df)[0]) for c in self.change_when)
+    def sizable(self, applicant: pd.DataFrame | Mapping[str, Any]) -> bool:
+        return self.change is not None and holds_all(self.change_when, as_values(applicant))
 
 
 class Negligible(_Frozen):
@@ -112,17 +115,17 @@ class PlanRules(_Frozen):
         return self
 
 
-@functools.lru_cache(maxsize=4)
-def _rules(settings_key: Any = None) -> PlanRules:
-    return PlanRules.model_validate(section("plan", Settings()))
-
-
 def plan_rules(settings: Settings | None = None) -> PlanRules:
     """The ``plan`` section, checked: every id a step answers is a risk factor or a readiness
     gap of the rulebook."""
-    rules = PlanRules.model_validate(section("plan", settings)) if settings else _rules()
-    book = settings or Settings()
-    known = {f["id"] for f in section("risk", book)["factors"]} | {r["id"] for r in section("readiness", book)}
+    return _plan_rules(rulebook_path(settings))
+
+
+@functools.lru_cache(maxsize=8)
+def _plan_rules(path: Path) -> PlanRules:
+    """Validated and checked once per rulebook file (the rulebook is read once per file)."""
+    rules = PlanRules.model_validate(section_at(path, "plan"))
+    known = {f["id"] for f in section_at(path, "risk")["factors"]} | {r["id"] for r in section_at(path, "readiness")}
     for s in rules.steps:
         unknown = set(s.answers) - known
         if unknown:
@@ -177,7 +180,7 @@ class Effect:
         out: dict[str, Any] = {"sized": self.sized, "says": self.says, "change": self.change}
         for name in ("before", "after", "after_list"):
             fig = getattr(self, name)
-            out[name] = None if fig is None else {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(fig).items()}
+            out[name] = None if fig is None else {k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(fig).items()}   # Figures holds plain values: no deep copy
         if self.sized:
             out["delta"] = {
                 "p_match": round(self.delta_p_match, 3),
@@ -235,8 +238,7 @@ def candidate_chances(rec: Recommendation, preferred_log_odds: float) -> pd.Data
     listed ones by rank, the rest by the ranking key (log-odds + the preferred-state bonus)."""
     t = rec.all_programs
     cand = t[t["status"].isin(["listed", "beyond_list"])].copy()
-    p = cand["p_interview"].clip(1e-12, 1 - 1e-12).to_numpy(dtype=float)
-    key = np.log(p / (1 - p)) + preferred_log_odds * cand["preferred_state"].astype(bool).to_numpy()
+    key = lists.key_from_chance(cand["p_interview"].to_numpy(dtype=float), cand["preferred_state"].astype(bool).to_numpy(), preferred_log_odds)
     cand["_listed"] = cand["status"].eq("listed")
     cand["_rank"] = np.where(cand["_listed"], cand["rank"], 1 << 30)
     cand["_key"] = -key
@@ -252,17 +254,6 @@ def outcome_at(rec: Recommendation, data: Published, n: int, preferred_log_odds:
         return None
     cols = [cand[c].to_numpy(dtype=float) for c in ("p_interview", "p_interview_low", "p_interview_high")]
     return outcome.size_curve(*cols, data.ranks, np.array([n]))[0]
-
-
-def _figures(rec: Recommendation, data: Published, n: int | None, bonus: float) -> Figures:
-    """A recommendation's figures at ``n`` programs down its ranking, or (``n`` None) for its
-    own list."""
-    o = rec.outcome if n is None else outcome_at(rec, data, n, bonus)
-    return Figures(
-        tier=rec.assessment.tier, tier_label=rec.assessment.label, eligible=int(rec.counts["eligible"]),
-        programs=o.n if o else 0, expected_interviews=o.expected_interviews if o else 0.0,
-        p_match=o.p_match if o else 0.0, p_match_low=o.p_match_low if o else 0.0, p_match_high=o.p_match_high if o else 0.0,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,22 +312,24 @@ def _sponsors_in_preferred(rec: Recommendation, profile: ApplicantProfile) -> st
     """Where to look for a rotation at a site affiliated with an ACGME IM program: the listed
     programs (each one is) in the preferred states, and their distinct institutions (the first
     line of the ACGME address: the sponsoring institution or site)."""
-    listed = rec.programs
-    if not len(listed):
+    listing = rec.listing
+    js = listing.listed
+    if not len(js):
         return "No program qualifies for your list, so it names no institution to approach."
-    site = listed["acgme_id"].map(_institutions(str(rec.version_dir)))
+    sites = _institutions(str(rec.version_dir))
+    site = [sites.get(x) for x in listing.s.prep.data.programs.acgme_id[js]]
     if profile.preferred_states:
-        where = listed["preferred_state"].astype(bool).to_numpy()
+        where = listing.s.preferred[0, js]
         names = ", ".join(x if x.isupper() else x.title() for x in profile.preferred_states)
-        k, m = int(site[where].dropna().nunique()), int(where.sum())
+        k, m = len({x for x, w in zip(site, where, strict=True) if w and x is not None}), int(where.sum())
         return (
-            f"Places to look: {m} of your {len(listed)} listed programs are in your preferred states ({names}), "
+            f"Places to look: {m} of your {len(js)} listed programs are in your preferred states ({names}), "
             f"at {k} institutions (ACGME's address line) that run ACGME-accredited IM programs: a rotation whose "
             "faculty teach there meets the article's affiliation point."
         )
-    k = int(site.dropna().nunique())
+    k = len({x for x in site if x is not None})
     return (
-        f"Places to look: your {len(listed)} listed programs are at {k} institutions (ACGME's address line) that run "
+        f"Places to look: your {len(js)} listed programs are at {k} institutions (ACGME's address line) that run "
         "ACGME-accredited IM programs; state preferred states to narrow them to where you can rotate."
     )
 
@@ -345,8 +338,6 @@ def _sponsors_in_preferred(rec: Recommendation, profile: ApplicantProfile) -> st
 def _institutions(folder: str) -> dict[str, str]:
     """acgme_id -> the first line of the ACGME address (institution or site), from the
     version's published ``programs`` table; empty if the version has none."""
-    from pathlib import Path
-
     from imgpipeline.store import has_table, read_table
 
     if not has_table("programs", Path(folder)):
@@ -356,7 +347,7 @@ def _institutions(folder: str) -> dict[str, str]:
     return dict(zip(t["acgme_id"].astype(str), t["site"].astype(str), strict=True))
 
 
-def _personal(rule: StepRule, rec: Recommendation, profile: ApplicantProfile, row: pd.Series, effect: Effect) -> list[str]:
+def _personal(rule: StepRule, rec: Recommendation, profile: ApplicantProfile, row: Mapping[str, Any], effect: Effect) -> list[str]:
     a = rec.assessment
     out: list[str] = []
     sid = rule.id
@@ -389,7 +380,7 @@ def _personal(rule: StepRule, rec: Recommendation, profile: ApplicantProfile, ro
         if profile.visa_need == "h1b":
             out.append("You need an H-1B only and have not passed Step 3: the model counts that against you at every program that sponsors H-1B.")
         years = int(row["years_since_graduation"])
-        if years > 5 or (pd.notna(row["graduation_to_step2ck_years"]) and row["graduation_to_step2ck_years"] > 2):
+        if years > 5 or (row["graduation_to_step2ck_years"] is not None and row["graduation_to_step2ck_years"] > 2):
             out.append(f"You are {years} years from graduation: Step 3 shows ongoing academic engagement, but the article warns it rarely erases failures.")
     elif sid in ("visa_j1_flexibility", "visa_also_h1b"):
         if effect.sized and effect.before and effect.after:
@@ -467,6 +458,108 @@ def _effect_text(e: Effect, rules: PlanRules) -> str:
     return out
 
 
+@dataclass
+class Pending:
+    """A step of the plan before its numbers: the rule, the factors and gaps it answers, and
+    either its effect already (not sizable, not sized) or the changed profile it re-runs
+    (``changed``: None when the change leaves the profile as it is; ``run``: its row among the
+    scored applicants)."""
+
+    rule: StepRule
+    answers: list[dict[str, str]]
+    effect: Effect | None = None
+    changed: core.Applicant | None = None
+    later: int = 0
+    words: list[str] = field(default_factory=list)
+    add: int | None = None
+    run: int = 0
+
+
+def pending_steps(main: core.Applicant, prep: core.Prepared, settings: Settings | None = None, sized: bool = True) -> list[Pending]:
+    """The steps whose factors or gaps fired for ``main``, with the changed profile each sized
+    step implies (assessed, not yet scored)."""
+    rules = plan_rules(settings)
+    year = main.as_of_year or date.today().year
+    fired = {f.id: f.says for f in main.assessment.factors + main.assessment.notes}
+    fired |= {r.id: r.says for r in main.readiness}
+    out = []
+    for rule in rules.steps:
+        answers = [{"id": i, "says": fired[i]} for i in rule.answers if i in fired]
+        if not answers or not rule.applies(main.row):
+            continue
+        step = Pending(rule, answers)
+        if not sized and rule.change is not None:
+            step.effect = Effect(sized=False, says="not sized in this run (sized=False)")
+        elif rule.sizable(main.row):
+            changed, step.later, step.words = changed_profile(main.profile, rule.change or {})
+            step.add = (rule.change or {}).get("applications_add")
+            if changed != main.profile or step.later:
+                step.changed = core.applicant(changed, year + step.later, prep)
+        else:
+            step.effect = Effect(sized=False, says=rules.cannot_size)
+        out.append(step)
+    return out
+
+
+def runs_of(main: core.Applicant, steps: list[Pending]) -> list[core.Applicant]:
+    """The applicants to score: ``main`` (row 0), then each distinct changed profile (setting
+    each step's ``run``)."""
+    who = [main]
+    for s in steps:
+        if s.changed is not None:
+            same = (g for g, a in enumerate(who) if g and a.as_of_year == s.changed.as_of_year and a.profile == s.changed.profile)
+            s.run = next(same, len(who))
+            if s.run == len(who):
+                who.append(s.changed)
+    return who
+
+
+def _figures(s: core.Scored, g: int, n: int | None) -> Figures:
+    """Applicant g's figures at ``n`` programs down its ranking (``outcome_at``), or (``n``
+    None) for its own list."""
+    if n is None:
+        k = s.choice(g).n
+        o = s.outcome(g, k) if k > 0 else None
+    else:
+        o = s.outcome_down(g, n)
+    a = s.who[g].assessment
+    return Figures(
+        tier=a.tier, tier_label=a.label, eligible=s.eligible(g),
+        programs=o.n if o else 0, expected_interviews=o.expected_interviews if o else 0.0,
+        p_match=o.p_match if o else 0.0, p_match_low=o.p_match_low if o else 0.0, p_match_high=o.p_match_high if o else 0.0,
+    )
+
+
+def finish_plan(rec: Recommendation, s: core.Scored, steps: list[Pending], settings: Settings | None = None) -> Plan:
+    """The plan from its pending steps and the scored applicants (row 0: ``rec``'s own; the
+    others: the changed profiles, as ``recommend`` would score each alone)."""
+    rules = plan_rules(settings)
+    main = s.who[0]
+    n = int(rec.size["programs"])
+    before = _figures(s, 0, n)  # no program qualifies: zeros, and a step may still open some
+    out: list[Step] = []
+    for p in steps:
+        effect = p.effect
+        if effect is None:
+            after = _figures(s, p.run, n + (p.add or 0))
+            own = after if p.add else _figures(s, p.run, None)
+            effect = Effect(sized=True, says="", change=_change_words(p.words, p.later, p.add, n, after.programs),
+                            before=before, after=after, after_list=own)
+            effect.says = _effect_text(effect, rules)
+        conditions = [{"id": c.id, "article": c.article, "holds": c.holds(main.row), "checks": c.checks} for c in p.rule.conditions]
+        out.append(Step(
+            id=p.rule.id, title=p.rule.title, answers=p.answers,
+            quotes=[{"text": q.text, "section": q.section} for q in p.rule.quotes],
+            personal=_personal(p.rule, rec, main.profile, main.row, effect), effect=effect, conditions=conditions,
+        ))
+    order = {r.id: i for i, r in enumerate(rules.steps)}
+    out.sort(key=lambda s: (
+        not s.effect.sized, -round(s.effect.delta_p_match, 4), -s.effect.delta_eligible,
+        -round(s.effect.delta_interviews, 3), order[s.id],
+    ))
+    return Plan(out)
+
+
 def build_plan(
     rec: Recommendation,
     profile: ApplicantProfile,
@@ -477,52 +570,13 @@ def build_plan(
     sized: bool = True,
 ) -> Plan:
     """The plan for one applicant whose recommendation is ``rec`` (built from ``data``):
-    one step per remedy whose factors or gaps fired, sized by re-running ``recommend`` on the
-    changed profile (``sized=False`` skips the re-runs and says so)."""
-    from imgpipeline.advice.profile import applicant_frame
-    from imgpipeline.advice.recommend import recommend
-
-    rules = plan_rules(settings)
-    bonus = lists.list_rules(settings).preferred_state_log_odds
-    year = as_of_year or date.today().year
-    frame = applicant_frame([profile], year)
-    row = frame.iloc[0]
-    fired = {f.id: f.says for f in rec.assessment.factors + rec.assessment.notes}
-    fired |= {r.id: r.says for r in rec.readiness}
-    n = int(rec.size["programs"])
-    before = _figures(rec, data, n, bonus)  # no program qualifies: zeros, and a step may still open some
-    steps: list[Step] = []
-    for rule in rules.steps:
-        answers = [{"id": i, "says": fired[i]} for i in rule.answers if i in fired]
-        if not answers or not rule.applies(frame):
-            continue
-        effect = Effect(sized=False, says=rules.cannot_size)
-        if not sized and rule.change is not None:
-            effect = Effect(sized=False, says="not sized in this run (sized=False)")
-        elif rule.sizable(frame):
-            changed, later, words = changed_profile(profile, rule.change or {})
-            add = (rule.change or {}).get("applications_add")
-            after_rec = rec if changed == profile and not later else recommend(changed, data, as_of_year=year + later, settings=settings, plan=False)
-            after = _figures(after_rec, data, n + (add or 0), bonus)
-            own = after if add else _figures(after_rec, data, None, bonus)
-            effect = Effect(sized=True, says="", change=_change_words(words, later, add, n, after.programs),
-                            before=before, after=after, after_list=own)
-            effect.says = _effect_text(effect, rules)
-        conditions = []
-        for c in rule.conditions:
-            holds = c.holds(frame)
-            conditions.append({"id": c.id, "article": c.article, "holds": holds, "checks": c.checks})
-        steps.append(Step(
-            id=rule.id, title=rule.title, answers=answers,
-            quotes=[{"text": q.text, "section": q.section} for q in rule.quotes],
-            personal=_personal(rule, rec, profile, row, effect), effect=effect, conditions=conditions,
-        ))
-    order = {r.id: i for i, r in enumerate(rules.steps)}
-    steps.sort(key=lambda s: (
-        not s.effect.sized, -round(s.effect.delta_p_match, 4), -s.effect.delta_eligible,
-        -round(s.effect.delta_interviews, 3), order[s.id],
-    ))
-    return Plan(steps)
+    one step per remedy whose factors or gaps fired, sized by re-running the model on the
+    changed profiles (all at once, with the applicant's own: ``core.score``; ``sized=False``
+    skips the re-runs and says so). ``recommend`` scores them with the applicant directly."""
+    prep = core.prepare(data, settings)
+    main = core.applicant(profile, as_of_year, prep)
+    steps = pending_steps(main, prep, settings, sized)
+    return finish_plan(rec, core.score(prep, runs_of(main, steps)), steps, settings)
 
 
 def plan_rows(rec: Recommendation) -> pd.DataFrame:

@@ -445,6 +445,20 @@ def applicant_row(p: ApplicantProfile, as_of_year: int | None = None) -> dict[st
     }
 
 
+_CASTS: dict[str, type] = {"Float64": float, "Int64": int, "boolean": bool, "string": str}
+
+
+def typed_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row of derived values with the types of ``applicant_frame``'s columns (a Float64
+    column's values as float...), missing as None: one profile's values without a frame."""
+    return {k: (None if row.get(k) is None else _CASTS[t](row[k])) for k, t in APPLICANT_COLUMNS.items()}
+
+
+def applicant_values(p: ApplicantProfile, as_of_year: int | None = None) -> dict[str, Any]:
+    """One profile's derived values, typed as ``applicant_frame`` types them (no pandas)."""
+    return typed_row(applicant_row(p, as_of_year))
+
+
 def applicant_frame(
     profiles: Iterable[ApplicantProfile] | Sequence[ApplicantProfile],
     as_of_year: int | None = None,

@@ -8,15 +8,18 @@ excluded by (failed attempts, a graduation-year window) and say to confirm them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from imgpipeline.advice.risk import Clause
-from imgpipeline.rulebook import section
+from imgpipeline.advice.risk import Clause, as_values, holds_all
+from imgpipeline.rulebook import rulebook_path, section_at
 from imgpipeline.settings import Settings
 
 
@@ -36,9 +39,19 @@ class ReadinessRule(BaseModel):
             out &= c.mask(df)
         return out
 
+    def holds(self, row: Mapping[str, Any]) -> bool:
+        """``fires`` for one profile's typed values (``applicant.applicant_values``)."""
+        return holds_all(self.when, row)
+
 
 def readiness_rules(settings: Settings | None = None) -> tuple[ReadinessRule, ...]:
-    return tuple(ReadinessRule.model_validate(r) for r in section("readiness", settings or Settings()))
+    return _readiness_rules(rulebook_path(settings))
+
+
+@functools.lru_cache(maxsize=8)
+def _readiness_rules(path: Path) -> tuple[ReadinessRule, ...]:
+    """Validated once per rulebook file (the rulebook itself is read once per file)."""
+    return tuple(ReadinessRule.model_validate(r) for r in section_at(path, "readiness"))
 
 
 @dataclass(frozen=True)
@@ -53,35 +66,38 @@ class Readiness:
         return dict(vars(self))
 
 
-def assess_readiness(applicant: pd.DataFrame, rules: tuple[ReadinessRule, ...]) -> list[Readiness]:
-    """The readiness gaps of row 0 of an applicant frame."""
-    return [Readiness(r.id, r.says, r.article, r.section, r.figures) for r in rules if r.fires(applicant.iloc[[0]])[0]]
+def assess_readiness(applicant: pd.DataFrame | Mapping[str, Any], rules: tuple[ReadinessRule, ...]) -> list[Readiness]:
+    """The readiness gaps of one profile's typed values (or of row 0 of an applicant frame)."""
+    row = as_values(applicant)
+    return [Readiness(r.id, r.says, r.article, r.section, r.figures) for r in rules if r.holds(row)]
 
 
-def unknown_policies(applicant: pd.DataFrame, listed: pd.DataFrame, yog_after_years: float) -> list[dict[str, Any]]:
+def unknown_policies(applicant: pd.DataFrame | Mapping[str, Any], listed: Mapping[str, Any], yog_after_years: float) -> list[dict[str, Any]]:
     """For an applicant a policy could exclude, how many listed programs state no such policy:
-    the list cannot have screened them, so confirm each."""
-    row = applicant.iloc[0]
+    the list cannot have screened them, so confirm each. ``listed``: the list's
+    ``states_failed_attempts_policy`` and ``states_yog_window`` (a frame or boolean arrays)."""
+    row = as_values(applicant)
     out = []
-    failures = int(row["usmle_failures"]) if pd.notna(row["usmle_failures"]) else 0
-    if failures and len(listed):
-        silent = int((~listed["states_failed_attempts_policy"]).sum())
+    failures = row["usmle_failures"] or 0
+    n = len(listed["states_yog_window"])
+    if failures and n:
+        silent = int((~np.asarray(listed["states_failed_attempts_policy"], dtype=bool)).sum())
         out.append({
             "id": "failed_attempts_policy_unknown",
             "says": (
-                f"{silent} of your {len(listed)} listed programs state no policy on failed attempts in the data here: "
+                f"{silent} of your {n} listed programs state no policy on failed attempts in the data here: "
                 "confirm with each program (website, coordinator) before paying for the application"
             ),
             "article": "Avoid wasting applications on: Programs explicitly stating, 'We do not consider applicants who have failed any USMLE exam'",
             "programs": silent,
         })
     years = row["years_since_graduation"]
-    if pd.notna(years) and years > yog_after_years and len(listed):
-        silent = int((~listed["states_yog_window"]).sum())
+    if years is not None and years > yog_after_years and n:
+        silent = int((~np.asarray(listed["states_yog_window"], dtype=bool)).sum())
         out.append({
             "id": "yog_policy_unknown",
             "says": (
-                f"{silent} of your {len(listed)} listed programs state no graduation-year window in the data here "
+                f"{silent} of your {n} listed programs state no graduation-year window in the data here "
                 f"(you are {int(years)} years out): confirm each program's YOG cutoff"
             ),
             "article": "Look at graduation years to see if they accept older graduates",

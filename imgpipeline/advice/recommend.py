@@ -1,10 +1,13 @@
 """One applicant's advice: risk tier, P(interview) at every program, the list by expected value,
 how many interviews it should bring, P(match | list), the size curve, readiness and unknowns.
 
-``recommend(profile, source)`` reads one published version only (``advice.published``),
-assesses risk once (``risk.assess_row``), computes the model's terms once
-(``model.compute_terms``), ranks, sizes and explains. Imports neither Prefect, GX nor
-scikit-learn: this is what an applicant (or an app) waits on.
+``recommend(profile, source)`` reads one published version only (``advice.published``, its
+arrays prepared once per version: ``advice.core.prepare``), assesses risk once from the
+profile's values (``risk.assess_values``: no frame), scores the profile and the changed
+profiles its plan re-runs in one pass (``advice.core.score``: one ``model.compute_terms``, one
+ranking, one outcome recursion), sizes and explains. The list and every program are kept as
+arrays (``advice.listing``): ``to_json`` reads them, the frames are built when first read.
+Imports neither Prefect, GX nor scikit-learn: this is what an applicant (or an app) waits on.
 """
 
 from __future__ import annotations
@@ -19,29 +22,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imgpipeline.advice import explain, lists, outcome
+from imgpipeline.advice import core, lists, outcome
 from imgpipeline.advice.csv_out import write_csv
-from imgpipeline.advice.fees import FeeSchedule, eras_schedule
-from imgpipeline.advice.model import (
-    Applicants,
-    Terms,
-    band_of,
-    baseline_bounds,
-    compute_terms,
-    sigmoid,
-)
-from imgpipeline.advice.plan import Plan, build_plan, plan_rows
-from imgpipeline.advice.profile import ApplicantProfile, applicant_frame
+from imgpipeline.advice.fees import FeeSchedule
+from imgpipeline.advice.listing import Listing, program_columns
+from imgpipeline.advice.model import exclusions
+from imgpipeline.advice.plan import Plan, finish_plan, pending_steps, plan_rows, runs_of
+from imgpipeline.advice.profile import ApplicantProfile
 from imgpipeline.advice.published import Published, load_published
-from imgpipeline.advice.readiness import (
-    Readiness,
-    assess_readiness,
-    readiness_rules,
-    unknown_policies,
-)
-from imgpipeline.advice.risk import RiskAssessment, assess_row
+from imgpipeline.advice.readiness import Readiness, unknown_policies
+from imgpipeline.advice.risk import RiskAssessment
 from imgpipeline.settings import Settings
-from imgpipeline.vocabulary import BANDS, FREIDA_ACCEPTING_YEAR, PROGRAM_TIERS, RISK_TIERS
+from imgpipeline.vocabulary import FREIDA_ACCEPTING_YEAR
 
 
 @dataclass
@@ -63,11 +55,20 @@ class Recommendation:
     bands: dict[str, str]
     fee: dict[str, Any]
     sources: dict[str, str]
-    programs: pd.DataFrame          # the list, ranked
-    all_programs: pd.DataFrame      # every program with its status and chance
+    listing: Listing = field(repr=False)   # every program's chance, status and rank (arrays)
     policy_notes: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     plan: Plan | None = None        # your next steps (advice.plan)
+
+    @property
+    def programs(self) -> pd.DataFrame:
+        """The list, ranked, with each program's reasons (a frame built when first read)."""
+        return self.listing.programs()
+
+    @property
+    def all_programs(self) -> pd.DataFrame:
+        """Every program with its status and chance (a frame built when first read)."""
+        return self.listing.all_programs()
 
     @property
     def tier(self) -> str:
@@ -75,7 +76,7 @@ class Recommendation:
 
     @property
     def n_listed(self) -> int:
-        return len(self.programs)
+        return len(self.listing.listed)
 
     def summary(self) -> dict[str, Any]:
         """Everything but the rows, as JSON-ready values."""
@@ -105,10 +106,8 @@ class Recommendation:
         }
 
     def to_json(self) -> dict[str, Any]:
-        rows = self.programs.drop(columns=["contributions"]).assign(
-            contributions=[json.loads(c) for c in self.programs["contributions"]]
-        )
-        return {**self.summary(), "list": json.loads(rows.to_json(orient="records"))}
+        """The summary and the list (``programs`` as JSON records, contributions as lists)."""
+        return {**self.summary(), "list": self.listing.records()}
 
     def write(self, out: str | Path) -> dict[str, Path]:
         """The list as CSV, Parquet and JSON (with the summary), every program's status and the
@@ -136,59 +135,13 @@ class Recommendation:
         return files
 
 
-@dataclass
-class Context:
-    """What one recommendation computes once and every part reads."""
-
-    data: Published
-    profile: ApplicantProfile
-    frame: pd.DataFrame
-    applicants: Applicants
-    terms: Terms
-    p: np.ndarray
-    p_low: np.ndarray
-    p_high: np.ndarray
-    status: np.ndarray
-    order: np.ndarray
-    preferred: np.ndarray
-
-
-def _compute(profile: ApplicantProfile, frame: pd.DataFrame, data: Published, tier: str, rules: lists.ListRules) -> Context:
-    apps = Applicants.from_frame(frame)
-    c, ps = data.coefficients, data.programs
-    terms = compute_terms(c, ps, apps)
-    logit = terms.logit
-    excluded = terms.any_excluded
-    low, high = baseline_bounds(c, ps)
-    base = terms.terms["baseline"]
-    p = np.where(excluded, 0.0, sigmoid(logit))[0]
-    p_low = np.where(excluded, 0.0, sigmoid(logit - base + low[None, :]))[0]
-    p_high = np.where(excluded, 0.0, sigmoid(logit - base + high[None, :]))[0]
-    t = ps.table
-    left = lists.left_out_masks(
-        ps.tier_idx, t["img_share"].to_numpy(dtype=float), t["img_share_basis"].eq("stated").to_numpy(),
-        t["accepting_applications"].astype("boolean").eq(False).fillna(False).to_numpy(), rules,
-    )
-    tier_i = np.array([RISK_TIERS.index(tier)])
-    status = lists.statuses(p[None, :], excluded, tier_i, left, rules)
-    codes = profile.preferred_state_codes
-    preferred = np.isin(t["state"].astype(str).to_numpy(), list(codes)) if codes else np.zeros(ps.n, dtype=bool)
-    order = lists.ranking(logit, preferred[None, :], status, rules)
-    return Context(data, profile, frame, apps, terms, p, p_low, p_high, status, order, preferred)
-
-
-def _size(ctx: Context, rules: lists.ListRules, schedule: FeeSchedule) -> tuple[lists.SizeChoice, list[outcome.Outcome], list[outcome.Outcome], np.ndarray]:
-    cand = ctx.order[0][ctx.status[0, ctx.order[0]] == lists.BEYOND]
-    grid = lists.size_grid(len(cand), rules)
-    budget = ctx.profile.budget_usd
-    covers = schedule.covers(budget) if budget is not None else None
-    if len(grid) == 0:
-        return lists.SizeChoice(0, "no program qualifies", False), [], [], cand
-    curve = outcome.size_curve(ctx.p[cand], ctx.p_low[cand], ctx.p_high[cand], ctx.data.ranks, grid)
-    choice = lists.choose_size(curve, rules, covers)
-    shown = sorted({s for s in rules.curve_sizes if s <= len(cand)} | {choice.n} - {0})
-    display = outcome.size_curve(ctx.p[cand], ctx.p_low[cand], ctx.p_high[cand], ctx.data.ranks, np.array(shown, dtype=int))
-    return choice, curve, display, cand
+def _display(s: core.Scored) -> list[outcome.Outcome]:
+    """The size curve shown: the rulebook's sizes up to the candidates, and the list's own."""
+    cand, choice = s.cand[0], s.choice(0)
+    if len(lists.size_grid(len(cand), s.prep.rules)) == 0:
+        return []
+    shown = sorted({x for x in s.prep.rules.curve_sizes if x <= len(cand)} | {choice.n} - {0})
+    return [s.outcome(0, n) for n in shown]
 
 
 def _size_words(choice: lists.SizeChoice, article: Any, chosen: outcome.Outcome | None, curve: list[outcome.Outcome]) -> dict[str, Any]:
@@ -206,54 +159,14 @@ def _size_words(choice: lists.SizeChoice, article: Any, chosen: outcome.Outcome 
     return {"programs": n, "why": words, "article_range": article.text(), "compared_with_article": compare, "reached_target": choice.reached_target}
 
 
-def _table(ctx: Context, rank: np.ndarray, status: np.ndarray, likely: float, target: float) -> pd.DataFrame:
-    """Every program with its chance, band, status and (for listed ones) reasons."""
-    ps, t = ctx.data.programs, ctx.data.programs.table
-    band = np.array(BANDS, dtype=object)[band_of(ctx.p, ctx.terms.any_excluded[0], likely, target)]
-    df = pd.DataFrame({
-        "rank": rank,
-        "acgme_id": ps.acgme_id,
-        "program_name": ctx.data.display_name,
-        "city": t["city"].to_numpy(dtype=object),
-        "state": t["state"].to_numpy(dtype=object),
-        "program_tier": np.array(PROGRAM_TIERS, dtype=object)[ps.tier_idx],
-        "img_share": t["img_share"].to_numpy(dtype=float),
-        "img_share_basis": t["img_share_basis"].to_numpy(dtype=object),
-        "p_interview": ctx.p,
-        "p_interview_low": ctx.p_low,
-        "p_interview_high": ctx.p_high,
-        "band": band,
-        "preferred_state": ctx.preferred,
-        "status": np.array(lists.STATUS, dtype=object)[status],
-        "exclusion_reasons": [explain.exclusion_text(ctx.terms, j) for j in range(ps.n)],
-        "states_failed_attempts_policy": ps.excludes_failures,
-        "states_yog_window": np.isin(ps.yog_tolerance, ["stated_limit", "stated_preference", "stated_no_limit"]),
-        "acgme_snapshot": t["acgme_snapshot"].to_numpy(dtype=object),
-        "freida_snapshot": t["freida_snapshot"].to_numpy(dtype=object),
-    })
-    df["published_version"] = ctx.data.version
-    return df
-
-
-def _explain_listed(ctx: Context, listed: pd.DataFrame) -> pd.DataFrame:
-    c, a, ps = ctx.data.coefficients, ctx.applicants, ctx.data.programs
-    index = {pid: j for j, pid in enumerate(ps.acgme_id)}
-    js = [index[x] for x in listed["acgme_id"]]
-    contribs = explain.contributions_of(ctx.terms, c, a, ps, 0, js)
-    listed = listed.copy()
-    listed.insert(listed.columns.get_loc("band") + 1, "why", [explain.why(x, c["calibration_offset"]) for x in contribs])
-    listed["cautions"] = ["; ".join(explain.cautions(a, ps, 0, j)) for j in js]
-    listed["contributions"] = [json.dumps(x) for x in contribs]
-    return listed
-
-
-def _counts(ctx: Context, status: np.ndarray) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    ex = {k: int(v[0].sum()) for k, v in ctx.terms.excluded.items()}
+def _counts(s: core.Scored, status: np.ndarray) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    ex = {k: int(v[0].sum()) for k, v in s.terms.excluded.items()}
     left = {k: int((status == lists.STATUS.index(k)).sum()) for k in lists.LEFT_OUT_TEXT}
-    n_excluded = int(ctx.terms.any_excluded[0].sum())
+    n_excluded = int(s.excluded[0].sum())
+    n = s.prep.data.n
     counts = {
-        "published": ctx.data.n,
-        "eligible": ctx.data.n - n_excluded,
+        "published": n,
+        "eligible": n - n_excluded,
         "candidates": int(((status == lists.BEYOND) | (status == lists.LISTED)).sum()),
         "listed": int((status == lists.LISTED).sum()),
         "beyond_list": int((status == lists.BEYOND).sum()),
@@ -261,20 +174,20 @@ def _counts(ctx: Context, status: np.ndarray) -> tuple[dict[str, int], dict[str,
     return counts, ex, left
 
 
-def _notes(ctx: Context, counts: dict[str, int], listed: pd.DataFrame, rules: lists.ListRules) -> list[str]:
+def _notes(s: core.Scored, counts: dict[str, int], listing: Listing) -> list[str]:
     notes = []
-    prof = ctx.profile
+    prof, rules, data = s.who[0].profile, s.prep.rules, s.prep.data
     if prof.preferred_states:
         notes.append(
             f"preferred states ({', '.join(x if x.isupper() else x.title() for x in prof.preferred_states)}): "
-            f"{int(listed['preferred_state'].sum())} listed; a preference adds {rules.preferred_state_log_odds:g} "
+            f"{int(s.preferred[0, listing.listed].sum())} listed; a preference adds {rules.preferred_state_log_odds:g} "
             "to a program's ranking key (log-odds), never to its chance, band or exclusions"
         )
     if prof.visa_need == "h1b":
-        either = compute_terms(ctx.data.coefficients, ctx.data.programs, ctx.applicants.with_visa("either"))
+        either = exclusions(data.coefficients, data.programs, s.applicants.take(slice(0, 1)).with_visa("either"))
         notes.append(
             f"H-1B only: {counts['eligible']} programs are open to you; with J-1 or H-1B, "
-            f"{ctx.data.n - int(either.any_excluded[0].sum())} would be (the article: 'If you require H-1B only, your pool "
+            f"{data.n - int(np.logical_or.reduce(list(either.values()))[0].sum())} would be (the article: 'If you require H-1B only, your pool "
             "will shrink dramatically; consider being flexible with J-1 if possible')"
         )
     return notes
@@ -290,38 +203,40 @@ def recommend(
 ) -> Recommendation:
     """One applicant's advice from one published version (``source``: settings, a version or
     processed folder, or data already loaded by ``load_published``). ``plan``: also build the
-    next steps (``advice.plan``; each sized step re-runs this on a changed profile)."""
+    next steps (``advice.plan``; each sized step re-runs the model on a changed profile, scored
+    with this one in one pass: ``core.score``)."""
     settings = settings or (source if isinstance(source, Settings) else None)
     data = source if isinstance(source, Published) else load_published(source)
-    rules = lists.list_rules(settings)
-    schedule = eras_schedule(settings)
-    frame = applicant_frame([profile], as_of_year)
-    assessment = assess_row(frame, 0)
-    ctx = _compute(profile, frame, data, assessment.tier, rules)
-    choice, curve, display, cand = _size(ctx, rules, schedule)
-    rank, status = lists.take_top(ctx.order, ctx.status, np.array([choice.n]))
-    rank, status = rank[0], status[0]
-    c = data.coefficients
-    table = _table(ctx, rank, status, c["band_likely"], c["band_target"])
-    listed = _explain_listed(ctx, table[table["status"] == "listed"].sort_values("rank").reset_index(drop=True))
-    chosen = next((o for o in display if o.n == choice.n), None)
-    counts, excluded, left_out = _counts(ctx, status)
-    order = np.lexsort((-ctx.p, np.where(rank > 0, rank, 1 << 30), status))
-    readiness = assess_readiness(frame, readiness_rules(settings))
-    rec = Recommendation(
-        profile_id=profile.profile_id, version=data.version, version_dir=data.folder, assessment=assessment,
-        readiness=readiness, not_stated=profile.not_stated, counts=counts, excluded=excluded, left_out=left_out,
-        size=_size_words(choice, assessment.list_size, chosen, curve),
-        outcome=chosen, size_curve=display, bands=band_words(c["band_likely"], c["band_target"]),
-        fee=fee_summary(schedule, choice.n, assessment.list_size, profile.budget_usd),
-        sources=data.source_dates(), programs=listed,
-        all_programs=table.iloc[order].drop(columns=["states_failed_attempts_policy", "states_yog_window"]).reset_index(drop=True),
-        policy_notes=unknown_policies(frame, listed, c["yog_after_years"]),
-        notes=_notes(ctx, counts, listed, rules) + season_notes(schedule, date.today()),
-    )
+    prep = core.prepare(data, settings)
+    main = core.applicant(profile, as_of_year, prep)
+    steps = pending_steps(main, prep, settings) if plan else []
+    rec = _recommendation(core.score(prep, runs_of(main, steps)))
     if plan:
-        rec.plan = build_plan(rec, profile, data, as_of_year=as_of_year, settings=settings)
+        rec.plan = finish_plan(rec, rec.listing.s, steps, settings)
+    rec.listing.s.release()
     return rec
+
+
+def _recommendation(s: core.Scored) -> Recommendation:
+    """Row 0 of ``s`` as a recommendation (without its plan)."""
+    prep, main = s.prep, s.who[0]
+    data, profile, assessment, c = prep.data, main.profile, main.assessment, prep.data.coefficients
+    choice = s.choice(0)
+    display = _display(s)
+    listing = Listing.of(s, choice.n)
+    chosen = next((o for o in display if o.n == choice.n), None)
+    counts, excluded, left_out = _counts(s, listing.status)
+    cols = {k: v[listing.listed] for k, v in program_columns(prep).items() if k in ("states_failed_attempts_policy", "states_yog_window")}
+    return Recommendation(
+        profile_id=profile.profile_id, version=data.version, version_dir=data.folder, assessment=assessment,
+        readiness=main.readiness, not_stated=profile.not_stated, counts=counts, excluded=excluded, left_out=left_out,
+        size=_size_words(choice, assessment.list_size, chosen, display),
+        outcome=chosen, size_curve=display, bands=band_words(c["band_likely"], c["band_target"]),
+        fee=fee_summary(prep.schedule, choice.n, assessment.list_size, profile.budget_usd),
+        sources=dict(prep.sources), listing=listing,
+        policy_notes=unknown_policies(main.row, cols, c["yog_after_years"]),
+        notes=_notes(s, counts, listing) + season_notes(prep.schedule, date.today()),
+    )
 
 
 def band_words(likely: float, target: float) -> dict[str, str]:

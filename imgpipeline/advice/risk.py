@@ -2,15 +2,18 @@
 
 Every factor is a small rule over the derived applicant columns (``applicant.applicant_frame``)
 with the article's words beside it; the tier is the riskiest tier among the factors that fired.
-Rules are evaluated column-wise, so one profile and 100k profiles take the same path
-(``assess_frame``); ``assess`` wraps it for a single profile with the factors spelled out.
+The same rules are read two ways: column-wise over a frame of many profiles (``assess_frame``:
+``Clause.mask``) and value by value for one profile's typed values (``assess_values``:
+``Clause.holds``, no pandas: what an applicant waits on); ``assess`` and ``assess_row`` spell one
+profile's factors out. A clause holds on a value exactly where its mask holds on a column
+holding that value (tests/test_risk.py checks both ways agree).
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,10 +25,10 @@ from imgpipeline.advice.profile import (
     APPLICANT_COLUMNS,
     VISA_LABEL,
     ApplicantProfile,
-    applicant_frame,
+    applicant_values,
+    typed_row,
 )
 from imgpipeline.rulebook import section
-from imgpipeline.settings import Settings
 
 TierId = Literal["lower", "moderately_low", "high", "very_high"]
 TIERS: tuple[str, ...] = ("lower", "moderately_low", "high", "very_high")
@@ -69,6 +72,27 @@ class Clause(BaseModel):
             hit = _OPS[self.op](col, self.value)
         return np.asarray(pd.array(hit, dtype="boolean").fillna(False), dtype=bool) & col.notna().to_numpy()
 
+    def holds(self, value: Any) -> bool:
+        """Whether the clause holds for one value (``mask`` for a single row); a missing value
+        (None) never holds."""
+        if value is None:
+            return False
+        if self.op == "in":
+            return value in self.value
+        return bool(_OPS[self.op](value, self.value))
+
+
+def holds_all(clauses: tuple[Clause, ...], row: Mapping[str, Any]) -> bool:
+    """Whether every clause holds for one profile's typed values (``applicant_values``)."""
+    for c in clauses:
+        if not c.holds(row[c.field]):
+            return False
+    return True
+
+
+# Each factor's rule in words, worded once (keyed by the factor object, kept alive with it).
+_RULE_WORDS: dict[int, tuple[Factor, str]] = {}
+
 
 class Factor(BaseModel):
     """One risk factor of the article, as a rule."""
@@ -85,7 +109,13 @@ class Factor(BaseModel):
     when_any: tuple[Clause, ...] = ()
 
     def rule(self) -> str:
-        """The rule in words: its clauses and thresholds."""
+        """The rule in words: its clauses and thresholds (worded once per factor)."""
+        hit = _RULE_WORDS.get(id(self))
+        if hit is None or hit[0] is not self:
+            hit = _RULE_WORDS[id(self)] = (self, self._words())
+        return hit[1]
+
+    def _words(self) -> str:
         text = " and ".join(c.text() for c in self.when)
         if self.when_any:
             text += " and (" + " or ".join(c.text() for c in self.when_any) + ")"
@@ -101,6 +131,15 @@ class Factor(BaseModel):
                 anyhit |= c.mask(df)
             out &= anyhit
         return out
+
+    def fires(self, row: Mapping[str, Any]) -> bool:
+        """``mask`` for one profile's typed values."""
+        if not holds_all(self.when, row):
+            return False
+        for c in self.when_any:
+            if c.holds(row[c.field]):
+                return True
+        return not self.when_any
 
 
 class TierDef(BaseModel):
@@ -149,12 +188,12 @@ class ListSize(BaseModel):
 
 @functools.lru_cache(maxsize=1)
 def rules() -> RiskRules:
-    return RiskRules.model_validate(section("risk", Settings()))
+    return RiskRules.model_validate(section("risk"))
 
 
 @functools.lru_cache(maxsize=1)
 def list_sizes() -> dict[str, ListSize]:
-    sizes = {k: ListSize.model_validate(v) for k, v in section("list_size", Settings()).items()}
+    sizes = {k: ListSize.model_validate(v) for k, v in section("list_size").items()}
     missing = set(TIERS) - set(sizes)
     if missing:
         raise ValueError(f"list_size has no entry for {sorted(missing)}")
@@ -243,10 +282,10 @@ class RiskAssessment:
         return out
 
 
-def _format(template: str, values: dict[str, Any]) -> str:
-    clean = {k: (None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for k, v in values.items()}
+def _format(template: str, values: Mapping[str, Any]) -> str:
+    """``template`` with one profile's typed values (missing as None)."""
     try:
-        return template.format(**clean)
+        return template.format_map(values)
     except (KeyError, ValueError, TypeError):
         return template
 
@@ -255,36 +294,43 @@ def assess(
     profile: ApplicantProfile, as_of_year: int | None = None, risk: RiskRules | None = None
 ) -> RiskAssessment:
     """One applicant's risk tier with every factor that fired (and the notes)."""
-    risk = risk or rules()
-    df = applicant_frame([profile], as_of_year)
-    return assess_row(df, 0, risk)
+    return assess_values(applicant_values(profile, as_of_year), risk)
+
+
+def frame_row(df: pd.DataFrame, i: int) -> dict[str, Any]:
+    """Row ``i`` of an applicant frame as typed values (missing as None), as
+    ``applicant.applicant_values`` gives them for one profile."""
+    row = {k: df[k].iloc[i] for k in APPLICANT_COLUMNS if k in df}
+    return typed_row({k: (None if pd.isna(v) else v) for k, v in row.items()})
+
+
+def as_values(applicant: pd.DataFrame | Mapping[str, Any]) -> Mapping[str, Any]:
+    """One profile's typed values: given as such, or row 0 of an applicant frame."""
+    return frame_row(applicant, 0) if isinstance(applicant, pd.DataFrame) else applicant
 
 
 def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None) -> RiskAssessment:
-    """The assessment of row ``i`` of an applicant frame, spelled out: the same fired matrix
-    and tier ranking as ``assess_frame``, with each factor's words and values."""
+    """The assessment of row ``i`` of an applicant frame, spelled out (``assess_values``)."""
+    return assess_values(frame_row(df, i), risk)
+
+
+def assess_values(row: Mapping[str, Any], risk: RiskRules | None = None) -> RiskAssessment:
+    """One profile's assessment from its typed values (``applicant.applicant_values``): the
+    rules of ``assess_frame`` (the same factors, the same riskiest-tier ranking), with each
+    factor's words and values."""
     risk = risk or rules()
-    one = df.iloc[[i]]
-    fired_row = fired_matrix(one, risk)
-    row = {k: one[k].iloc[0] for k in one.columns}
     out: list[FiredFactor] = []
-    for f in (f for f in risk.factors if bool(fired_row[f.id].iloc[0])):
-        fields = [c.field for c in f.when + f.when_any]
-        values = {k: (None if pd.isna(row[k]) else row[k]) for k in dict.fromkeys(fields)}
+    words = {**row, "visa_need": VISA_LABEL.get(str(row.get("visa_need")), row.get("visa_need"))}
+    for f in (f for f in risk.factors if f.fires(row)):
+        fields = dict.fromkeys(c.field for c in f.when + f.when_any)
         out.append(
             FiredFactor(
-                id=f.id,
-                tier=f.tier,
-                effect=f.effect,
-                says=_format(f.says, {**row, "visa_need": VISA_LABEL.get(str(row.get("visa_need")), row.get("visa_need"))}),
-                rule=f.rule(),
-                article=f.article,
-                decision=f.decision,
-                values=values,
+                id=f.id, tier=f.tier, effect=f.effect, says=_format(f.says, words), rule=f.rule(),
+                article=f.article, decision=f.decision, values={k: row[k] for k in fields},
             )
         )
-    tier = TIERS[int(tier_ranks(fired_row, risk)[0])]
     raising = [f for f in out if f.effect == "raises"]
+    tier = TIERS[max((tier_rank(f.tier) for f in raising), default=0)]
     return RiskAssessment(
         tier=tier,
         label=risk.label(tier),

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -57,6 +58,22 @@ TIER_LABEL = {
 
 class BodyTooLarge(Exception):
     pass
+
+
+class _Key:
+    """A profile's cache key (its fields as sorted JSON) carrying the profile itself, so a
+    cached recommendation is computed from the profile already parsed."""
+
+    __slots__ = ("text", "profile")
+
+    def __init__(self, text: str, profile: ApplicantProfile) -> None:
+        self.text, self.profile = text, profile
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and other.text == self.text
 
 
 class BodySizeLimit:
@@ -147,11 +164,11 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
         return load_version_data(version_folder())
 
     @functools.lru_cache(maxsize=128)
-    def _cached(folder: Path, key: str) -> Recommendation:
-        return recommend(parse_profile(json.loads(key)), load_published(folder), settings=settings)
+    def _cached(folder: Path, key: _Key) -> Recommendation:
+        return recommend(key.profile, load_published(folder), settings=settings)
 
-    def _key(profile: ApplicantProfile) -> str:
-        return json.dumps(profile.model_dump(mode="json", exclude_defaults=True), sort_keys=True)
+    def _key(profile: ApplicantProfile) -> _Key:
+        return _Key(json.dumps(profile.model_dump(mode="json", exclude_defaults=True), sort_keys=True), profile)
 
     def advise(profile: ApplicantProfile) -> Recommendation:
         """One recommendation per version and profile: the page, its filters and its downloads
@@ -159,11 +176,12 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
         return _cached(version_folder(), _key(profile))
 
     @functools.lru_cache(maxsize=128)
-    def _cached_json(folder: Path, key: str) -> bytes:
-        return json.dumps(_cached(folder, key).to_json(), default=str).encode()
+    def _cached_json(folder: Path, key: _Key) -> bytes:
+        return orjson.dumps(_cached(folder, key).to_json(), default=str)
 
     def advise_json(profile: ApplicantProfile) -> bytes:
-        """``Recommendation.to_json()`` as bytes: the object the CLI writes to recommendation.json."""
+        """``Recommendation.to_json()`` as JSON bytes: the object the CLI writes to
+        recommendation.json (the same values; written compactly, by orjson)."""
         return _cached_json(version_folder(), _key(profile))
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -1,0 +1,184 @@
+"""One recommendation's programs: every program's chance, band, status and rank as arrays
+(``Listing``), and from them, each when first read, the reasons of the listed programs, the
+frames a person or a file reads (``programs``: the list; ``all_programs``: every program) and
+the list as JSON records (``records``: what ``Recommendation.to_json`` returns, without
+building a frame).
+
+The records are the frame's ``to_json(orient="records")`` read back: the same keys in the same
+order, floats rounded by the same encoder (pandas', through ``Series.to_json``), missing values
+as None. Imports neither Prefect, GX nor scikit-learn.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imgpipeline.advice import core, explain, lists
+from imgpipeline.advice.model import band_of
+from imgpipeline.vocabulary import BANDS, PROGRAM_TIERS
+
+YOG_WINDOWS = ["stated_limit", "stated_preference", "stated_no_limit"]
+# The list's columns, in order (``contributions`` last, as ``to_json`` puts it).
+LIST_COLUMNS = (
+    "rank", "acgme_id", "program_name", "city", "state", "program_tier", "img_share", "img_share_basis",
+    "p_interview", "p_interview_low", "p_interview_high", "band", "why", "preferred_state", "status",
+    "exclusion_reasons", "states_failed_attempts_policy", "states_yog_window", "acgme_snapshot",
+    "freida_snapshot", "published_version", "cautions", "contributions",
+)
+_TEXT = ("acgme_id", "program_name", "city", "state", "program_tier", "img_share_basis", "acgme_snapshot", "freida_snapshot")
+
+
+def program_columns(prep: core.Prepared) -> dict[str, np.ndarray]:
+    """The program columns of the list that only the version decides, as arrays (objects,
+    missing as None), computed once per prepared version."""
+    hit = prep.cache.get("listing_columns")
+    if hit is not None:
+        return hit
+    data = prep.data
+    ps, t = data.programs, data.table
+    out = {
+        "acgme_id": ps.acgme_id,
+        "program_name": data.display_name,
+        "city": t["city"].to_numpy(dtype=object),
+        "state": t["state"].to_numpy(dtype=object),
+        "program_tier": np.array(PROGRAM_TIERS, dtype=object)[ps.tier_idx],
+        "img_share": t["img_share"].to_numpy(dtype=float),
+        "img_share_basis": t["img_share_basis"].to_numpy(dtype=object),
+        "states_failed_attempts_policy": ps.excludes_failures,
+        "states_yog_window": np.isin(ps.yog_tolerance, YOG_WINDOWS),
+        "acgme_snapshot": t["acgme_snapshot"].to_numpy(dtype=object),
+        "freida_snapshot": t["freida_snapshot"].to_numpy(dtype=object),
+    }
+    out["text"] = {k: np.array([x if isinstance(x, str) else None for x in out[k]], dtype=object) for k in _TEXT}
+    prep.cache["listing_columns"] = out
+    return out
+
+
+def _as_written(values: np.ndarray) -> list[Any]:
+    """Floats as ``DataFrame.to_json`` writes them, read back (its encoder rounds to 10
+    decimals and writes -0.0 as 0.0; nan as None): one encoder call for all of them."""
+    return json.loads(pd.Series(values, dtype=float).to_json(orient="values")) if len(values) else []
+
+
+@dataclass
+class Explained:
+    """The listed programs' reasons, in rank order: each term's log-odds as shown and its basis
+    and evidence ((n, T) rows), why the chance is what it is, and what to check."""
+
+    shown: explain.Shown
+    bases: list[list[str]]
+    evidence: list[list[str]]
+    why: list[str]
+    cautions: list[str]
+
+    def contributions(self) -> list[list[dict[str, Any]]]:
+        """``explain.contributions_of`` of the listed programs."""
+        return explain.contribution_rows(*self.shown.cells(), self.bases, self.evidence)
+
+
+@dataclass
+class Listing:
+    """Row 0 of scored applicants (``core.Scored``) after sizing: each program's rank (0: not
+    listed) and status, and the list (program indices in rank order)."""
+
+    s: core.Scored
+    rank: np.ndarray
+    status: np.ndarray
+    listed: np.ndarray
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, s: core.Scored, n: int) -> Listing:
+        """The first ``n`` candidates listed (``lists.take_top``)."""
+        rank, status = lists.take_top(s.order[:1], s.status[:1], np.array([n]))
+        listed = s.cand[0][: int((status[0] == lists.LISTED).sum())]
+        return cls(s, rank[0], status[0], listed)
+
+    def band(self) -> np.ndarray:
+        c = self.s.prep.data.coefficients
+        return band_of(self.s.p[0], self.s.excluded[0], c["band_likely"], c["band_target"])
+
+    def explained(self) -> Explained:
+        """Why each listed program's chance is what it is, and what to check (computed once)."""
+        if "explained" not in self._cache:
+            s, js = self.s, self.listed
+            data = s.prep.data
+            c, a, ps = data.coefficients, s.applicants, data.programs
+            shown = explain.Shown.of(explain.term_values(s.terms, 0, js))
+            bases, evidence = explain.text_rows(explain.term_texts(s.terms, c, a, ps, 0, js))
+            self._cache["explained"] = Explained(
+                shown=shown, bases=bases, evidence=evidence,
+                why=explain.why_rows(shown.log_odds[shown.index], c["calibration_offset"]),
+                cautions=["; ".join(explain.cautions(a, ps, 0, j)) for j in js],
+            )
+        return self._cache["explained"]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The list as ``programs.to_json(orient="records")`` reads back, contributions as
+        lists: without building the frame."""
+        s, js, n = self.s, self.listed, len(self.listed)
+        cols, ex = program_columns(s.prep), self.explained()
+        sh = ex.shown
+        floats = np.concatenate([cols["img_share"][js], s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds])
+        rounded = _as_written(floats)
+        k = len(sh.log_odds)
+        written_lo = np.array(rounded[4 * n : 4 * n + k], dtype=object)
+        written_om = np.array(rounded[4 * n + k :], dtype=object)
+        contributions = explain.contribution_rows(written_lo[sh.index].tolist(), written_om[sh.index].tolist(), ex.bases, ex.evidence)
+        values = {
+            "rank": self.rank[js].tolist(),
+            **{k: cols["text"][k][js].tolist() for k in _TEXT},
+            "img_share": rounded[:n], "p_interview": rounded[n : 2 * n],
+            "p_interview_low": rounded[2 * n : 3 * n], "p_interview_high": rounded[3 * n : 4 * n],
+            "band": np.array(BANDS, dtype=object)[self.band()[js]].tolist(), "why": ex.why,
+            "preferred_state": s.preferred[0, js].tolist(),
+            "status": np.array(lists.STATUS, dtype=object)[self.status[js]].tolist(),
+            "exclusion_reasons": explain.exclusion_texts(s.terms)[js].tolist(),
+            "states_failed_attempts_policy": cols["states_failed_attempts_policy"][js].tolist(),
+            "states_yog_window": cols["states_yog_window"][js].tolist(),
+            "published_version": [s.prep.data.version] * n, "cautions": ex.cautions,
+            "contributions": contributions,
+        }
+        return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in zip(*(values[k] for k in LIST_COLUMNS), strict=True)]
+
+    def table(self) -> pd.DataFrame:
+        """Every program with its chance, band, status and rank, in the version's order."""
+        s, cols = self.s, program_columns(self.s.prep)
+        df = pd.DataFrame({
+            "rank": self.rank,
+            **{k: cols[k] for k in ("acgme_id", "program_name", "city", "state", "program_tier", "img_share", "img_share_basis")},
+            "p_interview": s.p[0],
+            "p_interview_low": s.p_low[0],
+            "p_interview_high": s.p_high[0],
+            "band": np.array(BANDS, dtype=object)[self.band()],
+            "preferred_state": s.preferred[0],
+            "status": np.array(lists.STATUS, dtype=object)[self.status],
+            "exclusion_reasons": explain.exclusion_texts(s.terms),
+            **{k: cols[k] for k in ("states_failed_attempts_policy", "states_yog_window", "acgme_snapshot", "freida_snapshot")},
+        })
+        df["published_version"] = s.prep.data.version
+        return df
+
+    def programs(self) -> pd.DataFrame:
+        """The list, ranked, with each program's reasons (computed once)."""
+        if "programs" not in self._cache:
+            listed = self.table().iloc[self.listed].reset_index(drop=True)
+            ex = self.explained()
+            listed.insert(listed.columns.get_loc("band") + 1, "why", ex.why)
+            listed["cautions"] = ex.cautions
+            listed["contributions"] = [json.dumps(x) for x in ex.contributions()]
+            self._cache["programs"] = listed
+        return self._cache["programs"]
+
+    def all_programs(self) -> pd.DataFrame:
+        """Every program: the list by rank, then the rest by status and chance (computed once)."""
+        if "all_programs" not in self._cache:
+            order = np.lexsort((-self.s.p[0], np.where(self.rank > 0, self.rank, 1 << 30), self.status))
+            table = self.table().iloc[order].drop(columns=["states_failed_attempts_policy", "states_yog_window"])
+            self._cache["all_programs"] = table.reset_index(drop=True)
+        return self._cache["all_programs"]
