@@ -237,6 +237,7 @@ def batch(
     skip_bad_rows: Annotated[bool, typer.Option(help="Score the good rows and list the bad ones in the rejects file (default: any bad row refuses the file)")] = False,
     rejects: Annotated[Path | None, typer.Option(help="Where bad rows are listed (row, profile_id, field, reason; default ./<file>-rejects.csv)")] = None,
     in_flight: Annotated[int, typer.Option(help="Chunks scored ahead of the Parquet writer (memory grows with it)")] = 3,
+    plans: Annotated[bool, typer.Option(help="Also publish each applicant's next steps (batch_plan_steps: one row per applicant x step, each sized step re-run through the model; about 30 ms per applicant)")] = False,
 ) -> None:
     """Score a file of many applicant profiles with the interview-chance model against every
     program and publish each applicant's list (P(interview) per listed program; expected
@@ -256,7 +257,7 @@ def batch(
             str(profiles), processed_dir=str(processed_dir) if processed_dir else None, chunk_size=chunk_size,
             runner="dask" if dask or dask_address else "default", dask_address=dask_address, dask_workers=dask_workers,
             skip_bad_rows=skip_bad_rows, rejects_path=str(rejects or Path(f"{profiles.stem}-rejects.csv")),
-            in_flight=in_flight,
+            in_flight=in_flight, plans=plans,
         )
     except BatchInputError as exc:
         # One line; every bad row is in the rejects file the line names.

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,8 @@ class Profiles:
     source: str
     sha256: str
     rejects: pd.DataFrame | None = None  # rows skipped by --skip-bad-rows (row, id, field, reason)
+    # The parsed profiles themselves, kept only when plans are asked for (plan_chunk).
+    profiles: list[ApplicantProfile] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.applicants)
@@ -121,6 +123,7 @@ class Profiles:
                 self.budgets[i : i + size],
                 self.source,
                 self.sha256,
+                profiles=self.profiles[i : i + size],
             )
             for i in range(0, len(self), size)
         ]
@@ -268,8 +271,10 @@ def read_profiles(
     skip_bad_rows: bool = False,
     rejects_path: str | Path | None = None,
     settings: Settings | None = None,
+    keep_profiles: bool = False,
 ) -> Profiles:
-    """Read and validate a batch file.
+    """Read and validate a batch file (``keep_profiles``: the parsed profiles travel with the
+    frame, for plans).
 
     Every bad row is a reject (row number from 1 = the first profile, profile id, field,
     reason); with ``rejects_path`` they are written there as CSV. Without ``skip_bad_rows``
@@ -331,7 +336,20 @@ def read_profiles(
         source=str(path),
         sha256=digest,
         rejects=frame,
+        profiles=profiles if keep_profiles else [],
     )
+
+
+def plan_chunk(chunk: Profiles, data: Published, settings: Settings | None = None) -> pd.DataFrame:
+    """Each applicant's plan (``batch_plan_steps`` rows): the same steps, words and sized effects
+    as ``imgpipeline recommend`` gives each profile (its recommendation built to size them)."""
+    from imgpipeline.advice.plan import plan_rows
+    from imgpipeline.advice.recommend import recommend
+
+    if len(chunk.profiles) != len(chunk):
+        raise ValueError("plans need the parsed profiles: read_profiles(..., keep_profiles=True)")
+    frames = [plan_rows(recommend(p, data, settings=settings, plan=True)) for p in chunk.profiles]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 # --------------------------------------------------------------------------------------------
