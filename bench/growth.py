@@ -3,9 +3,9 @@
 The real ACGME list and FREIDA rows are copied under new program ids (``1409`` + copy + serial,
 numbers no real IM program has): the FREIDA copies are written as a CSV in a temporary source
 folder and staged from it like the real file; the ACGME list is a PDF, so its staged table is
-copied instead. Then the same steps as the refresh flow run as plain functions (no Prefect):
-validate the staged tables, build programs, features, history, conflicts, the match curve and
-scores, validate every published table (its declared suite, with the plausible row count's
+copied instead. Then the refresh's own build (``imgpipeline.refresh.build.build_tables``, its
+steps as plain calls, no Prefect) after the staged tables are validated; then every published
+table is validated (its declared suite, with the plausible row count's
 upper bound times K), publish a version. The other sources (2016 FREIDA,
 NRMP) are dated history of the real programs and stay as they are.
 
@@ -73,24 +73,11 @@ def refresh_grown(factor: int) -> dict[str, Any]:
     """Stage and build a ``factor``x universe; time the steps from staging FREIDA to the
     published version (the real snapshots are landed and staged first, untimed)."""
     from bench.workers import peak_rss_mb
-    from imgpipeline import scoring as scoring_steps
+    from imgpipeline.refresh import build
     from imgpipeline.refresh import changes as change_steps
-    from imgpipeline.refresh import conflicts as conflict_steps
-    from imgpipeline.refresh import crosswalk as crosswalk_steps
-    from imgpipeline.refresh import match_probability as probability_steps
-    from imgpipeline.refresh import programs as program_steps
-    from imgpipeline.refresh.features import build as feature_steps
-    from imgpipeline.refresh.features.visa import visa_conflicts
     from imgpipeline.refresh.land import land_snapshot
-    from imgpipeline.refresh.stage import charting as charting_stage
-    from imgpipeline.refresh.stage import freida2016 as freida2016_stage
-    from imgpipeline.refresh.stage import nrmp_results as nrmp_stage
+    from imgpipeline.refresh.stage import Staged, stage_snapshot
     from imgpipeline.refresh.stage.acgme import parse_acgme
-    from imgpipeline.refresh.stage.freida import (
-        collapse_exact_duplicates,
-        parse_freida,
-        read_freida_csv,
-    )
     from imgpipeline.refresh.validate import validate_frames
     from imgpipeline.settings import get_settings
     from imgpipeline.store import publish_version
@@ -106,73 +93,24 @@ def refresh_grown(factor: int) -> dict[str, Any]:
     src.mkdir(parents=True)
     grown_csv = src / f"internal-medicine-programs-{factor}x_{FREIDA_AS_OF}.csv"
     freida_rows.to_csv(grown_csv, index=False)
-    settings = get_settings(
-        raw_dir=tmp / "raw",
-        processed_dir=tmp / "processed",
-        source_files={"freida_programs": str(grown_csv)},
-    )
+    settings = get_settings(raw_dir=tmp / "raw", processed_dir=tmp / "processed", source_files={"freida_programs": str(grown_csv)})
     snaps["freida_programs"] = land_snapshot("freida_programs", settings)
-    staged_2016 = TABLES["freida_2016_programs"].coerce(
-        freida2016_stage.parse_freida_2016(snaps["freida_2016"].local_path)
-    )
-    staged_nrmp = nrmp_stage.parse_nrmp_results(snaps["nrmp_program_results_fl"].local_path)
-    outcomes, totals = charting_stage.parse_charting(snaps["nrmp_charting_outcomes"])
+    staged = {name: stage_snapshot(snaps[name]) for name in ("freida_2016", "nrmp_charting_outcomes", "nrmp_program_results_fl")}
+    staged["acgme_programs"] = Staged("acgme_programs", {"acgme_programs": acgme})
     del freida_raw, freida_rows
     checks = widened(TABLES, factor)
     rss_before = peak_rss_mb()
 
     cpu0 = time.process_time()
     t0 = time.perf_counter()
-    staged, _ = collapse_exact_duplicates(
-        parse_freida(read_freida_csv(snaps["freida_programs"].local_path)), "acgme_id"
-    )
-    freida = TABLES["freida_programs"].coerce(staged, as_of=snaps["freida_programs"].as_of)
+    staged["freida_programs"] = stage_snapshot(snaps["freida_programs"])
     t_stage = time.perf_counter() - t0
-    validate_frames(
-        [
-            (acgme, checks["acgme_programs"], snaps["acgme_programs"].snapshot_id),
-            (freida, checks["freida_programs"], snaps["freida_programs"].snapshot_id),
-            (staged_2016, checks["freida_2016_programs"], snaps["freida_2016"].snapshot_id),
-        ]
-    )
+    validate_frames([
+        (staged[source].frames[name], checks[name], snaps[source].snapshot_id)
+        for source, name in (("acgme_programs", "acgme_programs"), ("freida_programs", "freida_programs"), ("freida_2016", "freida_2016_programs"))
+    ])
     t_staged_valid = time.perf_counter() - t0
-    programs, unmatched = program_steps.build_programs(
-        acgme, freida, snaps["acgme_programs"], snaps["freida_programs"]
-    )
-    features = feature_steps.build_features(programs, settings)
-    minimums = freida2016_stage.build_minimums_2016(staged_2016, programs, snaps["freida_2016"])
-    results = nrmp_stage.build_nrmp_program_results(staged_nrmp, snaps["nrmp_program_results_fl"])
-    crosswalk, unmatched_codes = crosswalk_steps.build_crosswalk(
-        results, programs, crosswalk_steps.load_rules(settings), staged_2016, snaps
-    )
-    conflicts = conflict_steps.build_conflicts(programs, minimums, visa_conflicts(programs))
-    curve = probability_steps.build_match_probability_curve(outcomes, totals, settings)
-    scores = scoring_steps.build_program_scores(
-        features.program_features, features.feature_evidence, minimums
-    )
-    unmatched = TABLES["unmatched_records"].coerce(
-        pd.concat(
-            [unmatched, freida2016_stage.unmatched_2016(minimums), unmatched_codes],
-            ignore_index=True,
-        )
-    )
-    published = {
-        "programs": programs,
-        "unmatched_records": unmatched,
-        "snapshots": program_steps.snapshots_frame(list(snaps.values())),
-        "program_features": features.program_features,
-        "feature_evidence": features.feature_evidence,
-        "program_minimums_2016": minimums,
-        "nrmp_program_results": results,
-        "nrmp_crosswalk": crosswalk,
-        "conflicts": conflicts,
-        "charting_outcomes": outcomes,
-        "charting_outcomes_totals": totals,
-        "match_probability_curve": curve,
-        "program_scores": scores.program_scores,
-        "score_reasons": scores.score_reasons,
-        "score_validity": scores.score_validity,
-    }
+    published = build.build_tables(staged, snaps, settings).published  # the refresh's build, plain calls
     published["changes"], _ = change_steps.changes_since_current(published, settings)
     t_build = time.perf_counter() - t0 - t_staged_valid
     t1 = time.perf_counter()
@@ -181,21 +119,19 @@ def refresh_grown(factor: int) -> dict[str, Any]:
     t1 = time.perf_counter()
     publish_version(published, settings, {"bench": f"growth {factor}x"})
     t_publish = time.perf_counter() - t1
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - cpu0
     return {
         "factor": factor,
-        "programs": len(programs),
-        "freida_rows": len(freida),
+        "programs": len(published["programs"]),
+        "freida_rows": len(staged["freida_programs"].frame),
         "rows_published": sum(len(df) for df in published.values()),
-        "score_reasons": len(scores.score_reasons),
+        "score_reasons": len(published["score_reasons"]),
         "stage_freida_s": t_stage,
         "validate_staged_s": t_staged_valid - t_stage,
         "build_s": t_build,
         "validate_published_s": t_valid,
         "publish_s": t_publish,
-        "wall_s": wall,
-        "cpu_s": cpu,
+        "wall_s": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - cpu0,
         "rss_before_mb": rss_before,
         "peak_rss_mb": peak_rss_mb(),
         "folder": str(tmp),

@@ -26,15 +26,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from imgpipeline.locks import run_lock
+from imgpipeline.refresh import build
 from imgpipeline.refresh import changes as change_steps
-from imgpipeline.refresh import conflicts as conflict_steps
-from imgpipeline.refresh import crosswalk as crosswalk_steps
-from imgpipeline.refresh import match_probability as probability_steps
-from imgpipeline.refresh import program_scores as interview_steps
-from imgpipeline.refresh import programs as program_steps
 from imgpipeline.refresh.alerts import alert_on_failure
-from imgpipeline.refresh.features import build as feature_steps
-from imgpipeline.refresh.features.visa import visa_conflicts
 from imgpipeline.refresh.inputs import (
     current_inputs,
     differences,
@@ -45,11 +39,8 @@ from imgpipeline.refresh.inputs import (
 from imgpipeline.refresh.land import Snapshot
 from imgpipeline.refresh.land import land_snapshot as land
 from imgpipeline.refresh.stage import Staged, stage_snapshot
-from imgpipeline.refresh.stage import freida2016 as freida2016_stage
-from imgpipeline.refresh.stage import nrmp_results as nrmp_stage
 from imgpipeline.refresh.summary import (
     CHANGES_SECTION,
-    Built,
     RunSummary,
     notebooks_markdown,
     run_summary,
@@ -124,68 +115,11 @@ def validate_tables(frames: list[tuple[pd.DataFrame, str, str]]) -> list[dict[st
     ]
 
 
-@task(cache_policy=NO_CACHE)
-def build_programs(
-    acgme: pd.DataFrame, freida: pd.DataFrame, acgme_snap: Snapshot, freida_snap: Snapshot
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return program_steps.build_programs(acgme, freida, acgme_snap, freida_snap)
-
-
-@task(cache_policy=NO_CACHE)
-def build_features(programs: pd.DataFrame, settings: Settings) -> feature_steps.FeatureTables:
-    return feature_steps.build_features(programs, settings)
-
-
-@task(cache_policy=NO_CACHE)
-def build_history(
-    staged_2016: pd.DataFrame,
-    staged_nrmp: pd.DataFrame,
-    programs: pd.DataFrame,
-    snaps: dict[str, Snapshot],
-    settings: Settings,
-) -> dict[str, pd.DataFrame]:
-    """The dated outcome and history tables: 2016 minimums, NRMP Florida results, and the
-    NRMP-to-ACGME crosswalk, with the records none of them could link."""
-    minimums = freida2016_stage.build_minimums_2016(staged_2016, programs, snaps["freida_2016"])
-    results = nrmp_stage.build_nrmp_program_results(staged_nrmp, snaps["nrmp_program_results_fl"])
-    crosswalk, unmatched_codes = crosswalk_steps.build_crosswalk(
-        results, programs, crosswalk_steps.load_rules(settings), staged_2016, snaps
-    )
-    return {
-        "program_minimums_2016": minimums,
-        "nrmp_program_results": results,
-        "nrmp_crosswalk": crosswalk,
-        "unmatched": pd.concat(
-            [freida2016_stage.unmatched_2016(minimums), unmatched_codes], ignore_index=True
-        ),
-    }
-
-
-@task(cache_policy=NO_CACHE)
-def build_conflicts(programs: pd.DataFrame, minimums: pd.DataFrame) -> pd.DataFrame:
-    """Where sources disagree: FREIDA vs ACGME, 2016 vs 2025 visas, visa list vs text."""
-    return conflict_steps.build_conflicts(programs, minimums, visa_conflicts(programs))
-
-
-@task(cache_policy=NO_CACHE)
-def fit_match_probability(
-    outcomes: pd.DataFrame, totals: pd.DataFrame, settings: Settings
-) -> pd.DataFrame:
-    return probability_steps.build_match_probability_curve(outcomes, totals, settings)
-
-
-@task(cache_policy=NO_CACHE)
-def build_interview_model(
-    features: feature_steps.FeatureTables,
-    programs: pd.DataFrame,
-    minimums: pd.DataFrame,
-    curve: pd.DataFrame,
-    outcomes: pd.DataFrame,
-    settings: Settings,
-) -> interview_steps.InterviewTables:
-    return interview_steps.build_interview_tables(
-        features.program_features, programs, minimums, curve, outcomes, settings
-    )
+# The build's steps as tasks (one task run each); imgpipeline.refresh.build wires them.
+STEPS = build.Steps(**{
+    name: task(fn, cache_policy=NO_CACHE, name=name)
+    for name, fn in vars(build.Steps()).items()
+})
 
 
 @task(cache_policy=NO_CACHE)
@@ -295,7 +229,7 @@ def _refresh(settings: Settings, force: bool, notebooks: bool | None) -> dict[st
     staged_report = validate_tables(
         [(df, name, snaps[source].snapshot_id) for source, name, df in staging_checked(staged)]
     )
-    built = build_tables(staged, snaps, settings)
+    built = build.build_tables(staged, snaps, settings, STEPS)
     published = built.published
     published["changes"], changes_from = diff_changes(published, settings)
     published_report = validate_tables([(df, name, "published") for name, df in published.items()])
@@ -315,41 +249,6 @@ def _refresh(settings: Settings, force: bool, notebooks: bool | None) -> dict[st
         )
         result["notebooks"] = runs
     return result
-
-
-def build_tables(staged: dict[str, Staged], snaps: dict[str, Snapshot], settings: Settings) -> Built:
-    """Every published table but ``changes``, from the staged sources (each step a task)."""
-    acgme, freida = staged["acgme_programs"].frame, staged["freida_programs"].frame
-    staged_2016 = staged["freida_2016"].frame
-    charting = staged["nrmp_charting_outcomes"].frames
-    outcomes, totals = charting["charting_outcomes"], charting["charting_outcomes_totals"]
-    programs, unmatched = build_programs(acgme, freida, snaps["acgme_programs"], snaps["freida_programs"])
-    features = build_features(programs, settings)
-    history = build_history(staged_2016, staged["nrmp_program_results_fl"].frame, programs, snaps, settings)
-    minimums = history["program_minimums_2016"]
-    curve = fit_match_probability(outcomes, totals, settings)
-    model = build_interview_model(features, programs, minimums, curve, outcomes, settings)
-    unmatched = TABLES["unmatched_records"].coerce(pd.concat([unmatched, history["unmatched"]], ignore_index=True))
-    published = {
-        "programs": programs,
-        "unmatched_records": unmatched,
-        "snapshots": program_steps.snapshots_frame(list(snaps.values())),
-        "program_features": features.program_features,
-        "feature_evidence": features.feature_evidence,
-        "program_minimums_2016": minimums,
-        "nrmp_program_results": history["nrmp_program_results"],
-        "nrmp_crosswalk": history["nrmp_crosswalk"],
-        "conflicts": build_conflicts(programs, minimums),
-        "charting_outcomes": outcomes,
-        "charting_outcomes_totals": totals,
-        "match_probability_curve": curve,
-        "program_openness": model.program_openness,
-        "interview_coefficients": model.interview_coefficients,
-        "program_scores": model.program_scores,
-        "score_reasons": model.score_reasons,
-        "score_validity": model.score_validity,
-    }
-    return Built(published, features, model)
 
 
 def post_summary(summary: RunSummary) -> None:
