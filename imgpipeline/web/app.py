@@ -231,7 +231,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
     def result(request: Request) -> HTMLResponse:
         data = FormData.from_query(request.query_params)
         try:
-            profile = parse_profile(data.profile())
+            profile = parse_profile(data.profile(), settings=settings)
         except ProfileError as exc:
             errors = _errors_by_input(exc.problems)
             return page(request, "form.html", 422, groups=GROUPS, values=data.values, errors=errors,
@@ -258,7 +258,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
             raise StarletteHTTPException(404, f"no download as {fmt}: csv, json, parquet")
         data = FormData.from_query(request.query_params)
         try:
-            profile = parse_profile(data.profile())
+            profile = parse_profile(data.profile(), settings=settings)
         except ProfileError as exc:
             return JSONResponse(problems_json(exc.problems), status_code=422)
         rec = advise(profile)
@@ -313,7 +313,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
         except (ValueError, UnicodeDecodeError) as exc:
             return JSONResponse(problems_json([("body", f"not valid JSON: {exc}")]), status_code=422)
         try:
-            profile = parse_profile(body)
+            profile = parse_profile(body, settings=settings)
         except ProfileError as exc:
             return JSONResponse(problems_json(exc.problems), status_code=422)
         body = await run_in_threadpool(advise_json, profile)
