@@ -53,15 +53,16 @@ def read_profiles(path: str, skip_bad_rows: bool = False, rejects_path: str | No
 
 
 @task(cache_policy=NO_CACHE, task_run_name="plan_chunk-{index}")
-def plan_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int) -> pd.DataFrame:
-    """Each applicant's plan in one chunk (``batch_plan_steps`` rows)."""
-    return batch_steps.plan_chunk(chunk, load_published(Path(version_dir)))
+def plan_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int, settings: Settings) -> pd.DataFrame:
+    """Each applicant's plan in one chunk (``batch_plan_steps`` rows), by the settings' rulebook."""
+    return batch_steps.plan_chunk(chunk, load_published(Path(version_dir)), settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="score_chunk-{index}")
-def score_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score one chunk against every program (the published data is loaded once per process)."""
-    return batch_steps.score_chunk(chunk, load_published(Path(version_dir)))
+def score_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score one chunk against every program (the published data is loaded once per process),
+    by the settings' rulebook."""
+    return batch_steps.score_chunk(chunk, load_published(Path(version_dir)), settings)
 
 
 @task(cache_policy=NO_CACHE)
@@ -107,7 +108,7 @@ def _markdown(summary: dict[str, Any], folder: Path) -> str:
 
 def _summary(applicants: pd.DataFrame, profiles: batch_steps.Profiles, version_dir: Path, runner: str, chunks: int, n_programs: int, n_rows: int, settings: Settings) -> dict[str, Any]:
     refresh = load_published(version_dir).manifest
-    s = eras_schedule()
+    s = eras_schedule(settings)
     by_tier = {
         str(t): {
             "applicants": int(len(g)),
@@ -162,7 +163,7 @@ def batch(
         return _batch(settings, version, profiles, chunk_size, runner_name, skip_bad_rows, rejects_path, in_flight, plans)
 
 
-def _stream(chunks: list[batch_steps.Profiles], version: Path, lists_path: Path, in_flight: int) -> tuple[pd.DataFrame, dict[str, ChunkReport]]:
+def _stream(chunks: list[batch_steps.Profiles], version: Path, lists_path: Path, in_flight: int, settings: Settings) -> tuple[pd.DataFrame, dict[str, ChunkReport]]:
     """Score the chunks (at most ``in_flight`` ahead of the writer), check each against the
     declared checks, and stream the lists to ``lists_path``; the applicants' rows and the
     checks' reports."""
@@ -176,7 +177,7 @@ def _stream(chunks: list[batch_steps.Profiles], version: Path, lists_path: Path,
         while todo or pending:
             while todo and len(pending) < max(1, in_flight):
                 i, c = todo.popleft()
-                pending.append(score_chunk.submit(c, str(version), i))
+                pending.append(score_chunk.submit(c, str(version), i, settings))
             apps, recs = pending.popleft().result()
             recs = recs_table.coerce(recs)
             for name, df, table in (("batch_recommendations", recs, recs_table), ("batch_applicants", apps_table.coerce(apps), apps_table)):
@@ -195,12 +196,12 @@ def _stream(chunks: list[batch_steps.Profiles], version: Path, lists_path: Path,
     return apps_table.coerce(pd.concat(parts, ignore_index=True)), reports
 
 
-def _stream_plans(chunks: list[batch_steps.Profiles], version: Path, plans_path: Path) -> ChunkReport:
+def _stream_plans(chunks: list[batch_steps.Profiles], version: Path, plans_path: Path, settings: Settings) -> ChunkReport:
     """Each chunk's plans, checked against the declared checks and streamed to ``plans_path``."""
     table = TABLES["batch_plan_steps"]
     report = ChunkReport("batch_plan_steps")
     with pq.ParquetWriter(plans_path, table.arrow_schema()) as writer:
-        for future in [plan_chunk.submit(c, str(version), i) for i, c in enumerate(chunks)]:
+        for future in [plan_chunk.submit(c, str(version), i, settings) for i, c in enumerate(chunks)]:
             rows = table.coerce(future.result())
             evaluated, failures = check_chunk(rows, table, "batch", report.rows)
             report.rows += len(rows)
@@ -225,11 +226,11 @@ def _batch(
     apps_table, recs_table = TABLES["batch_applicants"], TABLES["batch_recommendations"]
     lists_path = staging / "batch_recommendations.parquet"
     try:
-        applicants, reports = _stream(chunks, version, lists_path, in_flight)
+        applicants, reports = _stream(chunks, version, lists_path, in_flight, settings)
         streamed = {"batch_recommendations": (lists_path, reports["batch_recommendations"].rows)}
         if plans:
             plans_path = staging / "batch_plan_steps.parquet"
-            reports["batch_plan_steps"] = _stream_plans(chunks, version, plans_path)
+            reports["batch_plan_steps"] = _stream_plans(chunks, version, plans_path, settings)
             streamed["batch_plan_steps"] = (plans_path, reports["batch_plan_steps"].rows)
         # Across chunks: profile ids unique, and the row counts.
         _, across = check_chunk(applicants[["profile_id"]], apps_table, "batch")

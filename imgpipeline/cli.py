@@ -198,21 +198,22 @@ def recommend(
     from imgpipeline.advice.safe_input import InputRefused, read_profile_mapping, refusal_line
 
     name = "<stdin>" if profile == "-" else profile
+    settings = get_settings(processed_dir=processed_dir)
     try:
-        data = read_profile_mapping(profile)
+        data = read_profile_mapping(profile, settings=settings)
     except InputRefused as exc:
         raise refuse(str(exc)) from None
     from imgpipeline.advice.profile import ProfileError, parse_profile
 
     try:
-        applicant = parse_profile(data, name)
+        applicant = parse_profile(data, name, settings)
     except ProfileError as exc:
         raise refuse(refusal_line(exc)) from None
     from imgpipeline.advice.recommend import recommend as build
     from imgpipeline.advice.render import renderables
 
     try:
-        rec = build(applicant, version_dir or get_settings(processed_dir=processed_dir))
+        rec = build(applicant, version_dir or settings, settings=settings)
     except (PipelineError, FileNotFoundError) as exc:
         raise refuse(str(exc)) from None
     for item in renderables(rec, rows):
@@ -324,8 +325,9 @@ def sensitivity(
     from imgpipeline.advice.published import load_published
     from imgpipeline.refresh import sensitivity as sens
 
-    data = load_published(get_settings(processed_dir=processed_dir))
-    table = sens.sensitivity(data, {p.stem: load_profile(p) for p in profiles})
+    settings = get_settings(processed_dir=processed_dir)
+    data = load_published(settings)
+    table = sens.sensitivity(data, {p.stem: load_profile(p, settings) for p in profiles}, settings=settings)
     console.print(sens.markdown(table), soft_wrap=True)
 
 

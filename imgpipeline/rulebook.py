@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -45,6 +45,14 @@ class Rulebook:
             self._typed[key] = parse.model_validate(raw) if hasattr(parse, "model_validate") else parse(raw)
         return self._typed[key]
 
+    def derive(self, make: Callable[[Rulebook], T]) -> T:
+        """What ``make`` builds from several sections of this rulebook, once per rulebook
+        object (``make`` is the cache key)."""
+        key = ("derive", make)
+        if key not in self._typed:
+            self._typed[key] = make(self)
+        return self._typed[key]
+
 
 @functools.lru_cache(maxsize=8)
 def _read(path: Path, mtime_ns: int, size: int) -> tuple[dict[str, Any], str]:
@@ -57,15 +65,6 @@ def _read(path: Path, mtime_ns: int, size: int) -> tuple[dict[str, Any], str]:
     return data, hashlib.sha256(raw).hexdigest()
 
 
-def rulebook_path(settings: Settings | None = None) -> Path:
-    """The rulebook file the settings name; without settings, the one the environment names
-    (``IMGPIPELINE_RULEBOOK_PATH``, else the default), read without building a ``Settings``."""
-    if settings is not None:
-        return settings.rulebook.path
-    env = os.environ.get("IMGPIPELINE_RULEBOOK_PATH")
-    return Path(env) if env else DEFAULT_PATH
-
-
 def rulebook_digest(settings: Settings) -> str:
     """sha256 of the rulebook file the settings read (``IMGPIPELINE_RULEBOOK_PATH`` or the default)."""
     return settings.rulebook.digest
@@ -76,12 +75,6 @@ def load_rulebook(settings: Settings) -> dict[str, Any]:
     return settings.rulebook.data
 
 
-def section(name: str, settings: Settings | None = None) -> Any:
-    """One section of the settings' rulebook (the environment's without settings)."""
-    return settings.rulebook.section(name) if settings is not None else section_at(rulebook_path(), name)
-
-
-def section_at(path: Path, name: str) -> Any:
-    """One section of the rulebook file at ``path`` (read once per file and modification):
-    for callers that cache what they validate from it per file."""
-    return Rulebook(path).section(name)
+def section(name: str, settings: Settings) -> Any:
+    """One section of the settings' rulebook."""
+    return settings.rulebook.section(name)

@@ -3,6 +3,7 @@ environment variable or by the CLI (which builds a ``Settings`` with explicit va
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,6 +115,14 @@ def apply_run_environment() -> None:
 
     for key, value in run_environment().items():
         os.environ.setdefault(key, value)
+
+
+@functools.lru_cache(maxsize=1)
+def default_settings() -> Settings:
+    """The environment's settings, built once: what a library call given no settings reads
+    (entry points build their own and pass them down; building one costs milliseconds, so
+    never build one per call)."""
+    return Settings()
 
 
 def get_settings(**overrides: object) -> Settings:

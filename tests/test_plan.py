@@ -345,7 +345,7 @@ def test_the_fast_paths_order_and_outcomes_past_the_list_are_candidate_chances(d
     order of candidate_chances and their outcomes are outcome_at's."""
     from imgpipeline.advice import core
 
-    bonus = section("lists")["preferred_state_log_odds"]
+    bonus = section("lists", Settings())["preferred_state_log_odds"]
     prep = core.prepare(data)
     for profile in (EXAMPLES / "moderately_low_j1.yaml", EXAMPLES / "very_high_h1b.yaml", EVERY_FACTOR, NO_USCE_J1):
         p, rec = _rec(data, profile)

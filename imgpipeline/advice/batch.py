@@ -47,9 +47,10 @@ from imgpipeline.advice.profile import (
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import readiness_rules
 from imgpipeline.advice.risk import assess_frame, list_sizes
+from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.advice.safe_input import Limits, binary_kind, load_yaml_file, one_line
 from imgpipeline.errors import PipelineError
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, default_settings
 from imgpipeline.tables.batch_applicants import SIZE_RULES
 from imgpipeline.vocabulary import BANDS, RISK_TIERS, VISA_NEEDS
 
@@ -226,7 +227,7 @@ def preflight(path: str | Path, settings: Settings | None = None) -> None:
     """The checks that need no parsing (a missing path, a folder, a wrong suffix, the size
     cap, binary content in a CSV or YAML file), so the CLI refuses in milliseconds, before
     Prefect starts. ``read_profiles`` repeats them."""
-    settings = settings or Settings()
+    settings = settings or default_settings()
     path = Path(path)
     if path.is_dir():
         raise BatchInputError(f"{path}: is a directory, not a file")
@@ -281,50 +282,19 @@ def read_profiles(
     any reject refuses the file (nothing is scored); with it the good rows are scored and the
     rejects travel with the result (``Profiles.rejects``), never silently. Repeated profile
     ids refuse the file either way (they are the rows' only identity), as do a file over
-    the size or row cap (``IMGPIPELINE_BATCH_MAX_BYTES`` / ``_MAX_ROWS``)."""
-    settings = settings or Settings()
+    the size or row cap (``IMGPIPELINE_BATCH_MAX_BYTES`` / ``_MAX_ROWS``). Rows are checked
+    against the bounds of ``settings``' rulebook."""
+    settings = settings or default_settings()
     path = Path(path)
     preflight(path, settings)
     digest = _hash_within(path, settings)
-    rejects: list[tuple[int, str, str, str]] = []
-    profiles: list[ApplicantProfile] = []
-    rows: list[int] = []
-    for i, rec in enumerate(_records(path, settings)):
-        pid = rec.get("profile_id") if isinstance(rec, dict) else None
-        try:
-            profile = parse_profile(rec, f"row {i + 1}")
-        except ProfileError as exc:
-            rejects.extend((i + 1, str(pid or ""), field, msg) for field, msg in exc.problems)
-            continue
-        if profile.profile_id is None:
-            rejects.append((i + 1, "", "profile_id", "profile_id is required in a batch"))
-            continue
-        profiles.append(profile)
-        rows.append(i + 1)
-    ids = pd.Series([p.profile_id for p in profiles], dtype=object)
-    dup = ids[ids.duplicated(keep=False)]
-    if len(dup):
-        where = {pid: [rows[j] for j in np.flatnonzero(ids.to_numpy() == pid)] for pid in sorted(set(dup))[:20]}
-        raise BatchInputError(
-            f"{path}: profile_id repeats; nothing was scored: "
-            + "; ".join(f"{pid!r} on rows {r}" for pid, r in where.items())
-        )
+    profiles, rows, rejects = _parse_rows(path, settings)
+    _refuse_repeats(path, profiles, rows)
     frame = pd.DataFrame(rejects, columns=list(REJECT_COLUMNS))
     if rejects_path is not None and len(frame):
         write_csv(frame, rejects_path)
     if len(frame) and (not skip_bad_rows or not profiles):
-        bad_rows = frame["row"].nunique()
-        shown = [f"row {r} ({pid or 'no id'}): {f}: {m}" for r, pid, f, m in rejects[:MAX_REPORTED_PROBLEMS]]
-        more = [f"... and {len(rejects) - MAX_REPORTED_PROBLEMS} more"] if len(rejects) > MAX_REPORTED_PROBLEMS else []
-        where = f"every one in {rejects_path}" if rejects_path is not None else "listed above"
-        hint = (
-            f"; rerun with --skip-bad-rows to score the {len(profiles)} good rows" if profiles else "; no row is valid"
-        )
-        raise BatchInputError(
-            f"{path} has invalid profiles ({bad_rows} bad rows, {where}){hint}; nothing was scored:\n"
-            + "\n".join(f"  - {p}" for p in shown + more),
-            rejects=frame,
-        )
+        _refuse_rejects(path, frame, rejects, rejects_path, len(profiles))
     if not profiles:
         raise BatchInputError(f"{path} holds no profiles")
     if len(frame):
@@ -340,6 +310,54 @@ def read_profiles(
     )
 
 
+def _parse_rows(path: Path, settings: Settings) -> tuple[list[ApplicantProfile], list[int], list[tuple[int, str, str, str]]]:
+    """The file's valid profiles with their row numbers (from 1), and every bad row's rejects."""
+    rejects: list[tuple[int, str, str, str]] = []
+    profiles: list[ApplicantProfile] = []
+    rows: list[int] = []
+    for i, rec in enumerate(_records(path, settings)):
+        pid = rec.get("profile_id") if isinstance(rec, dict) else None
+        try:
+            profile = parse_profile(rec, f"row {i + 1}", settings)
+        except ProfileError as exc:
+            rejects.extend((i + 1, str(pid or ""), field, msg) for field, msg in exc.problems)
+            continue
+        if profile.profile_id is None:
+            rejects.append((i + 1, "", "profile_id", "profile_id is required in a batch"))
+            continue
+        profiles.append(profile)
+        rows.append(i + 1)
+    return profiles, rows, rejects
+
+
+def _refuse_repeats(path: Path, profiles: list[ApplicantProfile], rows: list[int]) -> None:
+    """Repeated profile ids refuse the file (they are the rows' only identity)."""
+    ids = pd.Series([p.profile_id for p in profiles], dtype=object)
+    dup = ids[ids.duplicated(keep=False)]
+    if len(dup):
+        where = {pid: [rows[j] for j in np.flatnonzero(ids.to_numpy() == pid)] for pid in sorted(set(dup))[:20]}
+        raise BatchInputError(
+            f"{path}: profile_id repeats; nothing was scored: "
+            + "; ".join(f"{pid!r} on rows {r}" for pid, r in where.items())
+        )
+
+
+def _refuse_rejects(
+    path: Path, frame: pd.DataFrame, rejects: list[tuple[int, str, str, str]], rejects_path: str | Path | None, good: int
+) -> None:
+    """Refuse the file, naming its first bad rows (``good``: how many rows were valid)."""
+    bad_rows = frame["row"].nunique()
+    shown = [f"row {r} ({pid or 'no id'}): {f}: {m}" for r, pid, f, m in rejects[:MAX_REPORTED_PROBLEMS]]
+    more = [f"... and {len(rejects) - MAX_REPORTED_PROBLEMS} more"] if len(rejects) > MAX_REPORTED_PROBLEMS else []
+    where = f"every one in {rejects_path}" if rejects_path is not None else "listed above"
+    hint = f"; rerun with --skip-bad-rows to score the {good} good rows" if good else "; no row is valid"
+    raise BatchInputError(
+        f"{path} has invalid profiles ({bad_rows} bad rows, {where}){hint}; nothing was scored:\n"
+        + "\n".join(f"  - {p}" for p in shown + more),
+        rejects=frame,
+    )
+
+
 def plan_chunk(chunk: Profiles, data: Published, settings: Settings | None = None) -> pd.DataFrame:
     """Each applicant's plan (``batch_plan_steps`` rows): the same steps, words and sized effects
     as ``imgpipeline recommend`` gives each profile (its recommendation built to size them)."""
@@ -348,6 +366,7 @@ def plan_chunk(chunk: Profiles, data: Published, settings: Settings | None = Non
 
     if len(chunk.profiles) != len(chunk):
         raise ValueError("plans need the parsed profiles: read_profiles(..., keep_profiles=True)")
+    settings = settings or default_settings()
     frames = [plan_rows(recommend(p, data, settings=settings, plan=True)) for p in chunk.profiles]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -664,12 +683,14 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     what was not stated, counts, list size and why, expected interviews and P(match | list)
     with their intervals, fee) and one row per applicant per listed program (rank, program,
     P(interview) with its interval and band), both in the applicants' order; the frames of the
-    ``batch_applicants`` and ``batch_recommendations`` declarations."""
+    ``batch_applicants`` and ``batch_recommendations`` declarations. The rules are those of
+    ``settings`` (else of ``source`` when it is settings, else the environment's)."""
+    settings = settings or (source if isinstance(source, Settings) else None) or default_settings()
     data = source if isinstance(source, Published) else load_published(source)
     v = _prepare(data, settings)
     frame = profiles.applicants.reset_index(drop=True)
     N, P = len(frame), data.n
-    risk = assess_frame(frame)
+    risk = assess_frame(frame, risk_rules(settings))
     tier = risk["risk_rank"].to_numpy(dtype=np.int64)
     apps = Applicants.from_frame(frame)
     pref_code, pref_sets = pd.factorize(pd.Series([";".join(p) for p in profiles.preferred], dtype=object))
@@ -683,40 +704,71 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
 
     blocks = [first[s : s + KEY_BLOCK] for s in range(0, U, KEY_BLOCK)]
     kl = _size(v, _concat([_rank(v, apps.take(ks), tier[ks], pref_masks[pref_code[ks]]) for ks in blocks]), covers[first])
-
-    # One row per applicant per listed program (a ragged gather, in applicant order).
-    lens = kl.n[key]
-    total = int(lens.sum())
-    who = np.repeat(np.arange(N), lens)
-    pos = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-    k = key[who]
-    prog = kl.top[k, pos]
+    g = _Gather.of(kl, key, N)
     ids = frame["profile_id"].astype(str).to_numpy(dtype=object)
-    band = kl.band[k, pos]
-    recs = pd.DataFrame({
-        "profile_id": _strings(ids, who),
+    recs = _recommendation_rows(data, kl, g, ids)
+    applicants = _applicant_rows(v, kl, g, frame, ids, risk, apps, budgets, settings)
+    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, len(g.who))
+    return applicants, recs
+
+
+@dataclass
+class _Gather:
+    """One row per applicant per listed program: a ragged gather of the keys' lists, in
+    applicant order (``who``: the applicant, ``pos``: the place in its list, ``k``: its key)."""
+
+    key: np.ndarray
+    lens: np.ndarray
+    who: np.ndarray
+    pos: np.ndarray
+    k: np.ndarray
+    band: np.ndarray
+
+    @classmethod
+    def of(cls, kl: KeyLists, key: np.ndarray, n: int) -> _Gather:
+        lens = kl.n[key]
+        total = int(lens.sum())
+        who = np.repeat(np.arange(n), lens)
+        pos = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
+        k = key[who]
+        return cls(key=key, lens=lens, who=who, pos=pos, k=k, band=kl.band[k, pos])
+
+
+def _recommendation_rows(data: Published, kl: KeyLists, g: _Gather, ids: np.ndarray) -> pd.DataFrame:
+    """The ``batch_recommendations`` rows: one per applicant per listed program."""
+    k, pos, total = g.k, g.pos, len(g.who)
+    prog = kl.top[k, pos]
+    return pd.DataFrame({
+        "profile_id": _strings(ids, g.who),
         "rank": (pos + 1).astype(np.int64),
         "acgme_id": _strings(data.programs.acgme_id, prog),
         "p_interview": kl.p[k, pos],
         "p_interview_low": kl.p_low[k, pos],
         "p_interview_high": kl.p_high[k, pos],
-        "band": _strings(np.array(BANDS, dtype=object), band),
+        "band": _strings(np.array(BANDS, dtype=object), g.band),
         "preferred_state": kl.preferred[k, pos],
         "published_version": _strings(np.array([data.version], dtype=object), np.zeros(total, dtype=np.int64)),
     })
 
-    # One row per applicant.
-    sizes = list_sizes()
+
+def _applicant_rows(
+    v: _Version, kl: KeyLists, g: _Gather, frame: pd.DataFrame, ids: np.ndarray, risk: pd.DataFrame,
+    apps: Applicants, budgets: np.ndarray, settings: Settings,
+) -> pd.DataFrame:
+    """The ``batch_applicants`` rows: one per applicant (the list sizes and readiness rules of
+    ``settings``' rulebook)."""
+    N, P, key, who, tier = len(frame), v.data.n, g.key, g.who, risk["risk_rank"].to_numpy(dtype=np.int64)
+    sizes = list_sizes(settings)
     lo = np.array([sizes[t].min for t in RISK_TIERS])[tier]
     hi = np.array([sizes[t].max for t in RISK_TIERS])[tier]
-    listed = lens.astype(np.int64)
+    listed = g.lens.astype(np.int64)
     fee_of = {int(n): v.schedule.cost(int(n)) for n in np.unique(listed)}
-    band_counts = {b: np.bincount(who, weights=(band == BANDS.index(b)), minlength=N).astype(np.int64) for b in ("likely", "target", "reach")}
+    band_counts = {b: np.bincount(who, weights=(g.band == BANDS.index(b)), minlength=N).astype(np.int64) for b in ("likely", "target", "reach")}
     ready = readiness_rules(settings)
     not_stated = _joined(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
     left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
     o = kl.outcome
-    applicants = pd.DataFrame({
+    return pd.DataFrame({
         "profile_id": ids,
         "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
         "risk_factors": risk["factors"].to_numpy(dtype=object),
@@ -735,16 +787,14 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
         "listed_likely": band_counts["likely"],
         "listed_target": band_counts["target"],
         "listed_reach": band_counts["reach"],
-        "preferred_listed": np.bincount(who, weights=kl.preferred[k, pos], minlength=N).astype(np.int64),
+        "preferred_listed": np.bincount(who, weights=kl.preferred[g.k, g.pos], minlength=N).astype(np.int64),
         **{name: o[name][key] for name in ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")},
         "eras_fee_usd": np.array([fee_of[int(n)] for n in listed], dtype=float),
         "budget_usd": budgets,
-        "published_version": data.version,
+        "published_version": v.data.version,
         "acgme_snapshot": v.acgme_snapshot,
         "freida_snapshot": v.freida_snapshot,
     })
-    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, total)
-    return applicants, recs
 
 
 def _concat(parts: list[_Ranked]) -> _Ranked:

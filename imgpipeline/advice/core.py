@@ -26,8 +26,7 @@ from imgpipeline.advice.profile import ApplicantProfile, applicant_values
 from imgpipeline.advice.published import Published
 from imgpipeline.advice.readiness import Readiness, ReadinessRule, assess_readiness, readiness_rules
 from imgpipeline.advice.risk import RiskAssessment, assess_values
-from imgpipeline.rulebook import rulebook_path
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, default_settings
 from imgpipeline.vocabulary import RISK_TIERS
 
 
@@ -36,6 +35,7 @@ class Prepared:
     """What one loaded version and one rulebook give every applicant alike."""
 
     data: Published
+    settings: Settings                # whose rulebook these rules are (passed down the hot path)
     rules: lists.ListRules
     schedule: FeeSchedule
     readiness: tuple[ReadinessRule, ...]
@@ -55,23 +55,25 @@ class Prepared:
 
 
 def prepare(data: Published, settings: Settings | None = None) -> Prepared:
-    """``data``'s prepared arrays for the rulebook of ``settings``, computed once per loaded
-    version and rulebook file (cached on ``data``: a new version is a new object)."""
+    """``data``'s prepared arrays for the rulebook of ``settings`` (the environment's without
+    settings), computed once per loaded version and rulebook object (cached on ``data``: a new
+    version is a new object). The result carries the settings down the hot path."""
+    settings = settings or default_settings()
     cache = data.__dict__.setdefault("_advice_prepared", {})
-    key = rulebook_path(settings)
-    if key not in cache:
+    key = id(settings.rulebook)
+    if key not in cache or cache[key].settings.rulebook is not settings.rulebook:
         cache[key] = _prepare(data, settings)
     return cache[key]
 
 
-def _prepare(data: Published, settings: Settings | None) -> Prepared:
+def _prepare(data: Published, settings: Settings) -> Prepared:
     rules, t, c, ps = lists.list_rules(settings), data.table, data.coefficients, data.programs
     left = lists.left_out_masks(
         ps.tier_idx, t["img_share"].to_numpy(dtype=float), t["img_share_basis"].eq("stated").to_numpy(),
         t["accepting_applications"].astype("boolean").eq(False).fillna(False).to_numpy(), rules,
     )
     return Prepared(
-        data=data, rules=rules, schedule=eras_schedule(settings), readiness=readiness_rules(settings), left=left,
+        data=data, settings=settings, rules=rules, schedule=eras_schedule(settings), readiness=readiness_rules(settings), left=left,
         state=t["state"].astype(str).to_numpy(dtype=object),
         low=c["calibration_offset"] + ps.openness_low, high=c["calibration_offset"] + ps.openness_high,
         sources=data.source_dates(),
@@ -91,7 +93,7 @@ class Applicant:
 
 def applicant(profile: ApplicantProfile, as_of_year: int | None, prep: Prepared) -> Applicant:
     row = applicant_values(profile, as_of_year)
-    return Applicant(profile, as_of_year, row, assess_values(row), assess_readiness(row, prep.readiness))
+    return Applicant(profile, as_of_year, row, assess_values(row, settings=prep.settings), assess_readiness(row, prep.readiness))
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ as-of date and source), so a list's cost can be shown beside its size."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from imgpipeline.rulebook import section
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, default_settings
 
 
 class FeeBand(BaseModel):
@@ -69,9 +70,15 @@ class FeeSchedule(BaseModel):
 
 
 def eras_schedule(settings: Settings | None = None) -> FeeSchedule:
-    return FeeSchedule.model_validate(section("fees", settings or Settings())["eras_residency"])
+    """The ERAS schedule of the settings' rulebook (the environment's without settings),
+    validated once per settings object."""
+    return (settings or default_settings()).rulebook.typed("fees", _eras)
 
 
-def eras_fee(n_programs: int) -> float:
-    """ERAS application fee (USD) for ``n_programs`` IM programs under the current schedule."""
-    return eras_schedule().cost(n_programs)
+def _eras(raw: dict[str, Any]) -> FeeSchedule:
+    return FeeSchedule.model_validate(raw["eras_residency"])
+
+
+def eras_fee(n_programs: int, settings: Settings | None = None) -> float:
+    """ERAS application fee (USD) for ``n_programs`` IM programs under the settings' schedule."""
+    return eras_schedule(settings).cost(n_programs)

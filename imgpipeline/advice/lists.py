@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from imgpipeline.advice.outcome import Outcome
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, default_settings
 from imgpipeline.vocabulary import PROGRAM_TIERS, RISK_TIERS
 
 STATUS = ("listed", "excluded", "avoided_program_tier", "avoided_few_imgs", "not_accepting", "long_shot", "beyond_list")
@@ -69,7 +69,7 @@ class ListRules(BaseModel):
 
 
 def list_rules(settings: Settings | None = None) -> ListRules:
-    return (settings or Settings()).rulebook.typed("lists", ListRules)
+    return (settings or default_settings()).rulebook.typed("lists", ListRules)
 
 
 @dataclass

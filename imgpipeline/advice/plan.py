@@ -31,8 +31,9 @@ from imgpipeline.advice import core, lists, outcome
 from imgpipeline.advice.profile import VISA_LABEL, ApplicantProfile, parse_profile
 from imgpipeline.advice.published import Published
 from imgpipeline.advice.risk import Clause, as_values, holds_all
-from imgpipeline.rulebook import rulebook_path, section_at
-from imgpipeline.settings import Settings
+from imgpipeline.rulebook import Rulebook
+from imgpipeline.settings import Settings, default_settings
+from imgpipeline.text import pct
 
 if TYPE_CHECKING:
     from imgpipeline.advice.recommend import Recommendation
@@ -118,14 +119,13 @@ class PlanRules(_Frozen):
 def plan_rules(settings: Settings | None = None) -> PlanRules:
     """The ``plan`` section, checked: every id a step answers is a risk factor or a readiness
     gap of the rulebook."""
-    return _plan_rules(rulebook_path(settings))
+    return (settings or default_settings()).rulebook.derive(_plan_rules)
 
 
-@functools.lru_cache(maxsize=8)
-def _plan_rules(path: Path) -> PlanRules:
-    """Validated and checked once per rulebook file (the rulebook is read once per file)."""
-    rules = PlanRules.model_validate(section_at(path, "plan"))
-    known = {f["id"] for f in section_at(path, "risk")["factors"]} | {r["id"] for r in section_at(path, "readiness")}
+def _plan_rules(book: Rulebook) -> PlanRules:
+    """Validated and checked once per rulebook object (once per settings object)."""
+    rules = PlanRules.model_validate(book.section("plan"))
+    known = {f["id"] for f in book.section("risk")["factors"]} | {r["id"] for r in book.section("readiness")}
     for s in rules.steps:
         unknown = set(s.answers) - known
         if unknown:
@@ -261,7 +261,7 @@ def outcome_at(rec: Recommendation, data: Published, n: int, preferred_log_odds:
 # --------------------------------------------------------------------------------------------
 
 
-def changed_profile(profile: ApplicantProfile, change: dict[str, Any]) -> tuple[ApplicantProfile, int, list[str]]:
+def changed_profile(profile: ApplicantProfile, change: dict[str, Any], settings: Settings | None = None) -> tuple[ApplicantProfile, int, list[str]]:
     """The profile as the step says (validated again), the seasons later it is assessed, and
     the change in words. Unknown stays unknown: a change never fills a field the profile left
     out (USCE months not stated stay not stated)."""
@@ -300,7 +300,7 @@ def changed_profile(profile: ApplicantProfile, change: dict[str, Any]) -> tuple[
         elif key == "season_later_years":
             later = int(how)
             words.insert(0, f"applying {later} season(s) later")
-    return parse_profile(d, "changed profile"), later, words
+    return parse_profile(d, "changed profile", settings), later, words
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,16 +423,12 @@ def _change_words(words: list[str], later: int, add: int | None, n: int, n_after
     return ", ".join(out) if out else "nothing to change"
 
 
-def _pct(x: float) -> str:
-    return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
-
-
 def _n(x: float) -> str:
     return f"{x:.1f}" if x >= 0.1 or x == 0 else f"{x:.2f}"
 
 
 def _p(f: Figures) -> str:
-    return f"P(match | list) {_pct(f.p_match)} ({_pct(f.p_match_low)}-{_pct(f.p_match_high)})"
+    return f"P(match | list) {pct(f.p_match)} ({pct(f.p_match_low)}-{pct(f.p_match_high)})"
 
 
 def _effect_text(e: Effect, rules: PlanRules) -> str:
@@ -477,7 +473,8 @@ class Pending:
 
 def pending_steps(main: core.Applicant, prep: core.Prepared, settings: Settings | None = None, sized: bool = True) -> list[Pending]:
     """The steps whose factors or gaps fired for ``main``, with the changed profile each sized
-    step implies (assessed, not yet scored)."""
+    step implies (assessed, not yet scored; the rules of ``settings``, else of ``prep``'s)."""
+    settings = settings or prep.settings
     rules = plan_rules(settings)
     year = main.as_of_year or date.today().year
     fired = {f.id: f.says for f in main.assessment.factors + main.assessment.notes}
@@ -491,7 +488,7 @@ def pending_steps(main: core.Applicant, prep: core.Prepared, settings: Settings 
         if not sized and rule.change is not None:
             step.effect = Effect(sized=False, says="not sized in this run (sized=False)")
         elif rule.sizable(main.row):
-            changed, step.later, step.words = changed_profile(main.profile, rule.change or {})
+            changed, step.later, step.words = changed_profile(main.profile, rule.change or {}, settings)
             step.add = (rule.change or {}).get("applications_add")
             if changed != main.profile or step.later:
                 step.changed = core.applicant(changed, year + step.later, prep)
@@ -533,7 +530,7 @@ def _figures(s: core.Scored, g: int, n: int | None) -> Figures:
 def finish_plan(rec: Recommendation, s: core.Scored, steps: list[Pending], settings: Settings | None = None) -> Plan:
     """The plan from its pending steps and the scored applicants (row 0: ``rec``'s own; the
     others: the changed profiles, as ``recommend`` would score each alone)."""
-    rules = plan_rules(settings)
+    rules = plan_rules(settings or s.prep.settings)
     main = s.who[0]
     n = int(rec.size["programs"])
     before = _figures(s, 0, n)  # no program qualifies: zeros, and a step may still open some

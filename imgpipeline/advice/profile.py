@@ -12,7 +12,6 @@ the scorer read (failures per Step, years since graduation, USCE months...), so 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -28,8 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from imgpipeline.rulebook import section
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, default_settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,14 +80,19 @@ class ApplicantBounds(BaseModel):
     max_budget_usd: float
 
 
-@functools.lru_cache(maxsize=1)
-def bounds() -> ApplicantBounds:
-    """The bounds, read once per process (validators run per field of every profile)."""
-    return ApplicantBounds(**section("applicant", Settings()))
+def bounds(settings: Settings | None = None) -> ApplicantBounds:
+    """The bounds of the settings' rulebook (the environment's without settings), parsed once
+    per settings object (validators run per field of every profile)."""
+    return (settings or default_settings()).rulebook.typed("applicant", ApplicantBounds)
 
 
-def _check_score(v: int | None) -> int | None:
-    b = bounds()
+def settings_of(info: ValidationInfo) -> Settings | None:
+    """The settings a profile is validated with (``parse_profile``'s validation context)."""
+    return info.context.get("settings") if isinstance(info.context, dict) else None
+
+
+def _check_score(v: int | None, info: ValidationInfo) -> int | None:
+    b = bounds(settings_of(info))
     if v is not None and not b.usmle_score_min <= v <= b.usmle_score_max:
         raise ValueError(
             f"must be between {b.usmle_score_min} and {b.usmle_score_max} "
@@ -98,17 +101,17 @@ def _check_score(v: int | None) -> int | None:
     return v
 
 
-def _check_attempts(v: int) -> int:
-    b = bounds()
+def _check_attempts(v: int, info: ValidationInfo) -> int:
+    b = bounds(settings_of(info))
     if not 1 <= v <= b.max_attempts:
         raise ValueError(f"must be between 1 and {b.max_attempts} attempts, got {v}")
     return v
 
 
-def _check_year(v: int | None, what: str) -> int | None:
+def _check_year(v: int | None, what: str, info: ValidationInfo) -> int | None:
     if v is None:
         return v
-    b = bounds()
+    b = bounds(settings_of(info))
     this_year = date.today().year
     if v > this_year:
         raise ValueError(f"{what} {v} is in the future (this year is {this_year})")
@@ -130,20 +133,20 @@ class _Exam(_Strict):
 
     @field_validator("score", check_fields=False)
     @classmethod
-    def _score(cls, v: int | None) -> int | None:
-        return _check_score(v)
+    def _score(cls, v: int | None, info: ValidationInfo) -> int | None:
+        return _check_score(v, info)
 
     @field_validator("attempts")
     @classmethod
-    def _attempts(cls, v: int) -> int:
-        return _check_attempts(v)
+    def _attempts(cls, v: int, info: ValidationInfo) -> int:
+        return _check_attempts(v, info)
 
     @model_validator(mode="after")
-    def _score_agrees(self) -> _Exam:
+    def _score_agrees(self, info: ValidationInfo) -> _Exam:
         """A failing score cannot be passed, nor a passing one failed (profile_rules)."""
         from imgpipeline.advice.profile_rules import exam_problem
 
-        problem = exam_problem(type(self).__name__.lower(), self)
+        problem = exam_problem(type(self).__name__.lower(), self, settings_of(info))
         if problem:
             raise ValueError(problem)
         return self
@@ -182,8 +185,8 @@ class Step2CK(_Exam):
 
     @field_validator("year")
     @classmethod
-    def _year(cls, v: int | None) -> int | None:
-        return _check_year(v, "year")
+    def _year(cls, v: int | None, info: ValidationInfo) -> int | None:
+        return _check_year(v, "year", info)
 
 
 class Step3(_Exam):
@@ -214,8 +217,8 @@ class USCE(_Strict):
 
     @field_validator("hands_on_months", "observership_months")
     @classmethod
-    def _months(cls, v: float) -> float:
-        b = bounds()
+    def _months(cls, v: float, info: ValidationInfo) -> float:
+        b = bounds(settings_of(info))
         if v < 0:
             raise ValueError(f"months cannot be negative, got {v:g}")
         if v > b.max_usce_months:
@@ -248,8 +251,8 @@ class ApplicantProfile(_Strict):
 
     @field_validator("graduation_year")
     @classmethod
-    def _grad(cls, v: int) -> int:
-        out = _check_year(v, "graduation year")
+    def _grad(cls, v: int, info: ValidationInfo) -> int:
+        out = _check_year(v, "graduation year", info)
         assert out is not None
         return out
 
@@ -257,10 +260,11 @@ class ApplicantProfile(_Strict):
     @classmethod
     def _bounded(cls, v: float | None, info: ValidationInfo) -> float | None:
         """Counts and the budget lie between 0 and the rulebook's bound for the field."""
+        b = bounds(settings_of(info))
         limit = {
-            "us_im_letters": bounds().max_letters,
-            "research_items": bounds().max_research_items,
-            "budget_usd": bounds().max_budget_usd,
+            "us_im_letters": b.max_letters,
+            "research_items": b.max_research_items,
+            "budget_usd": b.max_budget_usd,
         }[info.field_name]
         if v is not None and not 0 <= v <= limit:
             unit = " USD" if info.field_name == "budget_usd" else ""
@@ -275,7 +279,7 @@ class ApplicantProfile(_Strict):
 
         if any(k not in info.data for k in ("step1", "step2ck")):
             return v  # a Step that failed its own validation is reported there, not twice
-        problem = ecfmg_problem(v, {k: info.data[k] for k in ("step1", "step2ck")})
+        problem = ecfmg_problem(v, {k: info.data[k] for k in ("step1", "step2ck")}, settings_of(info))
         if problem:
             raise ValueError(problem)
         return v
@@ -312,10 +316,10 @@ class ApplicantProfile(_Strict):
         return tuple(dict.fromkeys(out))
 
     @model_validator(mode="after")
-    def _timeline(self) -> ApplicantProfile:
+    def _timeline(self, info: ValidationInfo) -> ApplicantProfile:
         if self.step2ck is not None and self.step2ck.year is not None:
             # Step 2 CK is often taken in the last years of medical school, rarely earlier.
-            years = bounds().max_step2ck_years_before_graduation
+            years = bounds(settings_of(info)).max_step2ck_years_before_graduation
             if self.step2ck.year < self.graduation_year - years:
                 raise ValueError(
                     f"step2ck.year {self.step2ck.year} is more than {years} years before "
@@ -360,30 +364,32 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     return out
 
 
-def parse_profile(data: dict[str, Any], source: str = "profile") -> ApplicantProfile:
-    """A profile from a mapping; every bad field is reported at once in a ``ProfileError``."""
+def parse_profile(data: dict[str, Any], source: str = "profile", settings: Settings | None = None) -> ApplicantProfile:
+    """A profile from a mapping, checked against the bounds and passing scores of the
+    settings' rulebook (the environment's without settings); every bad field is reported at
+    once in a ``ProfileError``."""
     if not isinstance(data, dict):
         raise ProfileError([("profile", "must be a mapping of fields")], source)
     try:
-        return ApplicantProfile.model_validate(data)
+        return ApplicantProfile.model_validate(data, context={"settings": settings})
     except ValidationError as exc:
         raise ProfileError(_problems(exc), source) from None
 
 
-def load_profile(path: str | Path) -> ApplicantProfile:
+def load_profile(path: str | Path, settings: Settings | None = None) -> ApplicantProfile:
     """A profile from a YAML file (``-``: stdin), read through ``safe_input`` (size, encoding,
     aliases, duplicate keys, nesting: ``safe_input.InputRefused``) then validated."""
     from imgpipeline.advice.safe_input import read_profile_mapping
 
-    data = read_profile_mapping(path)
-    return parse_profile(data, "<stdin>" if str(path) == "-" else str(path))
+    data = read_profile_mapping(path, settings=settings)
+    return parse_profile(data, "<stdin>" if str(path) == "-" else str(path), settings)
 
 
-def profile_from_bytes(body: bytes, source: str = "profile") -> ApplicantProfile:
+def profile_from_bytes(body: bytes, source: str = "profile", settings: Settings | None = None) -> ApplicantProfile:
     """A profile from YAML bytes (an HTTP request body), through the same checks as a file."""
     from imgpipeline.advice.safe_input import read_profile_mapping
 
-    return parse_profile(read_profile_mapping(body, source), source)
+    return parse_profile(read_profile_mapping(body, source, settings), source, settings)
 
 
 # The derived columns the rules and the scorer read; one row per profile.

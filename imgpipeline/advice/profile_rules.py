@@ -9,13 +9,11 @@ door (file, stdin, the Python API, a batch row) gets the same refusal naming the
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from imgpipeline.rulebook import section
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, default_settings
 
 STEP_LABEL = {"step1": "Step 1", "step2ck": "Step 2 CK", "step3": "Step 3"}
 
@@ -55,9 +53,13 @@ class PassingRules:
         return min(scores), max(scores)
 
 
-@functools.lru_cache(maxsize=1)
-def rules() -> PassingRules:
-    raw = section("usmle_passing", Settings())
+def rules(settings: Settings | None = None) -> PassingRules:
+    """The ``usmle_passing`` section of the settings' rulebook (the environment's without
+    settings), parsed once per settings object."""
+    return (settings or default_settings()).rulebook.typed("usmle_passing", _passing)
+
+
+def _passing(raw: dict[str, Any]) -> PassingRules:
     steps = {
         step: tuple(
             PassingScore(date.fromisoformat(e["from"]) if e.get("from") else None, int(e["min_score"]))
@@ -69,7 +71,7 @@ def rules() -> PassingRules:
     return PassingRules(raw["source"], steps, tuple(raw.get("ecfmg_requires", ())))
 
 
-def exam_problem(step: str, exam: Any) -> str | None:
+def exam_problem(step: str, exam: Any, settings: Settings | None = None) -> str | None:
     """What is inconsistent in one Step's score, passed flag and attempts, or None."""
     score = getattr(exam, "score", None)
     if score is None:
@@ -79,7 +81,8 @@ def exam_problem(step: str, exam: Any) -> str | None:
         return f"a score is given, so attempts must be at least 1, got {attempts}"
     if step == "step3" and not getattr(exam, "taken", True):
         return None
-    b = rules().bounds(step, getattr(exam, "year", None))
+    passing = rules(settings)
+    b = passing.bounds(step, getattr(exam, "year", None))
     if b is None:
         return None
     low, high = b
@@ -88,7 +91,7 @@ def exam_problem(step: str, exam: Any) -> str | None:
     if passed is True and score < low:
         return (
             f"passed is true but score {score} is below the {label} minimum passing score "
-            f"({low}; rulebook usmle_passing, {rules().source})"
+            f"({low}; rulebook usmle_passing, {passing.source})"
         )
     if passed is False and score >= high:
         return (
@@ -103,13 +106,13 @@ def exam_problem(step: str, exam: Any) -> str | None:
 NOT_STATED_STEPS = ("step1",)
 
 
-def ecfmg_problem(certified: Any, steps: dict[str, Any]) -> str | None:
+def ecfmg_problem(certified: Any, steps: dict[str, Any], settings: Settings | None = None) -> str | None:
     """ECFMG certification needs the Steps the rulebook lists passed (a Step left out as not
     stated is no contradiction: unknown is not read as failed)."""
     if certified is not True:
         return None
     missing = []
-    for step in rules().ecfmg_requires:
+    for step in rules(settings).ecfmg_requires:
         exam = steps.get(step)
         if exam is None and step in NOT_STATED_STEPS:
             continue

@@ -8,10 +8,8 @@ excluded by (failed attempts, a graduation-year window) and say to confirm them.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,8 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from imgpipeline.advice.risk import Clause, as_values, holds_all
-from imgpipeline.rulebook import rulebook_path, section_at
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, default_settings
 
 
 class ReadinessRule(BaseModel):
@@ -45,13 +42,13 @@ class ReadinessRule(BaseModel):
 
 
 def readiness_rules(settings: Settings | None = None) -> tuple[ReadinessRule, ...]:
-    return _readiness_rules(rulebook_path(settings))
+    """The ``readiness`` section of the settings' rulebook (the environment's without
+    settings), validated once per settings object."""
+    return (settings or default_settings()).rulebook.typed("readiness", _readiness_rules)
 
 
-@functools.lru_cache(maxsize=8)
-def _readiness_rules(path: Path) -> tuple[ReadinessRule, ...]:
-    """Validated once per rulebook file (the rulebook itself is read once per file)."""
-    return tuple(ReadinessRule.model_validate(r) for r in section_at(path, "readiness"))
+def _readiness_rules(raw: list[dict[str, Any]]) -> tuple[ReadinessRule, ...]:
+    return tuple(ReadinessRule.model_validate(r) for r in raw)
 
 
 @dataclass(frozen=True)

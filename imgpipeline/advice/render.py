@@ -8,14 +8,12 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from imgpipeline.text import pct
+
 if TYPE_CHECKING:
     from imgpipeline.advice.recommend import Recommendation
 
 TIER_SHORT = {"community": "comm.", "mid_tier_academic_hybrid": "mid", "highly_competitive_academic": "elite"}
-
-
-def _pct(x: float) -> str:
-    return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
 
 
 def count(x: float) -> str:
@@ -26,7 +24,7 @@ def count(x: float) -> str:
 def outcome_line(o: Any) -> str:
     return (
         f"{o.n} programs -> about {count(o.expected_interviews)} interviews ({count(o.interviews_low)}-{count(o.interviews_high)}) "
-        f"-> P(match) {_pct(o.p_match)} ({_pct(o.p_match_low)}-{_pct(o.p_match_high)}); no interview at all: {_pct(o.p_no_interview)}"
+        f"-> P(match) {pct(o.p_match)} ({pct(o.p_match_low)}-{pct(o.p_match_high)}); no interview at all: {pct(o.p_no_interview)}"
     )
 
 
@@ -67,7 +65,7 @@ def renderables(rec: Recommendation, rows: int = 25) -> list[Any]:
         curve.add_column(col, justify="right")
     for o in rec.size_curve:
         mark = " <" if o.n == rec.size["programs"] else ""
-        curve.add_row(f"{o.n}{mark}", count(o.expected_interviews), f"{count(o.interviews_low)}-{count(o.interviews_high)}", _pct(o.p_match), f"{_pct(o.p_match_low)}-{_pct(o.p_match_high)}")
+        curve.add_row(f"{o.n}{mark}", count(o.expected_interviews), f"{count(o.interviews_low)}-{count(o.interviews_high)}", pct(o.p_match), f"{pct(o.p_match_low)}-{pct(o.p_match_high)}")
     table = RichTable(title=f"Your list: first {min(rows, rec.n_listed)} of {rec.n_listed}", pad_edge=False)
     for col, kw in (("#", {"justify": "right"}), ("program (state)", {"ratio": 5, "overflow": "fold"}), ("tier", {}),
                     ("IMG", {"justify": "right"}), ("P(int.)", {"justify": "right"}), ("band", {}), ("why; cautions", {"ratio": 4, "overflow": "fold"})):
@@ -75,7 +73,7 @@ def renderables(rec: Recommendation, rows: int = 25) -> list[Any]:
     for r in rec.programs.head(rows).itertuples():
         share = f"{r.img_share:.2f}" + ("" if r.img_share_basis == "stated" else "~" if r.img_share_basis == "imputed" else "?")
         why = r.why + (f"; [yellow]{r.cautions}[/]" if r.cautions else "")
-        table.add_row(str(r.rank), f"{r.program_name} ({r.state}{'*' if r.preferred_state else ''})", TIER_SHORT[r.program_tier], share, _pct(r.p_interview), r.band, why)
+        table.add_row(str(r.rank), f"{r.program_name} ({r.state}{'*' if r.preferred_state else ''})", TIER_SHORT[r.program_tier], share, pct(r.p_interview), r.band, why)
     bands = "; ".join(f"{k}: {v}" for k, v in rec.bands.items())
     foot = Text(
         "* preferred state; IMG share ~ imputed, ? unknown (counted at the median). P(int.): chance the program "

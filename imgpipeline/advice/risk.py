@@ -11,7 +11,6 @@ holding that value (tests/test_risk.py checks both ways agree).
 
 from __future__ import annotations
 
-import functools
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from imgpipeline.advice.profile import (
     applicant_values,
     typed_row,
 )
-from imgpipeline.rulebook import section
+from imgpipeline.settings import Settings, default_settings
 
 TierId = Literal["lower", "moderately_low", "high", "very_high"]
 TIERS: tuple[str, ...] = ("lower", "moderately_low", "high", "very_high")
@@ -186,14 +185,19 @@ class ListSize(BaseModel):
         return f"{self.min}-{self.max}{'+' if self.open_ended else ''}"
 
 
-@functools.lru_cache(maxsize=1)
-def rules() -> RiskRules:
-    return RiskRules.model_validate(section("risk"))
+def rules(settings: Settings | None = None) -> RiskRules:
+    """The ``risk`` section of the settings' rulebook (the environment's without settings),
+    parsed once per settings object."""
+    return (settings or default_settings()).rulebook.typed("risk", RiskRules)
 
 
-@functools.lru_cache(maxsize=1)
-def list_sizes() -> dict[str, ListSize]:
-    sizes = {k: ListSize.model_validate(v) for k, v in section("list_size").items()}
+def list_sizes(settings: Settings | None = None) -> dict[str, ListSize]:
+    """The ``list_size`` section, per tier (parsed once per settings object)."""
+    return (settings or default_settings()).rulebook.typed("list_size", _list_sizes)
+
+
+def _list_sizes(raw: dict[str, Any]) -> dict[str, ListSize]:
+    sizes = {k: ListSize.model_validate(v) for k, v in raw.items()}
     missing = set(TIERS) - set(sizes)
     if missing:
         raise ValueError(f"list_size has no entry for {sorted(missing)}")
@@ -291,10 +295,10 @@ def _format(template: str, values: Mapping[str, Any]) -> str:
 
 
 def assess(
-    profile: ApplicantProfile, as_of_year: int | None = None, risk: RiskRules | None = None
+    profile: ApplicantProfile, as_of_year: int | None = None, risk: RiskRules | None = None, *, settings: Settings | None = None
 ) -> RiskAssessment:
     """One applicant's risk tier with every factor that fired (and the notes)."""
-    return assess_values(applicant_values(profile, as_of_year), risk)
+    return assess_values(applicant_values(profile, as_of_year), risk, settings=settings)
 
 
 def frame_row(df: pd.DataFrame, i: int) -> dict[str, Any]:
@@ -309,16 +313,16 @@ def as_values(applicant: pd.DataFrame | Mapping[str, Any]) -> Mapping[str, Any]:
     return frame_row(applicant, 0) if isinstance(applicant, pd.DataFrame) else applicant
 
 
-def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None) -> RiskAssessment:
+def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None, *, settings: Settings | None = None) -> RiskAssessment:
     """The assessment of row ``i`` of an applicant frame, spelled out (``assess_values``)."""
-    return assess_values(frame_row(df, i), risk)
+    return assess_values(frame_row(df, i), risk, settings=settings)
 
 
-def assess_values(row: Mapping[str, Any], risk: RiskRules | None = None) -> RiskAssessment:
+def assess_values(row: Mapping[str, Any], risk: RiskRules | None = None, *, settings: Settings | None = None) -> RiskAssessment:
     """One profile's assessment from its typed values (``applicant.applicant_values``): the
     rules of ``assess_frame`` (the same factors, the same riskiest-tier ranking), with each
-    factor's words and values."""
-    risk = risk or rules()
+    factor's words and values (the rules and list sizes of ``settings``' rulebook)."""
+    risk = risk or rules(settings)
     out: list[FiredFactor] = []
     words = {**row, "visa_need": VISA_LABEL.get(str(row.get("visa_need")), row.get("visa_need"))}
     for f in (f for f in risk.factors if f.fires(row)):
@@ -336,5 +340,5 @@ def assess_values(row: Mapping[str, Any], risk: RiskRules | None = None) -> Risk
         label=risk.label(tier),
         factors=tuple(sorted(raising, key=lambda f: -tier_rank(f.tier))),
         notes=tuple(f for f in out if f.effect == "notes"),
-        list_size=list_sizes()[tier],
+        list_size=list_sizes(settings)[tier],
     )

@@ -101,9 +101,9 @@ class Limits:
 
 
 def _settings() -> Any:
-    from imgpipeline.settings import Settings
+    from imgpipeline.settings import default_settings
 
-    return Settings()
+    return default_settings()
 
 
 # ---- bytes ----------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ from imgpipeline.advice.model import (
     sigmoid,
 )
 from imgpipeline.advice.profile import APPLICANT_COLUMNS, VISA_LABEL
-from imgpipeline.advice.risk import TIERS, assess_frame
+from imgpipeline.advice.risk import TIERS, RiskRules, assess_frame
+from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.refresh.interview import (
     InterviewRules,
     build_coefficients,
@@ -42,8 +43,9 @@ from imgpipeline.settings import Settings
 from imgpipeline.vocabulary import BANDS, VISA_NEEDS
 
 
-def tier_profiles(rules: InterviewRules) -> pd.DataFrame:
-    """The typical applicant of each tier, once per visa need the risk rules keep in it."""
+def tier_profiles(rules: InterviewRules, risk: RiskRules | None = None) -> pd.DataFrame:
+    """The typical applicant of each tier, once per visa need the risk rules (``risk``, else
+    the environment's) keep in it."""
     rows = []
     for tier in TIERS:
         for visa in VISA_NEEDS:
@@ -56,7 +58,7 @@ def tier_profiles(rules: InterviewRules) -> pd.DataFrame:
             row["profile_id"] = f"{tier}/{visa}"
             rows.append(row)
     typed = pd.DataFrame(rows)[list(APPLICANT_COLUMNS)].astype(APPLICANT_COLUMNS)
-    typed["risk_tier"] = assess_frame(typed)["risk_tier"].to_numpy()
+    typed["risk_tier"] = assess_frame(typed, risk)["risk_tier"].to_numpy()
     intended = np.repeat(np.array(TIERS, dtype=object), len(VISA_NEEDS))
     return typed[typed["risk_tier"].to_numpy() == intended].reset_index(drop=True)
 
@@ -147,7 +149,7 @@ def build_interview_tables(
         coefs[col] = curve[col].iloc[0]
     coefs = TABLES["interview_coefficients"].coerce(coefs)
     ps, c = Programs.from_table(openness), Coefficients.from_table(coefs)
-    scores, reasons = _score_rows(tier_profiles(rules), ps, c)
+    scores, reasons = _score_rows(tier_profiles(rules, risk_rules(settings)), ps, c)
     prov = openness[["acgme_id"] + [x for x in openness.columns if x.startswith(("acgme_", "freida_")) and x != "acgme_id"]]
     scores["rulebook_sha256"] = rulebook_digest(settings)
     program_scores = TABLES["program_scores"].coerce(_stamp(scores, prov))

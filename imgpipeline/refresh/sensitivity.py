@@ -17,6 +17,7 @@ from imgpipeline.advice.profile import ApplicantProfile
 from imgpipeline.advice.published import Published
 from imgpipeline.advice.recommend import recommend
 from imgpipeline.refresh.interview import solve_calibration
+from imgpipeline.settings import Settings
 from imgpipeline.text import markdown_table
 
 FACTORS = (0.5, 1.5)
@@ -46,20 +47,21 @@ def _row(term: str, factor: float | None, name: str, base: pd.Series | None, rec
     }
 
 
-def sensitivity(data: Published, profiles: dict[str, ApplicantProfile], as_of_year: int | None = None) -> pd.DataFrame:
-    """One row per (judgement constant, factor, profile), after the base rows (times = 1)."""
+def sensitivity(data: Published, profiles: dict[str, ApplicantProfile], as_of_year: int | None = None, settings: Settings | None = None) -> pd.DataFrame:
+    """One row per (judgement constant, factor, profile), after the base rows (times = 1), by
+    the rulebook of ``settings`` (the environment's without)."""
     judged = data.coefficient_table.loc[data.coefficient_table["basis"] == "judgement", "term"]
     judged = [t for t in judged if not t.startswith("band_") and data.coefficients[t] != 0]
     rows, base = [], {}
     for name, prof in profiles.items():
-        rec = recommend(prof, data, as_of_year=as_of_year)
+        rec = recommend(prof, data, as_of_year=as_of_year, settings=settings)
         base[name] = rec.programs["acgme_id"]
         rows.append(_row("(as published)", None, name, None, rec))
     for term in judged:
         for factor in FACTORS:
             moved = _with(data, term, factor)
             for name, prof in profiles.items():
-                rows.append(_row(term, factor, name, base[name], recommend(prof, moved, as_of_year=as_of_year)))
+                rows.append(_row(term, factor, name, base[name], recommend(prof, moved, as_of_year=as_of_year, settings=settings)))
     return pd.DataFrame(rows)
 
 

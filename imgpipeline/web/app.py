@@ -39,6 +39,7 @@ from imgpipeline.advice.published import NotPublished, Published, load_published
 from imgpipeline.advice.recommend import Recommendation, recommend
 from imgpipeline.advice.render import size_curve_svg
 from imgpipeline.settings import Settings
+from imgpipeline.text import pct
 from imgpipeline.vocabulary import PROGRAM_TIERS, US_STATES
 from imgpipeline.web.data import REGION_OF_STATE, VersionData, load_version_data
 from imgpipeline.web.forms import FIELDS, GROUPS, FormData
@@ -144,7 +145,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
         docs_url=None, redoc_url=None,
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(tier_label=TIER_LABEL, pct=_pct)
+    templates.env.globals.update(tier_label=TIER_LABEL, pct=pct)
     try:  # mounted before /static, which would otherwise take /static/swagger/...
         from swagger_ui_bundle import swagger_ui_path
 
@@ -230,7 +231,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
     def result(request: Request) -> HTMLResponse:
         data = FormData.from_query(request.query_params)
         try:
-            profile = parse_profile(data.profile())
+            profile = parse_profile(data.profile(), settings=settings)
         except ProfileError as exc:
             errors = _errors_by_input(exc.problems)
             return page(request, "form.html", 422, groups=GROUPS, values=data.values, errors=errors,
@@ -257,7 +258,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
             raise StarletteHTTPException(404, f"no download as {fmt}: csv, json, parquet")
         data = FormData.from_query(request.query_params)
         try:
-            profile = parse_profile(data.profile())
+            profile = parse_profile(data.profile(), settings=settings)
         except ProfileError as exc:
             return JSONResponse(problems_json(exc.problems), status_code=422)
         rec = advise(profile)
@@ -312,7 +313,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
         except (ValueError, UnicodeDecodeError) as exc:
             return JSONResponse(problems_json([("body", f"not valid JSON: {exc}")]), status_code=422)
         try:
-            profile = parse_profile(body)
+            profile = parse_profile(body, settings=settings)
         except ProfileError as exc:
             return JSONResponse(problems_json(exc.problems), status_code=422)
         body = await run_in_threadpool(advise_json, profile)
@@ -372,12 +373,6 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def _pct(x: Any) -> str:
-    if x is None or (isinstance(x, float) and pd.isna(x)):
-        return "-"
-    return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
-
-
 def _region(state: Any) -> str:
     return REGION_OF_STATE.get(str(state), "Territory")
 

@@ -27,7 +27,7 @@ from imgpipeline.refresh.features.visa import visa_features
 from imgpipeline.refresh.features.yog import yog_limit_feature, yog_tolerance_feature
 from imgpipeline.settings import Settings
 from imgpipeline.tables import TABLES
-from imgpipeline.text import markdown_table
+from imgpipeline.text import markdown_table, value_text
 from imgpipeline.vocabulary import BASES
 
 log = logging.getLogger(__name__)
@@ -147,15 +147,6 @@ def compute_features(
     return feats, extras, share.metrics
 
 
-def _text(v: object) -> str | None:
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return None
-    if isinstance(v, bool) or type(v).__name__ == "bool_":
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
 
 def build_features(programs: pd.DataFrame, settings: Settings | None = None) -> FeatureTables:
     """``program_features`` and ``feature_evidence`` from the published ``programs`` frame,
@@ -192,7 +183,7 @@ def build_features(programs: pd.DataFrame, settings: Settings | None = None) -> 
                 {
                     "acgme_id": programs["acgme_id"],
                     "feature": name,
-                    "value": f["value"].map(_text),
+                    "value": f["value"].map(value_text),
                     "basis": f["basis"],
                     "source": f["source"].map(lambda s: "+".join(SOURCE_TABLES[p] for p in s.split("+"))),
                     "snapshot": snapshot,
