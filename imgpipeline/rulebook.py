@@ -45,6 +45,11 @@ class Rulebook:
             self._typed[key] = parse.model_validate(raw) if hasattr(parse, "model_validate") else parse(raw)
         return self._typed[key]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (settings sent to a task in another process) without the parsed sections:
+        the receiving process parses them again on first use."""
+        return {**self.__dict__, "_typed": {}}
+
     def derive(self, make: Callable[[Rulebook], T]) -> T:
         """What ``make`` builds from several sections of this rulebook, once per rulebook
         object (``make`` is the cache key)."""
