@@ -15,8 +15,6 @@ from imgpipeline.interview import interview_rules
 from imgpipeline.program_scores import tier_profiles
 from imgpipeline.publish import read_table
 
-pytestmark = pytest.mark.xdist_group("published")
-
 
 @pytest.fixture(scope="module")
 def scores(published) -> pd.DataFrame:  # type: ignore[no-untyped-def]
