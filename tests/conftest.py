@@ -39,6 +39,11 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "imgpipeline")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One thread per process for OpenMP and BLAS (scikit-learn's gradient boosting, numpy): the
+# tests run two workers on two cores, and OpenMP threads spinning against the other worker
+# (or any other load) made a cross-validation 30 times slower. Inherited by the CLI children.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # Refreshes in tests skip the notebooks (a kernel per notebook); the second refresh of
 # ``published`` runs them, as a scheduled refresh does.
 os.environ.setdefault("IMGPIPELINE_RUN_NOTEBOOKS", "false")
