@@ -10,9 +10,12 @@ main pytest process before the workers.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 import traceback
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -185,6 +188,11 @@ def published(shared_dir: Path, data_dir: Path) -> Settings:
     current version is the second; its changes.parquet is the real difference between the two
     snapshots, and its manifest's ``changes_from`` names the first version (still in versions/).
 
+    The first refresh is the command's: two ``imgpipeline refresh`` processes started at once
+    on the empty folders, one publishing and the other refused; what each said and what they
+    left are in ``race.json`` beside the folders (test_hostile_inputs). Were none published,
+    the flow is called here instead, so that only that test fails.
+
     Built once per test run and shared by every worker: tests read it and never change it (a
     test that writes works on a copy, ``published_copy``). Returns the settings that locate it."""
     base = shared_dir / "published"
@@ -198,11 +206,35 @@ def published(shared_dir: Path, data_dir: Path) -> Settings:
             "raw_dir": str(settings.raw_dir),
             "processed_dir": str(settings.processed_dir),
         }
-        refresh(**where, source_files={"freida_programs": OLDER_FREIDA})
+        race = refresh_race(settings, OLDER_FREIDA)
+        (base / "race.json").write_text(json.dumps(race, indent=2))
+        if race["current"] is None:
+            refresh(**where, source_files={"freida_programs": OLDER_FREIDA})
         refresh(**where, notebooks=True)
 
     _build_once(base, build)
     return settings
+
+
+def refresh_race(settings: Settings, freida_file: str) -> dict:
+    """Two real ``imgpipeline refresh`` processes on the same folders, started together (this
+    interpreter's command; the run's Prefect server, from the environment). Returns their exit
+    codes, outputs, and the versions and ``current`` they left (folder names)."""
+    command = Path(sys.executable).parent / "imgpipeline"
+    args = [str(command), "refresh", "--freida-file", freida_file, "--raw-dir", str(settings.raw_dir), "--processed-dir", str(settings.processed_dir)]
+    env = {**os.environ, "IMGPIPELINE_SOURCE_DIR": str(settings.source_dir)}
+    procs = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=settings.processed_dir.parent)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=1800) for p in procs]
+    versions = settings.processed_dir / "versions"
+    current = settings.processed_dir / "current"
+    return {
+        "runs": [{"code": p.returncode, "stdout": out, "stderr": err} for p, (out, err) in zip(procs, outputs, strict=True)],
+        "versions": sorted(v.name for v in versions.iterdir()) if versions.is_dir() else [],
+        "current": current.resolve().name if current.exists() else None,
+    }
 
 
 @pytest.fixture
