@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pandas as pd
@@ -106,7 +107,32 @@ def test_every_declared_table_is_consistent() -> None:
         assert all(c.description for c in table.columns), table.name
         schema = table.arrow_schema()
         assert schema.metadata[b"schema_version"] == table.schema_version.encode()
-        json.dumps(table.dictionary_markdown())
+        assert dictionary_rows(table.dictionary_markdown()) == [
+            [f"`{c.name}`", c.dtype, c.unit or "", c.description, c.basis or "", c.source or "", "; ".join(c.checks())]
+            for c in table.columns
+        ], table.name
+
+
+def dictionary_rows(md: str) -> list[list[str]]:
+    """The cells of a dictionary section's column table, read back as Markdown does: one line
+    per row, cells split on unescaped pipes, ``\\|`` read as a pipe."""
+    lines = md.splitlines()
+    header = lines.index("| column | type | unit | meaning | basis | source | checks |")
+    assert lines[header + 1] == "|---|---|---|---|---|---|---|"
+    rows = []
+    for line in lines[header + 2:]:
+        assert line.startswith("| ") and line.endswith(" |"), line
+        rows.append([cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def test_the_dictionary_reads_back_whatever_a_description_holds() -> None:
+    """A pipe in a description or a pattern is escaped, so the row keeps its seven cells."""
+    table = replace(TINY, columns=TINY.columns + (
+        Column("code", "string", "A code | or two", pattern="^(?:a|b)$"),
+    ))
+    [*_, row] = dictionary_rows(table.dictionary_markdown())
+    assert row == ["`code`", "string", "", "A code | or two", "", "", "matches `^(?:a|b)$`"]
 
 
 def test_a_pattern_with_capturing_groups_is_refused_at_declaration() -> None:
