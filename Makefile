@@ -26,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/imgpipeline refresh
 
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist load
 
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here): install
 # it when missing and we are root; otherwise say how (the browser tests then fail, naming it).

@@ -1,39 +1,54 @@
 """Shared fixtures: the real snapshots, their staged tables, and one real published version.
 
-Tests that need a published version share one refresh per test worker (``published``); mark
-them ``@pytest.mark.xdist_group("published")`` so they run on the same worker.
+The expensive session fixtures (``published``: two real refreshes; ``features``) are built
+once per test run, whatever the number of xdist workers, as pytest-xdist's documentation
+recommends (a folder shared by the workers, ``tmp_path_factory.getbasetemp().parent``, and a
+``filelock.FileLock``: the first worker builds, the others wait and reuse). Every flow run of
+the test run goes to one temporary Prefect server (``prefect_test_harness``), started by the
+main pytest process before the workers.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
+import shutil
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from filelock import FileLock, Timeout
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
-# Prefect's home stays inside the project, one per test worker (each temporary server owns
-# its database); telemetry off. Set before anything imports prefect.
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-# A PREFECT_HOME from the environment is a base folder: each worker gets its own inside it.
-_home_base = Path(os.environ.get("PREFECT_HOME", str(ROOT / ".prefect")))
-os.environ["PREFECT_HOME"] = str(_home_base / f"test-{_worker}")
-Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
-# A fresh home migrates its database on first start: slow on a loaded 2-core machine.
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-# Library loggers reach flow-run logs; outside a flow run they only log locally.
-os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "imgpipeline")
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Prefect's home stays inside the project, in a folder of its own for the tests (local result
+# storage; the database is the test harness's temporary one): a PREFECT_HOME from the
+# environment is the folder it goes in. Set by the main process before anything imports
+# prefect; the xdist workers inherit it.
+if not os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["PREFECT_HOME"] = str(Path(os.environ.get("PREFECT_HOME", str(ROOT / ".prefect"))) / "test")
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+# The project's run defaults (pyproject.toml: [tool.prefect], [tool.imgpipeline.environment]:
+# telemetry off, library logs in flow runs, a patient server start on a loaded machine).
+from imgpipeline.settings import apply_run_environment  # noqa: E402
+
+apply_run_environment()
+# One thread per process for OpenMP and BLAS (scikit-learn's gradient boosting, numpy): the
+# tests run two workers on two cores, and OpenMP threads spinning against the other worker
+# (or any other load) made a cross-validation 30 times slower. Inherited by the CLI children.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # Refreshes in tests skip the notebooks (a kernel per notebook); the second refresh of
 # ``published`` runs them, as a scheduled refresh does.
 os.environ.setdefault("IMGPIPELINE_RUN_NOTEBOOKS", "false")
 
-from imgpipeline.settings import Settings, get_settings  # noqa: E402
+from imgpipeline.settings import Settings, get_settings  # noqa: E402,I001
 
 
 @pytest.fixture(scope="session")
@@ -91,31 +106,146 @@ def tmp_settings(tmp_path: Path, data_dir: Path) -> Settings:
     )
 
 
+# ---- one temporary Prefect server for the whole run ---------------------------------------
+
+_HARNESS = pytest.StashKey[ExitStack]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In the main pytest process (not in an xdist worker): start Prefect's test harness, a
+    temporary server on a temporary SQLite database (Prefect's documented way to test flows),
+    and point this process and every process started after it at it: the xdist workers (started
+    in pytest-xdist's own ``pytest_sessionstart``, after this one) and the CLI children of the
+    tests. One server, so a test on any worker sees the flow runs of ``published``."""
+    if hasattr(session.config, "workerinput") or session.config.getoption("collectonly"):
+        return
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    stack = ExitStack()
+    stack.enter_context(prefect_test_harness(server_startup_timeout=None))
+    mp = stack.enter_context(pytest.MonkeyPatch.context())
+    mp.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
+    session.config.stash[_HARNESS] = stack
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the server after the tests and the xdist workers, while pytest's output is open."""
+    stack = session.config.stash.get(_HARNESS, None)
+    if stack is not None:
+        stack.close()
+
+
+# ---- built once per test run, shared by the xdist workers -----------------------------------
+
 # The FREIDA snapshot before the current one: the first of the two refreshes of ``published``.
 OLDER_FREIDA = "freida/internal-medicine-programs_2025-05-24.csv"
+# The session fixtures built once per run, in the order a worker starts them.
+SHARED = ("published", "features")
+_LOCKS: dict[Path, FileLock] = {}
 
 
 @pytest.fixture(scope="session")
-def published(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Settings:
-    """Two real refreshes through the Prefect flow, on the embedded temporary server, as a
-    schedule would run them: the older FREIDA snapshot (2025-05-24), then the current
-    sources. The current version is the second; its changes.parquet is the real difference
-    between the two snapshots, and its manifest's ``changes_from`` names the first version
-    (still in versions/). Returns the settings that locate the outputs."""
-    from flows.refresh import refresh
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every worker of this run sees (pytest-xdist's recipe): the parent of the
+    workers' own temporary folders, new for each run; without xdist, the run's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
-    base = tmp_path_factory.mktemp("published")
-    settings = get_settings(
-        source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "processed"
-    )
-    where = {
-        "source_dir": str(data_dir),
-        "raw_dir": str(settings.raw_dir),
-        "processed_dir": str(settings.processed_dir),
-    }
-    refresh(**where, source_files={"freida_programs": OLDER_FREIDA})
-    refresh(**where, notebooks=True)
+
+def _lock(folder: Path) -> FileLock:
+    """The lock of a shared build, one object per process (re-entrant: the early start below
+    and the fixture hold the same one)."""
+    return _LOCKS.setdefault(folder, FileLock(folder.with_name(folder.name + ".lock")))
+
+
+def _build_once(folder: Path, build: Callable[[Path], None]) -> None:
+    """``build(folder)`` in exactly one worker of the run; the others wait for it, then reuse
+    the folder. A failure is recorded: the other workers fail with its traceback instead of
+    building again."""
+    done = folder.with_name(folder.name + ".done")
+    failed = folder.with_name(folder.name + ".failed")
+    with _lock(folder):
+        if failed.exists():
+            pytest.fail(f"building {folder.name} failed (once for the whole run):\n{failed.read_text()}")
+        if done.exists():
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        try:
+            build(folder)
+        except BaseException:
+            failed.write_text(traceback.format_exc())
+            raise
+        done.touch()
+
+
+@pytest.fixture(scope="session")
+def published(shared_dir: Path, data_dir: Path) -> Settings:
+    """Two real refreshes through the Prefect flow, as a schedule would run them: the older
+    FREIDA snapshot (2025-05-24), then the current sources with the analysis notebooks. The
+    current version is the second; its changes.parquet is the real difference between the two
+    snapshots, and its manifest's ``changes_from`` names the first version (still in versions/).
+
+    The first refresh is the command's: two ``imgpipeline refresh`` processes started at once
+    on the empty folders, one publishing and the other refused; what each said and what they
+    left are in ``race.json`` beside the folders (test_hostile_inputs). Were none published,
+    the flow is called here instead, so that only that test fails.
+
+    Built once per test run and shared by every worker: tests read it and never change it (a
+    test that writes works on a copy, ``published_copy``). Returns the settings that locate it."""
+    base = shared_dir / "published"
+    settings = get_settings(source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "processed")
+
+    def build(_: Path) -> None:
+        from flows.refresh import refresh
+
+        where = {
+            "source_dir": str(data_dir),
+            "raw_dir": str(settings.raw_dir),
+            "processed_dir": str(settings.processed_dir),
+        }
+        race = refresh_race(settings, OLDER_FREIDA)
+        (base / "race.json").write_text(json.dumps(race, indent=2))
+        if race["current"] is None:
+            refresh(**where, source_files={"freida_programs": OLDER_FREIDA})
+        refresh(**where, notebooks=True)
+
+    _build_once(base, build)
     return settings
+
+
+def refresh_race(settings: Settings, freida_file: str) -> dict:
+    """Two real ``imgpipeline refresh`` processes on the same folders, started together (this
+    interpreter's command; the run's Prefect server, from the environment). Returns their exit
+    codes, outputs, and the versions and ``current`` they left (folder names)."""
+    command = Path(sys.executable).parent / "imgpipeline"
+    args = [str(command), "refresh", "--freida-file", freida_file, "--raw-dir", str(settings.raw_dir), "--processed-dir", str(settings.processed_dir)]
+    env = {**os.environ, "IMGPIPELINE_SOURCE_DIR": str(settings.source_dir)}
+    procs = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=settings.processed_dir.parent)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=1800) for p in procs]
+    versions = settings.processed_dir / "versions"
+    current = settings.processed_dir / "current"
+    return {
+        "runs": [{"code": p.returncode, "stdout": out, "stderr": err} for p, (out, err) in zip(procs, outputs, strict=True)],
+        "versions": sorted(v.name for v in versions.iterdir()) if versions.is_dir() else [],
+        "current": current.resolve().name if current.exists() else None,
+    }
+
+
+@pytest.fixture
+def published_copy(published: Settings, tmp_path: Path) -> Settings:
+    """A copy of ``published`` (its raw and processed folders, ``current`` included) for a
+    test that writes into a published version or its folders."""
+    base = tmp_path / "published"
+    shutil.copytree(published.raw_dir, base / "raw", symlinks=True)
+    shutil.copytree(published.processed_dir, base / "processed", symlinks=True)
+    return get_settings(source_dir=published.source_dir, raw_dir=base / "raw", processed_dir=base / "processed")
 
 
 @pytest.fixture(scope="session")
@@ -133,52 +263,56 @@ def programs_frame(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, sta
 
 
 @pytest.fixture(scope="session")
-def features(programs_frame):
+def features(shared_dir: Path, request: pytest.FixtureRequest):
     """``program_features``, ``feature_evidence`` and the imputation metrics of the real
-    snapshots (one build per worker: mark users @pytest.mark.xdist_group("features"))."""
-    from imgpipeline.refresh.features import build_features
+    snapshots (``build_features(programs_frame)``), built once per test run."""
+    folder = shared_dir / "features"
 
-    return build_features(programs_frame)
+    def build(folder: Path) -> None:
+        from imgpipeline.refresh.features import build_features
+
+        tables = build_features(request.getfixturevalue("programs_frame"))
+        (folder / "features.pickle").write_bytes(pickle.dumps(tables))
+
+    _build_once(folder, build)
+    return pickle.loads((folder / "features.pickle").read_bytes())
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Make ``--dist loadgroup`` group again. pytest-xdist 3.8 tags a test of an
-    ``xdist_group`` by rewriting ``item._nodeid``, which pytest 9 no longer reads (the id lives
-    in ``item._id``): without this the scheduler sees no groups, spreads the ``published`` and
-    ``features`` tests over both workers, and each worker runs the session fixtures again (two
-    refreshes each)."""
-    if not getattr(config.option, "loadgroup", False):
+def _needs(item: pytest.Item) -> list[str]:
+    """The shared builds a test uses (directly or through its fixtures)."""
+    names = getattr(item, "fixturenames", ())
+    return [name for name in SHARED if name in names]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that need a shared build run last, those of ``published`` at the very end (a
+    stable sort: otherwise in their order), so that a worker not building runs the others
+    meanwhile."""
+    items.sort(key=lambda item: 2 if "published" in _needs(item) else len(_needs(item)))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_shared_builds(request: pytest.FixtureRequest) -> None:
+    """At each worker's first test, start the shared builds this run needs that no other
+    worker has started: one worker refreshes while the other runs the tests that need neither,
+    and only waits at a test that does. A build that fails fails the tests that need it (as the
+    fixture itself would), not this worker's first test."""
+    wanted = [name for name in SHARED if any(name in _needs(item) for item in request.session.items)]
+    if not wanted:
         return
-    try:  # pytest internals: without them the suite still runs, only the grouping is lost
-        from _pytest.nodeid import coerce_node_id
-    except ImportError:
-        return
-
-    for item in items:
-        names = sorted(
-            {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
-        )
-        suffix = "@" + "_".join(names)
-        if names and not item.nodeid.endswith(suffix):
-            item._id = coerce_node_id(item.nodeid + suffix)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Stop Prefect's temporary server while pytest's output streams are still open (Prefect
-    would otherwise stop it at exit and log to a closed stream)."""
-    import sys
-
-    if "prefect.server.api.server" not in sys.modules:
-        return
-    import logging
-
-    from prefect.server.api.server import SubprocessASGIServer
-
-    # Prefect's console handler may still hold a stream a CLI test (CliRunner) has closed: its
-    # "Stopping temporary server" line would print a logging traceback instead.
-    logging.raiseExceptions = False
-    for server in list(SubprocessASGIServer._instances.values()):
-        server.stop()
+    shared = request.getfixturevalue("shared_dir")
+    for name in wanted:
+        lock = _lock(shared / name)
+        try:
+            lock.acquire(blocking=False)
+        except Timeout:
+            continue  # another worker is building it
+        try:
+            request.getfixturevalue(name)
+        except (Exception, pytest.fail.Exception):
+            pass
+        finally:
+            lock.release()
 
 
 CHROMIUM_ARGS = [
@@ -241,8 +375,7 @@ def offline_page(chromium):
 @pytest.fixture(scope="session")
 def web_server(published: Settings):
     """The web app (``imgpipeline serve``'s) served by uvicorn on a free 127.0.0.1 port in a
-    background thread, over the ``published`` version; one per test worker. Yields its base URL.
-    Mark users ``@pytest.mark.xdist_group("published")``."""
+    background thread, over the ``published`` version; one per test worker. Yields its base URL."""
     import socket
     import threading
     import time

@@ -1,6 +1,7 @@
 """The interview-chance model's invariants (property tests on synthetic programs in the
 published format): P never rises with a worse Step 2 CK, more failures or a lower openness;
-contributions add up to the logit; unknown fields add nothing; exclusions are hard."""
+one applicant's terms worked by hand from the rulebook; P is the logistic of the logit;
+unknown fields add nothing; exclusions are hard."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imgpipeline.advice.model import TERMS, Applicants, compute_terms, sigmoid
+from imgpipeline.advice.model import TERMS, Applicants, compute_terms
 from imgpipeline.advice.profile import applicant_frame, parse_profile
 from tests import synthetic
 
@@ -56,19 +57,73 @@ def test_p_never_rises_with_a_lower_openness(seed: int, cut: float) -> None:
     assert (chances(df, worse) < chances(df, data)).all()
 
 
+def test_a_known_applicant_gets_the_rulebooks_terms_worked_by_hand() -> None:
+    """Every term, the logit and P for one applicant at three programs, worked out by hand from
+    the rulebook's interview constants (synthetic.FIXED for the calibrated ones: reference CK
+    245, 0.033 per point, calibration -3.5). A change of a constant or of a rule fails here.
+
+    The applicant: Step 2 CK 230, one Step 1 failure (not offset: CK below 235), graduated 10
+    years ago (beyond the YOG threshold of 5), observerships only (2 months, no hands-on), one
+    US IM letter, needs a J-1.
+    Program 0, community (selectivity 0): openness 0.5, bonus 0.3, J-1 yes, likely YOG-tolerant.
+    Program 1, highly competitive (selectivity 1): openness -1.0, J-1 unknown, likely strict,
+    USCE required (3 months).
+    Program 2, mid-tier (0.5): J-1 not sponsored: excluded, P = 0."""
+    data = synthetic.published(
+        3, seed=0,
+        program_tier=["community", "highly_competitive_academic", "mid_tier_academic_hybrid"],
+        selectivity=[0.0, 1.0, 0.5],
+        openness=[0.5, -1.0, 0.0],
+        program_bonus=[0.3, 0.0, 0.0],
+        visa_j1=["yes", "unknown", "no"],
+        yog_tolerance=["likely_tolerant", "likely_strict", "unknown"],
+        usce_policy=["", "required", ""],
+        usce_months=[np.nan, 3.0, np.nan],
+    )
+    applicant = frame(
+        graduation_year=2016, step1={"passed": True, "attempts": 2}, step2ck={"score": 230},
+        usce={"hands_on_months": 0, "observership_months": 2}, us_im_letters=1, visa_need="j1",
+    )
+    terms = compute_terms(data.coefficients, data.programs, Applicants.from_frame(applicant))
+    by_hand = {
+        "baseline": [-3.5 + 0.5, -3.5 - 1.0, -3.5 + 0.0],
+        "program_facts": [0.3, 0.0, 0.0],
+        "step2ck": [0.033 * (230 - 245) * 1.0, 0.033 * (230 - 245) * 2.0, 0.033 * (230 - 245) * 1.5],
+        "minimums_2016": [0.0, 0.0, 0.0],
+        "failures": [-0.9, -0.9, -0.9],
+        "yog": [-0.3, -1.2, -0.6],
+        "usce": [-0.4, -0.4, -0.4],
+        "usce_policy": [0.0, -1.5, 0.0],
+        "letters": [-0.2, -0.2, -0.2],
+        "recent_clinical": [0.0, 0.0, 0.0],
+        "gaps": [0.0, 0.0, 0.0],
+        "visa": [0.0, -0.5, 0.0],
+        # Screens (failures, yog, usce, letters): all but the largest count half.
+        "overlap": [0.5 * (0.3 + 0.4 + 0.2), 0.5 * (0.9 + 0.4 + 0.2), 0.5 * (0.6 + 0.4 + 0.2)],
+    }
+    assert list(terms.terms) == list(TERMS) == list(by_hand)
+    for term, expected in by_hand.items():
+        assert np.allclose(terms.terms[term][0], expected, atol=1e-12), (term, terms.terms[term][0])
+    assert np.allclose(terms.logit[0, :2], [-4.545, -9.44], atol=1e-12)
+    assert [k for k, v in terms.excluded.items() if v[0, 2]] == ["excluded_visa"]
+    assert not terms.any_excluded[0, :2].any()
+    # P by the logistic function: 1 / (1 + e^4.545) and 1 / (1 + e^9.44).
+    assert np.allclose(terms.p[0], [0.01050857, 7.947409e-05, 0.0], rtol=1e-6, atol=0)
+
+
 @settings(max_examples=30, deadline=None)
 @given(ck=st.integers(214, 290), years=st.integers(0, 15), hands=st.sampled_from([None, 0, 2, 4]), letters=st.sampled_from([None, 0, 1, 3]))
-def test_contributions_add_up_to_the_logit(ck: int, years: int, hands: float | None, letters: int | None) -> None:
-    fields: dict[str, object] = {"step2ck": {"score": ck}, "graduation_year": 2026 - years}
+def test_p_is_the_logistic_of_the_logit_or_zero_when_excluded(ck: int, years: int, hands: float | None, letters: int | None) -> None:
+    fields: dict[str, object] = {"step2ck": {"score": ck}, "graduation_year": 2026 - years, "visa_need": "j1"}
     if hands is not None:
         fields["usce"] = {"hands_on_months": hands}
     if letters is not None:
         fields["us_im_letters"] = letters
     terms = compute_terms(DATA.coefficients, DATA.programs, Applicants.from_frame(frame(**fields)))
-    total = sum(terms.terms[t] for t in TERMS)
-    assert np.allclose(total, terms.logit, atol=1e-12)
-    ok = ~terms.any_excluded
-    assert np.allclose(terms.p[ok], sigmoid(terms.logit)[ok])
+    ok = ~terms.any_excluded  # a J-1 need: the programs that do not sponsor it are excluded
+    assert ok.any() and (~ok).any()
+    assert np.allclose(terms.p[ok], 1.0 / (1.0 + np.exp(-terms.logit[ok])), rtol=1e-12, atol=0)
+    assert ((terms.p[ok] > 0) & (terms.p[ok] < 1)).all()
     assert (terms.p[~ok] == 0).all()
 
 

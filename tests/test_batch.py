@@ -140,7 +140,6 @@ def _same_as_recommend(profile_rows: list[dict], apps: pd.DataFrame, recs: pd.Da
     return compared
 
 
-@pytest.mark.xdist_group("published")
 def test_batch_rows_are_recommend_for_the_docs_examples(data: Published, tmp_path: Path) -> None:
     # The docs' YAML examples, as a YAML batch file...
     docs = [yaml.safe_load(p.read_text()) for p in sorted(EXAMPLES.glob("*.yaml"))]
@@ -157,7 +156,6 @@ def test_batch_rows_are_recommend_for_the_docs_examples(data: Published, tmp_pat
     assert "step2ck_not_taken" in apps.set_index("profile_id").loc["a-not-yet-ck", "readiness"]
 
 
-@pytest.mark.xdist_group("published")
 def test_batch_rows_are_recommend_for_varied_profiles(many: bt.Profiles, data: Published, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     apps, recs = scored
     raw = bt.random_profiles(300, seed=7)
@@ -167,14 +165,12 @@ def test_batch_rows_are_recommend_for_varied_profiles(many: bt.Profiles, data: P
     assert {"budget", "reached_target"} <= set(apps["size_rule"])
 
 
-@pytest.mark.xdist_group("published")
 def test_chunking_changes_nothing(many: bt.Profiles, data: Published, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     small = bt.score_profiles(many, data, chunk_size=37)
     pd.testing.assert_frame_equal(small[0], scored[0], check_exact=True)
     pd.testing.assert_frame_equal(small[1], scored[1], check_exact=True)
 
 
-@pytest.mark.xdist_group("published")
 def test_every_hard_exclusion_holds_and_lists_follow_the_rules(many: bt.Profiles, data: Published, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     apps, recs = scored
     t = data.table.set_index("acgme_id")
@@ -206,7 +202,6 @@ def test_every_hard_exclusion_holds_and_lists_follow_the_rules(many: bt.Profiles
     assert ((apps["p_match"] >= 0) & (apps["p_match"] <= 1)).all()
 
 
-@pytest.mark.xdist_group("published")
 def test_a_not_stated_field_fires_nothing_and_is_listed(data: Published, tmp_path: Path) -> None:
     (tmp_path / "p.csv").write_text(
         "profile_id,graduation_year,step2ck_score,step2ck_year,visa_need,us_im_letters\n"

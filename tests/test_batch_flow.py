@@ -20,7 +20,6 @@ from imgpipeline.tables import TABLES
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_batch_flow_default_and_dask_publish_the_same_tables(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from flows.batch import batch_settings, run_batch
 

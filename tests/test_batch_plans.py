@@ -20,7 +20,6 @@ from imgpipeline.tables import TABLES
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_batch_plans_are_what_recommend_gives_each_profile(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from flows.batch import run_batch
 

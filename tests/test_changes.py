@@ -293,7 +293,6 @@ def test_added_and_removed_programs_are_exactly_the_set_differences(real_new: di
     assert set(changes["change"]) <= {"program_added", "program_removed"}
 
 
-@pytest.mark.xdist_group("published")
 def test_a_first_publication_has_an_empty_changes_table(published: Settings, tmp_path: Path) -> None:
     """The fixture's first refresh (the older snapshot) had nothing to compare with."""
     first = published.versions_dir / read_manifest(published)["changes_from"]
@@ -321,7 +320,6 @@ DERIVED = {"program_features", "feature_evidence", "program_openness", "intervie
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_refreshing_the_older_then_the_newer_snapshot_publishes_exactly_the_difference(
     published: Settings,
 ) -> None:

@@ -98,7 +98,6 @@ def test_a_failed_run_leaves_no_results_behind(staged_freida: pd.DataFrame) -> N
     assert gate.results == []
 
 
-@pytest.mark.xdist_group("published")
 def test_the_published_version_has_data_docs_of_every_validation(published: Settings) -> None:
     version = current_version(published)
     assert version is not None
@@ -121,7 +120,6 @@ def test_the_published_version_has_data_docs_of_every_validation(published: Sett
         assert not EMAIL.search(text) and not PHONE.search(text), page
 
 
-@pytest.mark.xdist_group("published")
 def test_the_data_docs_open_offline_from_a_copied_version(
     published: Settings, tmp_path: Path, offline_page
 ) -> None:
@@ -157,7 +155,6 @@ def test_the_data_docs_open_offline_from_a_copied_version(
     assert offline_page.blocked == []
 
 
-@pytest.mark.xdist_group("published")
 def test_the_run_summary_artifact_links_the_data_docs(published: Settings) -> None:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 from typer.testing import CliRunner
 
 from imgpipeline import dictionary
@@ -82,7 +81,6 @@ def test_the_cli_checks_the_committed_file() -> None:
     assert "is current" in result.output
 
 
-@pytest.mark.xdist_group("published")
 def test_every_column_of_the_real_published_files_is_in_the_dictionary(published: Settings) -> None:
     sections = rows_by_table(dictionary.DICTIONARY_PATH.read_text())
     version = current_version(published)

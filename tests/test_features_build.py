@@ -10,8 +10,6 @@ from imgpipeline.errors import ValidationFailed
 from imgpipeline.refresh.features import FEATURES, basis_counts
 from imgpipeline.tables import TABLES
 
-pytestmark = pytest.mark.xdist_group("features")
-
 
 def test_the_suites_pass_on_the_real_data(features) -> None:
     from imgpipeline.refresh.validate import validate_frames

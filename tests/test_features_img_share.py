@@ -112,7 +112,6 @@ def test_peer_signals_never_read_a_rows_own_label_nor_a_held_out_one(rows, i, ne
         assert peers == (group & train).sum()
 
 
-@pytest.mark.xdist_group("features")
 def test_cross_validation_is_deterministic_and_folds_never_see_their_own_labels(programs_frame) -> None:
     known = programs_frame[programs_frame["img_share"].notna()].head(150)
     X = predictor_frame(known, 2025)
@@ -132,7 +131,6 @@ def test_cross_validation_is_deterministic_and_folds_never_see_their_own_labels(
     assert not np.allclose(a.loc[~fold0, "point"], c.loc[~fold0, "point"])
 
 
-@pytest.mark.xdist_group("features")
 def test_nyu_grossman_share_is_stated(features) -> None:
     row = features.program_features.set_index("acgme_id").loc["1403521292"]
     assert row["img_share"] == pytest.approx(0.023)
@@ -140,7 +138,6 @@ def test_nyu_grossman_share_is_stated(features) -> None:
     assert pd.isna(row["img_share_low"]) and pd.isna(row["img_share_high"])
 
 
-@pytest.mark.xdist_group("features")
 def test_a_stated_share_is_never_changed(features, programs_frame) -> None:
     pf = features.program_features.set_index("acgme_id")
     stated = programs_frame.set_index("acgme_id")["img_share"].dropna()
@@ -151,7 +148,6 @@ def test_a_stated_share_is_never_changed(features, programs_frame) -> None:
     assert (pf["img_share_basis"] == "stated").sum() == len(stated)
 
 
-@pytest.mark.xdist_group("features")
 def test_imputed_values_sit_in_their_intervals_and_unknowns_lack_signals(features, programs_frame) -> None:
     pf = features.program_features.set_index("acgme_id")
     imputed = pf[pf["img_share_basis"] == "imputed"]
@@ -170,7 +166,6 @@ def test_imputed_values_sit_in_their_intervals_and_unknowns_lack_signals(feature
     assert set(no_page) <= set(unknown.index)
 
 
-@pytest.mark.xdist_group("features")
 def test_the_imputation_error_is_measured_and_beats_the_baselines(features) -> None:
     m = features.img_share_metrics
     assert m["stated"] + m["imputed"] + m["unknown"] == m["programs"] == 688
@@ -195,7 +190,6 @@ def test_the_imputation_error_is_measured_and_beats_the_baselines(features) -> N
     assert "102 of the 138 imputed programs are new and 0 programs that new state a share" in metrics_markdown(m)
 
 
-@pytest.mark.xdist_group("features")
 def test_a_snapshot_without_a_predictor_column_still_imputes_without_it(programs_frame) -> None:
     """The 2025-05-24 FREIDA snapshot has no acgme_first_academic_year: the imputation leaves
     that predictor out (and says so) instead of failing on an all-missing column."""

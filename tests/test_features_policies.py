@@ -125,7 +125,6 @@ def test_any_text_is_read_without_error_and_quotes_are_exact(text: str) -> None:
         assert f.quote in text or f.quote in " ".join(text.split())
 
 
-@pytest.mark.xdist_group("features")
 def test_the_real_snapshot_states_exactly_these_policies(programs_frame) -> None:
     """Every finding in the 2025 snapshot's ~530 texts, each quote verbatim in its text: a
     new pattern that starts matching elsewhere (or stops matching here) shows up."""

@@ -65,7 +65,6 @@ def test_the_thresholds_come_from_the_rulebook() -> None:
     assert tier("university", 0.023, "stated", 95, 500, rules=strict)[0] == "mid_tier_academic_hybrid"
 
 
-@pytest.mark.xdist_group("features")
 @pytest.mark.parametrize(
     ("acgme_id", "expected"),
     [
@@ -89,7 +88,6 @@ def test_real_programs(features, acgme_id: str, expected: str) -> None:
     assert row["tier_basis"] == "inferred"
 
 
-@pytest.mark.xdist_group("features")
 def test_every_program_has_a_tier_and_a_reason(features) -> None:
     pf = features.program_features
     assert pf["tier"].isin(TIERS).all()

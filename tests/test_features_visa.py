@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from imgpipeline.refresh.features.policies import extract_policies
 from imgpipeline.refresh.features.visa import visa_conflicts, visa_features
@@ -56,7 +55,6 @@ def test_conflicts_name_the_field_both_values_and_the_quote() -> None:
     ]
 
 
-@pytest.mark.xdist_group("features")
 def test_real_programs_whose_text_speaks_about_visas(features) -> None:
     pf = features.program_features.set_index("acgme_id")
     # Henry Ford Warren: FREIDA lists no visa; its text says "We do not sponsor visas."
@@ -74,7 +72,6 @@ def test_real_programs_whose_text_speaks_about_visas(features) -> None:
     assert pf.loc["1403521292", "sponsors_h1b_basis"] == "stated"
 
 
-@pytest.mark.xdist_group("features")
 def test_every_program_has_a_visa_basis_and_the_real_texts_agree_with_the_lists(features, programs_frame) -> None:
     pf = features.program_features
     for col in ("sponsors_j1", "sponsors_h1b", "sponsors_f1"):

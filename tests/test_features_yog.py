@@ -41,7 +41,6 @@ def test_the_j1_condition_is_a_rulebook_switch() -> None:
     assert _inferred("community", 0.98, "stated", False, "community", relaxed)[0] == "likely_tolerant"
 
 
-@pytest.mark.xdist_group("features")
 def test_stated_windows_on_real_programs(features) -> None:
     pf = features.program_features.set_index("acgme_id")
     # KCU GME Consortium: "International Requirements: Graduation within 3 years of application."
@@ -52,7 +51,6 @@ def test_stated_windows_on_real_programs(features) -> None:
     assert (pf["yog_limit_years_basis"] == "stated").sum() == 2
 
 
-@pytest.mark.xdist_group("features")
 def test_inferred_levels_on_real_programs(features) -> None:
     pf = features.program_features.set_index("acgme_id")
     assert pf.loc["1403521292", "yog_tolerance"] == "likely_strict"  # NYU Grossman
@@ -61,7 +59,6 @@ def test_inferred_levels_on_real_programs(features) -> None:
     assert "no J-1 sponsorship listed" in pf.loc["1403512275", "yog_tolerance_reason"]
 
 
-@pytest.mark.xdist_group("features")
 def test_every_level_says_how_it_is_known(features) -> None:
     pf = features.program_features
     assert pf["yog_tolerance"].dropna().isin(LEVELS).all()

@@ -1,10 +1,11 @@
 """Hostile and broken input beyond the failure-mode table: bad batch rows skipped only by an
 explicit option, formula injection neutralised in every CSV written, locks between refreshes
-and batches (two real refreshes started at once), a pinned version never pruned."""
+and batches (two real refreshes started at once: the first refresh of ``published``), a
+pinned version never pruned."""
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
 import textwrap
@@ -15,11 +16,11 @@ import pytest
 
 from imgpipeline.advice import batch as bt
 from imgpipeline.advice.csv_out import neutralise, write_csv
-from imgpipeline.settings import get_settings
+from imgpipeline.settings import Settings, get_settings
+from imgpipeline.store import read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
-IMGPIPELINE = ROOT / ".venv" / "bin" / "imgpipeline"
 
 
 def test_bad_rows_refuse_the_file_and_are_all_in_the_rejects_file(tmp_path: Path) -> None:
@@ -126,28 +127,21 @@ def test_a_batch_publication_waits_on_the_refreshs_publish_lock(tmp_path: Path, 
     assert not list((settings.processed_dir / "batches" / "versions").iterdir()), "no incoming folder left"
 
 
-def test_two_refreshes_started_at_once_leave_exactly_one_new_version(tmp_path: Path, data_dir: Path) -> None:
+def test_two_refreshes_started_at_once_leave_exactly_one_new_version(published: Settings) -> None:
     """Two real `imgpipeline refresh` processes on the same folders, started together: one
-    publishes, the other refuses naming the lock; one version, complete and current."""
-    processed, raw = tmp_path / "processed", tmp_path / "raw"
-    procs = []
-    for i in range(2):
-        env = {**os.environ, "PREFECT_HOME": str(tmp_path / f"prefect-{i}"), "IMGPIPELINE_SOURCE_DIR": str(data_dir)}
-        procs.append(
-            subprocess.Popen(
-                [str(IMGPIPELINE), "refresh", "--raw-dir", str(raw), "--processed-dir", str(processed)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
-            )
-        )
-    results = [(p.wait(timeout=1800), p.stdout.read(), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
-    codes = sorted(r[0] for r in results)
-    assert codes == [0, 1], results
-    loser = next(r for r in results if r[0] == 1)
-    assert "refresh.lock" in loser[2] and "refused" in loser[2], loser[2][-2000:]
-    versions = [p for p in (processed / "versions").iterdir()]
-    assert len(versions) == 1 and not versions[0].name.startswith(".")
-    assert (processed / "current").resolve() == versions[0].resolve()
-    assert pd.read_parquet(versions[0] / "programs.parquet").shape[0] > 600
+    publishes, the other refuses naming the lock; one version, complete and current. They are
+    the first refresh of ``published`` (conftest.refresh_race, on its empty folders): what they
+    said and left was recorded right after them, before its second refresh."""
+    race = json.loads((published.processed_dir.parent / "race.json").read_text())
+    codes = sorted(r["code"] for r in race["runs"])
+    assert codes == [0, 1], race["runs"]
+    loser = next(r for r in race["runs"] if r["code"] == 1)
+    assert "refresh.lock" in loser["stderr"] and "refused" in loser["stderr"], loser["stderr"][-2000:]
+    [version] = race["versions"]
+    assert not version.startswith(".") and race["current"] == version
+    # Complete: the version the second refresh compared itself with, all its tables there.
+    assert read_manifest(published)["changes_from"] == version
+    assert pd.read_parquet(published.versions_dir / version / "programs.parquet").shape[0] > 600
 
 
 @pytest.mark.parametrize(

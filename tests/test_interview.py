@@ -78,7 +78,6 @@ def test_the_step2ck_slope_is_read_off_the_core_curve() -> None:
     assert step2ck_slope(curve) == pytest.approx(0.03)
 
 
-@pytest.mark.xdist_group("published")
 def test_every_coefficient_has_a_basis_and_a_source(published) -> None:  # type: ignore[no-untyped-def]
     from imgpipeline.store import read_table
 

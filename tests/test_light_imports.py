@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "very_high_h1b.yaml"
 HEAVY = ("prefect", "great_expectations", "matplotlib", "sklearn")
@@ -27,7 +25,6 @@ def _loaded(code: str) -> dict[str, list[str]]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.xdist_group("published")
 def test_the_cli_recommend_path_imports_nothing_heavy(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     code = (
         "from typer.testing import CliRunner\n"

@@ -131,7 +131,6 @@ def test_code_version_digests_the_package_source(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_refresh_of_unchanged_inputs_publishes_nothing(published: Settings, data_dir: Path) -> None:
     """``published`` ran two refreshes: the older FREIDA snapshot, then the current sources.
     A third with the current sources finds nothing changed: same versions, same current, no new

@@ -61,7 +61,6 @@ def test_every_published_analysis_table_is_read_by_a_notebook() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_the_refresh_ran_the_notebook_on_the_version_it_published(path: Path, published: Settings) -> None:
     """The fixture's second refresh ran every notebook after publishing (as a scheduled
@@ -101,7 +100,6 @@ def test_the_refresh_ran_the_notebook_on_the_version_it_published(path: Path, pu
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_a_failing_notebook_is_reported_and_the_version_stays_published(
     published: Settings, tmp_path: Path
 ) -> None:
@@ -122,11 +120,11 @@ def test_a_failing_notebook_is_reported_and_the_version_stays_published(
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
-def test_run_notebooks_keeps_the_executed_notebook_beside_the_version(published: Settings) -> None:
-    """The runner on its own (``imgpipeline notebooks``) on the current version."""
-    [written] = run_notebooks(published, names=["03"])
-    version = current_version(published)
+def test_run_notebooks_keeps_the_executed_notebook_beside_the_version(published_copy: Settings) -> None:
+    """The runner on its own (``imgpipeline notebooks``) on the current version (of a copy: it
+    rewrites the version's notebooks.json, which other tests read)."""
+    [written] = run_notebooks(published_copy, names=["03"])
+    version = current_version(published_copy)
     assert written == version / "notebooks" / "03_match_probability.ipynb"
     import nbformat
 

@@ -171,7 +171,6 @@ def _check_plan(rec: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_a_profile_with_no_factor_gets_no_remedy(data: Any) -> None:
     p, rec = _rec(data, NO_FACTOR)
     assert rec.assessment.factors == () and rec.readiness == []
@@ -181,7 +180,6 @@ def test_a_profile_with_no_factor_gets_no_remedy(data: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_moderately_low_j1_example(data: Any) -> None:
     p, rec = _rec(data, EXAMPLES / "moderately_low_j1.yaml")
     _check_plan(rec)
@@ -197,7 +195,6 @@ def test_moderately_low_j1_example(data: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_very_high_h1b_example(data: Any) -> None:
     p, rec = _rec(data, EXAMPLES / "very_high_h1b.yaml")
     _check_plan(rec)
@@ -221,7 +218,6 @@ def test_very_high_h1b_example(data: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_every_factor_profile_gets_every_remedy_sized_by_the_same_model(data: Any) -> None:
     p, rec = _rec(data, EVERY_FACTOR)
     _check_plan(rec)
@@ -256,7 +252,6 @@ def test_every_factor_profile_gets_every_remedy_sized_by_the_same_model(data: An
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_outcome_at_reproduces_the_list_outcome(data: Any) -> None:
     _, rec = _rec(data, EXAMPLES / "very_high_h1b.yaml")
     bonus = section("lists", Settings())["preferred_state_log_odds"]
@@ -269,7 +264,6 @@ def test_outcome_at_reproduces_the_list_outcome(data: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_plan_rows_one_per_step_and_in_the_json(data: Any, tmp_path: Path) -> None:
     _, rec = _rec(data, EVERY_FACTOR)
     rows = pl.plan_rows(rec)
@@ -308,7 +302,6 @@ class _Page(HTMLParser):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_report_is_one_static_page_with_every_section(data: Any, published: Settings, tmp_path: Path) -> None:
     _, rec = _rec(data, EXAMPLES / "very_high_h1b.yaml")
     html = report_html(rec)
@@ -339,7 +332,6 @@ def _applicants(p: Any):
     return Applicants.from_frame(applicant_frame([p], YEAR))
 
 
-@pytest.mark.xdist_group("published")
 def test_the_fast_paths_order_and_outcomes_past_the_list_are_candidate_chances(data: Any) -> None:
     """The plan reads its re-runs' arrays (advice.core): past a list, the programs come in the
     order of candidate_chances and their outcomes are outcome_at's."""

@@ -16,8 +16,6 @@ from imgpipeline.refresh.program_scores import tier_profiles
 from imgpipeline.settings import Settings
 from imgpipeline.store import read_table
 
-pytestmark = pytest.mark.xdist_group("published")
-
 
 @pytest.fixture(scope="module")
 def scores(published) -> pd.DataFrame:  # type: ignore[no-untyped-def]

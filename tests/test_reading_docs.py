@@ -14,8 +14,6 @@ from imgpipeline.settings import PROJECT_DIR, Settings
 from imgpipeline.store import read_table
 from imgpipeline.tables import PUBLISHED
 
-pytestmark = pytest.mark.xdist_group("published")
-
 READING = PROJECT_DIR / "docs" / "reading.md"
 CURRENT = "data/processed/current"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)

@@ -54,7 +54,6 @@ def recs(data: Published) -> dict[str, Recommendation]:
     return out
 
 
-@pytest.mark.xdist_group("published")
 def test_step2ck_is_graded_and_reaches_further_into_academic_programs(recs: dict[str, Recommendation]) -> None:
     a = recs["ck231"].all_programs.set_index("acgme_id")
     b = recs["ck245"].all_programs.set_index("acgme_id").reindex(a.index)
@@ -67,7 +66,6 @@ def test_step2ck_is_graded_and_reaches_further_into_academic_programs(recs: dict
     assert academic(recs["ck245"]) > academic(recs["ck231"])
 
 
-@pytest.mark.xdist_group("published")
 @pytest.mark.parametrize("which", ["moderate", "very_high", "ck231", "ck245", "step1_fail_ck245", "us_citizen_12y", "step1_not_passed"])
 def test_every_list_is_the_top_of_its_ranking(recs: dict[str, Recommendation], which: str) -> None:
     rec = recs[which]
@@ -82,7 +80,6 @@ def test_every_list_is_the_top_of_its_ranking(recs: dict[str, Recommendation], w
     assert len(rec.programs) == rec.size["programs"] == rec.counts["listed"]
 
 
-@pytest.mark.xdist_group("published")
 @pytest.mark.parametrize("which", ["moderate", "very_high", "step1_fail_ck245", "us_citizen_12y", "step1_not_passed"])
 def test_outputs_show_interviews_p_match_and_the_size_curve(recs: dict[str, Recommendation], which: str) -> None:
     rec = recs[which]
@@ -97,7 +94,6 @@ def test_outputs_show_interviews_p_match_and_the_size_curve(recs: dict[str, Reco
     json.dumps(s)  # JSON-ready
 
 
-@pytest.mark.xdist_group("published")
 def test_readiness_leads_when_a_step_is_missing(recs: dict[str, Recommendation]) -> None:
     rec = recs["step1_not_passed"]
     ids = [r.id for r in rec.readiness]
@@ -108,7 +104,6 @@ def test_readiness_leads_when_a_step_is_missing(recs: dict[str, Recommendation])
     assert not recs["ck245"].readiness
 
 
-@pytest.mark.xdist_group("published")
 def test_unknown_policies_are_counted_and_said(recs: dict[str, Recommendation]) -> None:
     fail = {p["id"]: p for p in recs["step1_fail_ck245"].policy_notes}
     assert fail["failed_attempts_policy_unknown"]["programs"] == recs["step1_fail_ck245"].n_listed  # no program states one
@@ -117,7 +112,6 @@ def test_unknown_policies_are_counted_and_said(recs: dict[str, Recommendation]) 
     assert not recs["ck245"].policy_notes
 
 
-@pytest.mark.xdist_group("published")
 def test_unknown_is_not_bad(data: Published) -> None:
     unstated = recommend(parse_profile({"graduation_year": 2024, "step2ck": {"score": 240}}), data, as_of_year=YEAR)
     assert "few_us_im_letters" not in unstated.assessment.factor_ids
@@ -130,7 +124,6 @@ def test_unknown_is_not_bad(data: Published) -> None:
     assert (z[a > 0] < a[a > 0]).all()
 
 
-@pytest.mark.xdist_group("published")
 def test_military_programs_are_left_out_for_civilians_only(data: Published) -> None:
     military = data.table.loc[data.table["military"], "acgme_id"]
     assert len(military) > 0
@@ -142,7 +135,6 @@ def test_military_programs_are_left_out_for_civilians_only(data: Published) -> N
     assert (member.loc[military, "p_interview"] > 0).all()
 
 
-@pytest.mark.xdist_group("published")
 @pytest.mark.parametrize("which", ["moderate", "very_high"])
 def test_rows_carry_reasons_evidence_and_provenance(recs: dict[str, Recommendation], which: str) -> None:
     rec = recs[which]
@@ -156,7 +148,6 @@ def test_rows_carry_reasons_evidence_and_provenance(recs: dict[str, Recommendati
     assert not re.search(EMAIL_PATTERN, text) and not re.search(PHONE_PATTERN, text)
 
 
-@pytest.mark.xdist_group("published")
 def test_repeated_names_show_their_city(data: Published) -> None:
     names = data.table["program_name"]
     repeated = names[names.duplicated(keep=False)].index
@@ -165,7 +156,6 @@ def test_repeated_names_show_their_city(data: Published) -> None:
     assert len(set(shown)) == len(shown) or all("(" in s for s in shown)
 
 
-@pytest.mark.xdist_group("published")
 def test_files_hold_the_list_and_the_curve(recs: dict[str, Recommendation], tmp_path: Path) -> None:
     files = recs["moderate"].write(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == {"recommendations.csv", "recommendations.parquet", "recommendation.json", "all_programs.csv", "size_curve.csv", "size_curve.svg", "plan.csv"}
@@ -188,7 +178,6 @@ def test_recommend_accepts_a_profile_built_in_code() -> None:
     assert rec.tier == "lower" and rec.n_listed > 0 and rec.outcome is not None
 
 
-@pytest.mark.xdist_group("published")
 def test_the_path_imports_neither_prefect_gx_nor_sklearn(published) -> None:  # type: ignore[no-untyped-def]
     code = (
         "import sys\n"
@@ -207,7 +196,6 @@ def test_the_path_imports_neither_prefect_gx_nor_sklearn(published) -> None:  # 
     assert not loaded & {"prefect", "great_expectations", "sklearn", "matplotlib", "dask", "distributed", "scipy"}
 
 
-@pytest.mark.xdist_group("published")
 def test_cli_prints_the_outcome_and_writes_the_files(published, recs: dict[str, Recommendation], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = CliRunner().invoke(
         app, ["recommend", str(MODERATE), "--processed-dir", str(published.processed_dir), "--out", str(tmp_path / "out"), "--rows", "5"]
@@ -236,7 +224,6 @@ def doc_commands() -> list[list[str]]:
     return [shlex.split(line) for b in blocks for line in b.splitlines() if line.startswith("imgpipeline recommend ")]
 
 
-@pytest.mark.xdist_group("published")
 def test_the_docs_example_commands_run_and_match_the_docs(published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     commands = doc_commands()
     assert {Path(c[2]).name for c in commands} >= {MODERATE.name, VERY_HIGH.name}
@@ -253,7 +240,6 @@ def test_the_docs_example_commands_run_and_match_the_docs(published, tmp_path: P
             assert f"about {count(rec.outcome.expected_interviews)} interviews" in text
 
 
-@pytest.mark.xdist_group("published")
 @pytest.mark.parametrize("which", ["moderate", "very_high", "ck245", "step1_not_passed", "three_failures"])
 def test_the_json_list_is_the_list_frame_as_json(recs: dict[str, Recommendation], which: str) -> None:
     """to_json's list is built from the arrays, not the frame: it is the frame written by pandas
@@ -264,7 +250,6 @@ def test_the_json_list_is_the_list_frame_as_json(recs: dict[str, Recommendation]
     assert rec.n_listed == len(rec.programs) == rec.counts["listed"]
 
 
-@pytest.mark.xdist_group("published")
 def test_profiles_scored_together_get_the_numbers_each_gets_alone(data: Published) -> None:
     """recommend scores a profile with its plan's changed profiles in one pass (advice.core):
     every row's chances, ranking, size and outcomes are those of the profile scored alone."""

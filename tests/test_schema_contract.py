@@ -97,7 +97,6 @@ def test_the_cli_checks_the_lock() -> None:
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.xdist_group("published")
 def test_every_published_file_carries_its_locked_version(published: Settings) -> None:
     version = current_version(published)
     assert version is not None

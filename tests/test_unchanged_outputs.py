@@ -36,7 +36,6 @@ def test_differences_name_what_moved() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("published")
 def test_a_refresh_publishes_what_was_recorded(published: Settings) -> None:
     now = fingerprint(resolve_version(published))
     assert differences(json.loads(RECORDED.read_text()), now) == []

@@ -18,8 +18,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
 
-pytestmark = pytest.mark.xdist_group("published")
-
 
 def example(name: str) -> dict:
     return yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())

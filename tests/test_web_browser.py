@@ -22,7 +22,7 @@ EXAMPLES = ROOT / "docs" / "examples"
 CHROMIUM = Path(os.environ.get("IMGPIPELINE_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = os.environ.get("IMGPIPELINE_SCREENSHOTS")
 
-pytestmark = [pytest.mark.xdist_group("published"), pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
