@@ -6,6 +6,10 @@ published version ``current`` points to, resolved on every request: ``load_publi
 ``load_version_data`` cache per version folder, so a refresh's switch is picked up by the next
 request. Imports neither Prefect, Great Expectations nor scikit-learn.
 
+This module builds the app (its state, mounts, error handlers and middleware); the routes are
+in ``pages`` (the applicant's pages), ``downloads`` (``/recommend.{fmt}``) and ``api`` (the
+JSON API), sharing ``state.WebState`` at ``app.state.web``.
+
 Run it with ``imgpipeline serve`` (or ``make app``).
 """
 
