@@ -1,0 +1,115 @@
+"""What every route of the web app shares: the app's state (its settings, templates and the
+per-version recommendation caches), reached from a request as ``request.app.state.web`` or by
+the ``Web`` dependency, and the small helpers the pages, downloads and API all use."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from imgpipeline.advice.profile import ApplicantProfile
+from imgpipeline.advice.published import Published, load_published, resolve_version
+from imgpipeline.advice.recommend import Recommendation, recommend
+from imgpipeline.settings import Settings
+from imgpipeline.text import pct
+from imgpipeline.web.data import REGION_OF_STATE, VersionData, load_version_data
+
+HERE = Path(__file__).parent
+REGIONS = ("Northeast", "Midwest", "South", "West", "Territory")
+TIER_LABEL = {
+    "community": "community / community-based academic",
+    "mid_tier_academic_hybrid": "mid-tier academic or hybrid",
+    "highly_competitive_academic": "highly competitive academic",
+}
+
+
+def problems_json(problems: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"detail": [{"field": f, "message": m} for f, m in problems]}
+
+
+class _Key:
+    """A profile's cache key (its fields as sorted JSON) carrying the profile itself, so a
+    cached recommendation is computed from the profile already parsed."""
+
+    __slots__ = ("text", "profile")
+
+    def __init__(self, text: str, profile: ApplicantProfile) -> None:
+        self.text, self.profile = text, profile
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and other.text == self.text
+
+
+def _key(profile: ApplicantProfile) -> _Key:
+    return _Key(json.dumps(profile.model_dump(mode="json", exclude_defaults=True), sort_keys=True), profile)
+
+
+class WebState:
+    """One app's settings, templates and caches (``create_app`` puts it at ``app.state.web``).
+    The published version is resolved on every call, so a refresh's switch is picked up by the
+    next request; the caches are per app and keyed by version folder."""
+
+    def __init__(self, settings: Settings, has_swagger: bool) -> None:
+        self.settings, self.has_swagger = settings, has_swagger
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.globals.update(tier_label=TIER_LABEL, pct=pct)
+        self._cached = functools.lru_cache(maxsize=128)(self._recommend)
+        self._cached_json = functools.lru_cache(maxsize=128)(self._recommend_json)
+
+    def version_folder(self) -> Path:
+        return resolve_version(self.settings)
+
+    def published(self) -> Published:
+        return load_published(self.version_folder())
+
+    def version_data(self) -> VersionData:
+        return load_version_data(self.version_folder())
+
+    def _recommend(self, folder: Path, key: _Key) -> Recommendation:
+        return recommend(key.profile, load_published(folder), settings=self.settings)
+
+    def _recommend_json(self, folder: Path, key: _Key) -> bytes:
+        return orjson.dumps(self._cached(folder, key).to_json(), default=str)
+
+    def advise(self, profile: ApplicantProfile) -> Recommendation:
+        """One recommendation per version and profile: the page, its filters and its downloads
+        ask for the same one."""
+        return self._cached(self.version_folder(), _key(profile))
+
+    def advise_json(self, profile: ApplicantProfile) -> bytes:
+        """``Recommendation.to_json()`` as JSON bytes: the object the CLI writes to
+        recommendation.json (the same values; written compactly, by orjson)."""
+        return self._cached_json(self.version_folder(), _key(profile))
+
+    def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return self.templates.TemplateResponse(request, name, {"has_swagger": self.has_swagger, **context}, status_code=status)
+
+
+async def web_state(request: Request) -> WebState:
+    """The app's ``WebState`` (async, so FastAPI runs it inline rather than in a thread)."""
+    return request.app.state.web
+
+
+Web = Annotated[WebState, Depends(web_state)]
+
+
+def region(state: Any) -> str:
+    return REGION_OF_STATE.get(str(state), "Territory")
+
+
+def program_or_404(vd: VersionData, acgme_id: str) -> dict[str, Any]:
+    prog = vd.program(acgme_id)
+    if prog is None:
+        raise StarletteHTTPException(404, f"no program {acgme_id} in published version {vd.version}")
+    return prog
