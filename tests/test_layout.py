@@ -71,3 +71,13 @@ def test_only_the_store_reads_a_published_version() -> None:
     """Parquet is read by the store alone (the batch's own input profiles aside)."""
     readers = {_module(p) for p in PACKAGE.rglob("*.py") if "read_parquet(" in p.read_text()}
     assert readers == {"imgpipeline.store", "imgpipeline.advice.batch"}
+
+
+def test_functions_a_reader_can_hold() -> None:
+    """No function of the package or the flows is over 60 lines."""
+    long = []
+    for path in [*PACKAGE.rglob("*.py"), *(ROOT / "flows").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 60:
+                long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert long == []
