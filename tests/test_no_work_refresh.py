@@ -119,10 +119,10 @@ def test_code_version_digests_the_package_source(tmp_path: Path) -> None:
     copy = tmp_path / "imgpipeline"
     shutil.copytree(PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert code_version(roots=(copy,)) == real
-    module = copy / "publish.py"
+    module = copy / "store.py"
     module.write_text(module.read_text().replace("atomic", "Atomic", 1))
     assert code_version(roots=(copy,))["source_sha256"] != real["source_sha256"]
-    (copy / "publish.py").write_text((PACKAGE_DIR / "publish.py").read_text())
+    (copy / "store.py").write_text((PACKAGE_DIR / "store.py").read_text())
     (copy / "stray.pyc").write_bytes(b"not source")
     assert code_version(roots=(copy,)) == real, "only source files count"
 

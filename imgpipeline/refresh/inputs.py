@@ -22,7 +22,7 @@ from imgpipeline.rulebook import rulebook_digest
 from imgpipeline.settings import PROJECT_DIR, Settings
 from imgpipeline.store import current_version, read_manifest
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # imgpipeline/, both wings
 # The source whose digest is the code version: the package (with its rulebook, schema lock
 # and table declarations), the flows that wire it and the notebooks a run may execute.
 CODE_ROOTS = (PACKAGE_DIR, PROJECT_DIR / "flows", PROJECT_DIR / "notebooks")
