@@ -91,6 +91,10 @@ def test_moderately_low_j1_in_the_browser(browser, web_server: str, published):
         assert listed_ids(page) == list(rec.programs["acgme_id"])
         assert page.locator(".chart svg polyline").count() == 2
         assert page.locator("#outcome").inner_text().startswith(f"{rec.outcome.n} programs")
+        # The plan: the same steps as `imgpipeline recommend`, in its order.
+        plan = page.locator("#plan").inner_text()
+        at = [plan.find(step.title) for step in rec.plan.steps]
+        assert rec.plan.steps and -1 not in at and at == sorted(at)
         shot(page, "result")
 
         # A reason expands from the keyboard: focus the first summary, press Enter.
