@@ -26,15 +26,10 @@ def pct(x: float | None) -> str:
 
 def value_text(v: object) -> str | None:
     """A published value as text (None for missing; booleans as true/false; floats short)."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    try:
-        import pandas as pd
+    import pandas as pd
 
-        if not isinstance(v, str) and pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
     if isinstance(v, bool) or type(v).__name__ == "bool_":
         return "true" if v else "false"
     if isinstance(v, float):

@@ -176,6 +176,24 @@ class Applicants:
             s = df[name].astype("boolean")
             return np.where(s.isna(), np.nan, s.fillna(False).astype(float))
 
+        return cls._build(f, b, tri, df["visa_need"].astype(str).to_numpy(dtype=object))
+
+    @classmethod
+    def from_rows(cls, rows: list[dict[str, Any]]) -> Applicants:
+        """``from_frame`` for typed values (``applicant.applicant_values``), without a frame."""
+        def f(name: str) -> np.ndarray:
+            return np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows], dtype=float)
+
+        def b(name: str) -> np.ndarray:
+            return np.array([bool(r.get(name)) for r in rows], dtype=bool)
+
+        # Values are already typed: a yes/no/unknown field reads as 1 / 0 / nan like ``f``.
+        return cls._build(f, b, f, np.array([str(r["visa_need"]) for r in rows], dtype=object))
+
+    @classmethod
+    def _build(cls, f: Any, b: Any, tri: Any, visa_need: np.ndarray) -> Applicants:
+        """The arrays from a reader of numbers (``f``), of flags (``b``) and of yes/no/unknown
+        fields (``tri``), whatever the rows come from."""
         return cls(
             step2ck=f("step2ck_score"),
             step1=f("step1_score"),
@@ -187,32 +205,7 @@ class Applicants:
             letters=f("us_im_letters"),
             recent_clinical=tri("recent_clinical_work"),
             gaps=tri("unexplained_gaps"),
-            visa_need=df["visa_need"].astype(str).to_numpy(dtype=object),
-            step3_passed=b("step3_passed"),
-            service_member=b("service_member"),
-        )
-
-    @classmethod
-    def from_rows(cls, rows: list[dict[str, Any]]) -> Applicants:
-        """``from_frame`` for typed values (``applicant.applicant_values``), without a frame."""
-        def f(name: str) -> np.ndarray:
-            return np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows], dtype=float)
-
-        def b(name: str) -> np.ndarray:
-            return np.array([bool(r.get(name)) for r in rows], dtype=bool)
-
-        return cls(
-            step2ck=f("step2ck_score"),
-            step1=f("step1_score"),
-            step1_failures=np.nan_to_num(f("step1_failures")),
-            failures=np.nan_to_num(f("usmle_failures")),
-            years=f("years_since_graduation"),
-            hands_on=f("usce_hands_on_months"),
-            observership=f("usce_observership_months"),
-            letters=f("us_im_letters"),
-            recent_clinical=f("recent_clinical_work"),
-            gaps=f("unexplained_gaps"),
-            visa_need=np.array([str(r["visa_need"]) for r in rows], dtype=object),
+            visa_need=visa_need,
             step3_passed=b("step3_passed"),
             service_member=b("service_member"),
         )

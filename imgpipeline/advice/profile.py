@@ -157,23 +157,29 @@ class _Exam(_Strict):
         return self.attempts - 1 if self.passed else self.attempts
 
 
-class Step1(_Exam):
-    """USMLE Step 1: a three-digit score (numeric era) or pass/fail, and how many attempts."""
-
-    score: int | None = Field(None, description="Score of the last attempt (numeric era); none in the pass/fail era")
-    passed: bool = Field(True, description="Whether Step 1 has been passed (on the last attempt)")
-    taken: bool = Field(True, description="Whether Step 1 has been taken at all")
+class _MayBeUntaken(_Exam):
+    """A Step that may not be taken yet (Step 1, Step 3): then it has no pass and no score, and
+    its attempts count no failure. Each subclass declares ``taken`` and ``score`` (its own
+    defaults, in its own field order)."""
 
     @model_validator(mode="after")
-    def _taken(self) -> Step1:
+    def _taken(self) -> _MayBeUntaken:
         if not self.taken and (self.passed or self.score is not None):
             raise ValueError("passed or score given but taken is false")
         return self
 
     @property
     def failures(self) -> int:
-        """Failed attempts; none if Step 1 was not taken yet."""
+        """Failed attempts; none if the Step was not taken."""
         return super().failures if self.taken else 0
+
+
+class Step1(_MayBeUntaken):
+    """USMLE Step 1: a three-digit score (numeric era) or pass/fail, and how many attempts."""
+
+    score: int | None = Field(None, description="Score of the last attempt (numeric era); none in the pass/fail era")
+    passed: bool = Field(True, description="Whether Step 1 has been passed (on the last attempt)")
+    taken: bool = Field(True, description="Whether Step 1 has been taken at all")
 
 
 class Step2CK(_Exam):
@@ -189,23 +195,12 @@ class Step2CK(_Exam):
         return _check_year(v, "year", info)
 
 
-class Step3(_Exam):
+class Step3(_MayBeUntaken):
     """USMLE Step 3: taken or not, passed or not, and the score if known."""
 
     taken: bool = False
     passed: bool = False
     score: int | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Step3:
-        if not self.taken and (self.passed or self.score is not None):
-            raise ValueError("passed or score given but taken is false")
-        return self
-
-    @property
-    def failures(self) -> int:
-        """Failed attempts; none if Step 3 was not taken (its attempts are then ignored)."""
-        return super().failures if self.taken else 0
 
 
 class USCE(_Strict):
