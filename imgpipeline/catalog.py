@@ -19,6 +19,9 @@ CATALOG = "datapackage.json"
 # Frictionless Table Schema field types for the declared dtypes.
 FRICTIONLESS_TYPES = {
     "string": "string",
+    "category": "string",
+    "list<string>": "array",
+    "list<struct>": "array",
     "int64": "integer",
     "float64": "number",
     "bool": "boolean",
@@ -41,6 +44,12 @@ def field(c: Column) -> dict[str, Any]:
     }
     if c.dtype == "timestamp":
         out["format"] = "default"
+    if c.dtype == "list<string>":
+        out["arrayItem"] = {"type": "string"}
+    if c.dtype == "list<struct>":
+        out["arrayItem"] = {"type": "object", "fields": [{"name": n, "type": FRICTIONLESS_TYPES[t]} for n, t in c.fields]}
+    if c.dtype == "category":
+        out["categories"] = list(c.allowed or ())
     for key in ("unit", "basis", "source"):
         if getattr(c, key):
             out[key] = getattr(c, key)

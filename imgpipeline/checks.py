@@ -22,7 +22,6 @@ from imgpipeline.errors import Failure
 
 CONTACT = re.compile(f"{EMAIL_PATTERN}|{PHONE_PATTERN}")
 SHOWN_ROWS = 20
-KINDS = {"string": "OSU", "int64": "iu", "float64": "f", "bool": "b"}
 
 
 @dataclass
@@ -53,12 +52,20 @@ def _kind_ok(s: pd.Series, dtype: str) -> bool:
         return pd.api.types.is_integer_dtype(s)
     if dtype == "float64":
         return pd.api.types.is_float_dtype(s)
+    if dtype == "category":
+        return isinstance(s.dtype, pd.CategoricalDtype)
+    if dtype in ("list<string>", "list<struct>"):
+        return s.dtype == object and all(isinstance(v, list) for v in s.dropna())
+    if dtype == "date":
+        return pd.api.types.is_datetime64_dtype(s)
     return True
 
 
 def _by_value(s: pd.Series, test: re.Pattern[str], want: bool) -> np.ndarray:
-    """Rows whose (non-missing) string value does not satisfy ``bool(test.search(v)) == want``,
-    each distinct value tested once."""
+    """Rows whose (non-missing) value's text (``str``, a list as Python writes it) does not
+    satisfy ``bool(test.search(v)) == want``, each distinct value tested once."""
+    if s.dtype == object:
+        s = s.map(lambda v: v if v is None else str(v))
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     bad = np.array([bool(test.search(str(u))) != want for u in uniques], dtype=bool)
     return np.zeros(len(s), dtype=bool) if not len(uniques) else np.where(codes >= 0, bad[np.maximum(codes, 0)], False)
@@ -109,10 +116,10 @@ def check_chunk(df: pd.DataFrame, table: Table, source: str, offset: int = 0) ->
                 fail("column_values_to_be_in_set", c.name, f"not one of {list(c.allowed)[:8]}, e.g. {s[out].head(3).tolist()!r}", out)
         if c.pattern is not None:
             evaluated += 1
-            out = _by_value(s, re.compile(c.pattern), True)
+            out = _by_value(s, re.compile(c.value_regex or ""), True)
             if out.any():
                 fail("column_values_to_match_regex", c.name, f"values do not match {c.pattern}, e.g. {s[out].head(3).tolist()!r}", out)
-        if table.no_contact_data and c.dtype == "string":
+        if table.no_contact_data and c.is_text:
             evaluated += 1
             out = _by_value(s, CONTACT, False)
             if out.any():

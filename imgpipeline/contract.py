@@ -39,7 +39,7 @@ def entry(table: Table) -> dict[str, Any]:
     """What the lock records for one version of a table."""
     return {
         "fingerprint": table.fingerprint(),
-        "columns": [[c.name, c.dtype, c.nullable] for c in table.columns],
+        "columns": [[c.name, c.type_name, c.nullable] for c in table.columns],
     }
 
 

@@ -10,16 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-DType = Literal["string", "int64", "float64", "bool", "date", "timestamp"]
+DType = Literal[
+    "string", "category", "list<string>", "list<struct>", "int64", "float64", "bool", "date", "timestamp"
+]
+# The scalar types a ``list<struct>`` column's fields may have.
+FIELD_TYPES = ("string", "int64", "float64", "bool")
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
+    # A closed set: dictionary-encoded, its allowed values in the field metadata.
+    "category": pa.dictionary(pa.int32(), pa.string()),
+    "list<string>": pa.list_(pa.string()),
     "int64": pa.int64(),
     "float64": pa.float64(),
     "bool": pa.bool_(),
@@ -28,6 +37,9 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 PANDAS_DTYPES: dict[str, str] = {
     "string": "str",
+    "category": "category",
+    "list<string>": "object",
+    "list<struct>": "object",
     "int64": "Int64",
     "float64": "Float64",
     "bool": "boolean",
@@ -35,8 +47,12 @@ PANDAS_DTYPES: dict[str, str] = {
     "timestamp": "datetime64[s, UTC]",
 }
 # The type name Great Expectations observes for each pandas dtype above.
+# A list column is an object column: GX checks every value is a list.
 GX_TYPES: dict[str, str] = {
     "string": "str",
+    "category": "CategoricalDtypeType",
+    "list<string>": "list",
+    "list<struct>": "list",
     "int64": "int64",
     "float64": "float64",
     "bool": "bool",
@@ -72,14 +88,45 @@ class Column:
     pattern: str | None = None
     since: str | None = None
 
+    # A ``list<struct>`` column's fields: (name, one of FIELD_TYPES), in order.
+    fields: tuple[tuple[str, str], ...] = ()
+
     def __post_init__(self) -> None:
         if self.pattern is not None and re.compile(self.pattern).groups:
             # pandas' str.contains (which GX uses) warns on capturing groups: use (?:...).
             raise ValueError(f"column {self.name!r}: pattern has capturing groups: {self.pattern}")
+        if (self.dtype == "category") != (self.allowed is not None):
+            raise ValueError(f"column {self.name!r}: a closed set (allowed values) is a category, and a category has allowed values")
+        if (self.dtype == "list<struct>") != bool(self.fields) or any(t not in FIELD_TYPES for _, t in self.fields):
+            raise ValueError(f"column {self.name!r}: a list<struct> declares its fields (name, one of {FIELD_TYPES})")
+
+    @property
+    def type_name(self) -> str:
+        """The declared type in full: the dtype, with a struct's fields spelled out
+        (``list<struct<term:string,log_odds:float64>>``). What the schema lock records."""
+        if self.dtype != "list<struct>":
+            return self.dtype
+        return "list<struct<" + ",".join(f"{n}:{t}" for n, t in self.fields) + ">>"
 
     @property
     def arrow_type(self) -> pa.DataType:
-        return ARROW_TYPES[self.dtype]
+        return arrow_type(self.type_name)
+
+    @property
+    def is_text(self) -> bool:
+        """Whether the values are free text a check for contact data must read: strings and
+        lists of strings (a closed set's values are declared)."""
+        return self.dtype in ("string", "list<string>")
+
+    @property
+    def value_regex(self) -> str | None:
+        """The regex each value's text must match: the pattern itself, or for a list column,
+        whose pattern is each item's, the list as Python writes it (``['J-1', 'H-1B']``, what
+        ``str`` gives and what Great Expectations reads) with every item matching."""
+        if self.pattern is None or self.dtype != "list<string>":
+            return self.pattern
+        item = self.pattern.removeprefix("^").removesuffix("$")
+        return rf"^\[(?:'(?:{item})'(?:, '(?:{item})')*)?\]$"
 
     def field_metadata(self) -> dict[str, str]:
         """The Parquet field's key-value metadata: its description, and its unit, basis and
@@ -141,7 +188,7 @@ class Table:
 
     def fingerprint(self) -> str:
         """A hash of names, types and nullability: what a reader's code depends on."""
-        shape = [(c.name, c.dtype, c.nullable) for c in self.columns]
+        shape = [(c.name, c.type_name, c.nullable) for c in self.columns]
         return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
 
     def coerce(self, df: pd.DataFrame, as_of: str | None = None) -> pd.DataFrame:
@@ -155,9 +202,9 @@ class Table:
         out = {}
         for c in self.columns:
             if c.name in df.columns:
-                out[c.name] = _as_dtype(df[c.name], c.dtype)
+                out[c.name] = _as_dtype(df[c.name], c)
             elif c.since is not None and as_of is not None and as_of < c.since:
-                out[c.name] = pd.Series(pd.NA, index=df.index, dtype=PANDAS_DTYPES[c.dtype])
+                out[c.name] = empty_series(c, df.index)
         extra = [c for c in df.columns if c not in set(self.column_names)]
         if extra:
             raise ValueError(f"{self.name}: undeclared columns {extra}")
@@ -169,10 +216,30 @@ class Table:
         )
 
 
-def _as_dtype(s: pd.Series, dtype: str) -> pd.Series:
+def arrow_type(type_name: str) -> pa.DataType:
+    """The Arrow type of a declared type name (``Column.type_name``)."""
+    if type_name.startswith("list<struct<"):
+        fields = [f.split(":") for f in type_name[len("list<struct<") : -2].split(",")]
+        return pa.list_(pa.struct([(n, ARROW_TYPES[t]) for n, t in fields]))
+    return ARROW_TYPES[type_name]
+
+
+def empty_series(c: Column, index: pd.Index) -> pd.Series:
+    """An all-missing column of ``c``'s pandas type."""
+    return _as_dtype(pd.Series(None, index=index, dtype=object), c)
+
+
+def _as_dtype(s: pd.Series, c: Column) -> pd.Series:
+    dtype = c.dtype
     target = PANDAS_DTYPES[dtype]
     if dtype == "string":
         return s.astype("str")
+    if dtype == "category":
+        return _as_category(s, c.allowed or ())
+    if dtype == "list<string>":
+        return pd.Series([_as_list(v, c.name, str) for v in s], index=s.index, dtype=object)
+    if dtype == "list<struct>":
+        return pd.Series([_as_list(v, c.name, _as_struct(c)) for v in s], index=s.index, dtype=object)
     if dtype == "bool":
         return s.astype("boolean")
     if dtype in ("int64", "float64"):
@@ -182,3 +249,39 @@ def _as_dtype(s: pd.Series, dtype: str) -> pd.Series:
     if dtype == "timestamp":
         return pd.to_datetime(s, utc=True).astype(target)
     raise ValueError(dtype)
+
+
+def _as_category(s: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
+    """A closed set as a pandas categorical whose categories are the allowed values, in their
+    declared order. A value outside the set is kept (as an extra category, after them), never
+    turned into a missing value, so the validation gate reports it."""
+    values = pd.Categorical(s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype("str"))
+    extra = sorted(set(map(str, values.categories)) - set(allowed))
+    return pd.Series(values.set_categories([*allowed, *extra]), index=s.index, name=s.name)
+
+
+def _missing(v: object) -> bool:
+    return v is None or (not isinstance(v, (list, tuple, np.ndarray, dict)) and bool(pd.isna(v)))
+
+
+def _as_list(v: object, name: str, item: Callable[[Any], Any]) -> list[Any] | None:
+    """One value of a list column as a Python list (None when missing); a delimited string is
+    refused, since the point of the type is that nobody has to split one."""
+    if _missing(v):
+        return None
+    if isinstance(v, (str, bytes, dict)):
+        raise TypeError(f"column {name!r} is a list: got {type(v).__name__} {v!r}")
+    return [item(x) for x in v]
+
+
+def _as_struct(c: Column) -> Callable[[Any], dict[str, Any]]:
+    """A converter of one element of ``c`` (a mapping) to its declared fields and types."""
+    cast: dict[str, Callable[[Any], Any]] = {"string": str, "int64": int, "float64": float, "bool": bool}
+
+    def one(x: Any) -> dict[str, Any]:
+        extra = set(x) - {n for n, _ in c.fields}
+        if extra:
+            raise ValueError(f"column {c.name!r}: undeclared fields {sorted(extra)}")
+        return {n: None if _missing(x.get(n)) else cast[t](x[n]) for n, t in c.fields}
+
+    return one

@@ -21,6 +21,8 @@ REGENERATE = "imgpipeline dictionary"
 
 TYPES = {
     "string": "string",
+    "category": "category",
+    "list<string>": "list of strings",
     "int64": "int64",
     "float64": "float64",
     "bool": "bool",
@@ -51,8 +53,8 @@ def render(tables: Mapping[str, Table] | None = None) -> str:
         "pyarrow, DuckDB or polars: [reading.md](reading.md).",
         "",
         "Each Parquet file carries its table's `schema_version` and `schema_fingerprint` in "
-        "the schema metadata, and each column's description, unit, source and basis in the "
-        "field metadata: the same text as below. A `schema_version` changes whenever the "
+        "the schema metadata, and each column's description, unit, source, basis and allowed "
+        "values in the field metadata: the same text as below. A `schema_version` changes whenever the "
         "columns a reader depends on (names, types, nullability) change; "
         "`imgpipeline/schema_lock.json` records each version's columns.",
         "",
@@ -63,6 +65,12 @@ def render(tables: Mapping[str, Table] | None = None) -> str:
         "A column without a basis is an identifier, a name, provenance or a source field "
         "taken as it is. Units: `fraction` is a share between 0 and 1 (FREIDA's "
         "percentage / 100).",
+        "",
+        "**Types**: `category` is a closed set, a dictionary-encoded string whose allowed values "
+        "are in the field metadata (`allowed`, a JSON list) and which pandas reads as a "
+        "categorical of those values; `list of strings` and `list of {...}` are Parquet lists "
+        "(an empty list when there is none); `date` is a calendar date; `timestamp (UTC)` a "
+        "moment.",
         "",
         "## Published tables",
         "",
@@ -134,16 +142,23 @@ def rules(c: Column, traced: bool = False) -> list[str]:
     if c.allowed is not None:
         out.append("one of " + ", ".join(f"`{v}`" for v in c.allowed))
     if c.pattern:
-        out.append(f"matches `{c.pattern}`")
+        out.append(f"{'each item ' if c.dtype == 'list<string>' else ''}matches `{c.pattern}`")
     if c.since:
         out.append(f"missing for snapshots before {c.since}")
     return out
 
 
+def type_text(c: Column) -> str:
+    """The column's type in words; a list of records names its fields."""
+    if c.dtype == "list<struct>":
+        return "list of {" + ", ".join(f"{n}: {TYPES[t]}" for n, t in c.fields) + "}"
+    return TYPES[c.dtype]
+
+
 def _column_row(c: Column, traced: bool = False) -> str:
     cells = [
         f"`{c.name}`",
-        TYPES[c.dtype],
+        type_text(c),
         c.unit,
         c.description,
         c.basis,

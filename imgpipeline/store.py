@@ -254,7 +254,10 @@ def read_table(
     version: Path | None = None,
     columns: list[str] | None = None,
 ) -> pd.DataFrame:
-    """A published table of a version (``version``, or the one ``source`` resolves to), as pandas."""
+    """A published table of a version (``version``, or the one ``source`` resolves to), as
+    pandas, typed as declared: a closed set as a categorical whose categories are its allowed
+    values (the Parquet dictionary holds them all), a date as ``datetime.date``, a list as an
+    array of its items, a list of records as an array of dicts."""
     folder = version or resolve_version(source)
     return pd.read_parquet(folder / f"{name}.parquet", columns=columns)
 

@@ -21,7 +21,9 @@ from imgpipeline.tables import TABLES
 
 # How each Frictionless type is stored in Parquet.
 STORED = {
-    "string": pa.types.is_string,
+    # A closed set is a dictionary-encoded string.
+    "string": lambda t: pa.types.is_string(t) or (pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)),
+    "array": pa.types.is_list,
     "integer": pa.types.is_int64,
     "number": pa.types.is_float64,
     "boolean": pa.types.is_boolean,
@@ -65,6 +67,7 @@ def test_the_catalog_describes_every_file_of_the_version(version: Path) -> None:
             declared = table.column(f["name"])
             assert f["type"] == FRICTIONLESS_TYPES[declared.dtype]
             assert STORED[f["type"]](schema.field(f["name"]).type), f
+            assert f.get("categories") == (list(declared.allowed) if declared.allowed else None)
             assert f["description"] == declared.description
             constraints = f.get("constraints", {})
             assert constraints.get("enum") == (list(declared.allowed) if declared.allowed else None)

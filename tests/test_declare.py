@@ -43,8 +43,9 @@ def test_arrow_schema_carries_types_descriptions_and_version() -> None:
     assert set(schema.field("thing_id").metadata) == {b"description"}
     assert set(schema.field("count").metadata) == {b"description", b"unit"}
     # A closed set's allowed values are in its field metadata, as JSON.
-    kind = Column("kind", "string", "A closed set", allowed=("big", "small"))
+    kind = Column("kind", "category", "A closed set", allowed=("big", "small"))
     assert json.loads(kind.field_metadata()["allowed"]) == ["big", "small"]
+    assert kind.arrow_type == pa.dictionary(pa.int32(), pa.string())
     assert b"allowed" not in meta
     assert schema.metadata[b"schema_version"] == b"2.1"
     assert schema.metadata[b"table"] == b"tiny"
@@ -86,6 +87,85 @@ def test_undeclared_columns_are_refused() -> None:
     df = pd.DataFrame({"thing_id": ["a"], "contact_email": ["x@example.org"]})
     with pytest.raises(ValueError, match="undeclared columns \\['contact_email'\\]"):
         TINY.coerce(df)
+
+
+TYPED = Table(
+    name="typed",
+    title="A table of every kind of typed column",
+    grain="one row per thing",
+    key=("thing_id",),
+    schema_version="1.0",
+    source="tests",
+    published=True,
+    columns=(
+        Column("thing_id", "string", "Id of the thing", nullable=False, unique=True),
+        Column("size", "category", "A closed set", allowed=("small", "big")),
+        Column("tags", "list<string>", "Tags, none as an empty list"),
+        Column("parts", "list<struct>", "Parts", fields=(("term", "string"), ("weight", "float64"))),
+        Column("as_of", "date", "A full date"),
+    ),
+)
+
+
+def test_typed_columns_survive_parquet_with_their_types(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    df = pd.DataFrame({
+        "thing_id": ["a", "b", "c"],
+        "size": ["big", None, "small"],
+        "tags": [["J-1", "H-1B"], [], None],
+        "parts": [[{"term": "x", "weight": 1}], [], [{"term": "y", "weight": None}]],
+        "as_of": ["2025-05-26", "2025-05-24", None],
+    })
+    out = TYPED.coerce(df)
+    # The categories are the allowed values in their declared order, unobserved ones too.
+    assert out["size"].cat.categories.tolist() == ["small", "big"]
+    assert out["tags"].tolist() == [["J-1", "H-1B"], [], None]
+    assert out["parts"].iloc[0] == [{"term": "x", "weight": 1.0}]
+    pq.write_table(TYPED.to_arrow(out), tmp_path / "typed.parquet")
+    schema = pq.read_schema(tmp_path / "typed.parquet")
+    assert schema.field("size").type == pa.dictionary(pa.int32(), pa.string())
+    assert json.loads(schema.field("size").metadata[b"allowed"]) == ["small", "big"]
+    assert schema.field("tags").type == pa.list_(pa.string())
+    assert schema.field("parts").type == pa.list_(pa.struct([("term", pa.string()), ("weight", pa.float64())]))
+    assert schema.field("as_of").type == pa.date32()
+    back = pd.read_parquet(tmp_path / "typed.parquet")
+    assert back["size"].cat.categories.tolist() == ["small", "big"]
+    assert back["size"].astype("object").tolist()[::2] == ["big", "small"] and pd.isna(back["size"].iloc[1])
+    assert [list(v) for v in back["tags"][:2]] == [["J-1", "H-1B"], []] and back["tags"].iloc[2] is None
+    assert list(back["parts"].iloc[2]) == [{"term": "y", "weight": None}]
+    assert str(back["as_of"].iloc[0]) == "2025-05-26"
+    # Read back and coerced again, nothing moves.
+    again = TYPED.coerce(back)
+    assert again["tags"].tolist() == out["tags"].tolist() and again["parts"].tolist() == out["parts"].tolist()
+    assert again["size"].equals(out["size"]) and again["as_of"].equals(out["as_of"])
+    assert TYPED.column("parts").type_name == "list<struct<term:string,weight:float64>>"
+
+
+def test_a_value_outside_a_closed_set_is_kept_for_the_gate_to_name() -> None:
+    from imgpipeline.checks import check_chunk
+
+    df = pd.DataFrame({"thing_id": ["a", "b"], "size": ["huge", "big"], "tags": [[], ["x"]], "parts": [None, []], "as_of": [None, "2025-01-01"]})
+    out = TYPED.coerce(df)
+    assert out["size"].astype("object").tolist() == ["huge", "big"]
+    _, failures = check_chunk(out, TYPED, "test")
+    assert [(f.rule, f.column, f.rows) for f in failures] == [("column_values_to_be_in_set", "size", ["a"])]
+
+
+def test_a_list_column_refuses_a_delimited_string() -> None:
+    with pytest.raises(TypeError, match="'tags' is a list"):
+        TYPED.coerce(pd.DataFrame({"thing_id": ["a"], "tags": ["J-1|H-1B"]}))
+    with pytest.raises(ValueError, match="undeclared fields"):
+        TYPED.coerce(pd.DataFrame({"thing_id": ["a"], "parts": [[{"term": "x", "colour": "red"}]]}))
+
+
+def test_closed_sets_and_struct_fields_are_declared_with_their_type() -> None:
+    with pytest.raises(ValueError, match="closed set"):
+        Column("kind", "string", "a closed set as plain text", allowed=("a", "b"))
+    with pytest.raises(ValueError, match="closed set"):
+        Column("kind", "category", "a category without its values")
+    with pytest.raises(ValueError, match="declares its fields"):
+        Column("parts", "list<struct>", "a struct list without fields")
 
 
 def test_every_declared_table_is_consistent() -> None:

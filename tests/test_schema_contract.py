@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from imgpipeline import contract
 from imgpipeline.cli import app
-from imgpipeline.declare import ARROW_TYPES, Column
+from imgpipeline.declare import Column, arrow_type
 from imgpipeline.settings import Settings
 from imgpipeline.store import current_version, read_manifest
 from imgpipeline.tables import PUBLISHED
@@ -112,7 +112,7 @@ def test_every_published_file_carries_its_locked_version(published: Settings) ->
         assert meta[b"schema_fingerprint"].decode() == locked["fingerprint"]
         assert manifest["tables"][name]["schema_version"] == v
         # The locked columns, as a Parquet file stores them (seconds are stored as ms).
-        want = pa.schema([pa.field(c, ARROW_TYPES[d], nullable=n) for c, d, n in locked["columns"]])
+        want = pa.schema([pa.field(c, arrow_type(d), nullable=n) for c, d, n in locked["columns"]])
         sink = pa.BufferOutputStream()
         pq.write_table(want.empty_table(), sink)
         stored = pq.read_schema(pa.BufferReader(sink.getvalue()))

@@ -74,8 +74,8 @@ def build_expectations(table: Table, columns: list[str] | None = None) -> list[A
         if c.allowed is not None:
             out.append(E.ExpectColumnValuesToBeInSet(column=c.name, value_set=list(c.allowed)))
         if c.pattern is not None:
-            out.append(E.ExpectColumnValuesToMatchRegex(column=c.name, regex=c.pattern))
-        if table.no_contact_data and c.dtype == "string":
+            out.append(E.ExpectColumnValuesToMatchRegex(column=c.name, regex=c.value_regex))
+        if table.no_contact_data and c.is_text:
             out.append(E.ExpectColumnValuesToNotMatchRegex(column=c.name, regex=CONTACT_PATTERN))
     if len(table.key) > 1 and all(k in present for k in table.key):
         out.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(table.key)))
