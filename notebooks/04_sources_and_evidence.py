@@ -92,13 +92,14 @@ save(fig, "04_florida_fill")
 
 # %%
 print("crosswalk: NRMP IM codes by link method")
-display(crosswalk.groupby(["method", "linked"]).size().rename("codes").reset_index())
+display(crosswalk.groupby(["method", "linked"]).size().rename("codes").reset_index())  # methods in their declared order
 
 # %% [markdown]
 # ## Where the sources disagree, and what could not be linked
 
 # %%
-kinds = conflicts.groupby(["field", "kind"]).size().rename("n").reset_index().sort_values("n")
+# `kind` is a closed set (a categorical): grouped and labelled by its name.
+kinds = conflicts.astype({"kind": "str"}).groupby(["field", "kind"]).size().rename("n").reset_index().sort_values("n")
 lost = unmatched.groupby(["source", "missing_from"]).size().rename("n").reset_index()
 display(kinds)
 display(lost)

@@ -95,7 +95,8 @@ def test_the_two_real_snapshots_differ_by_one_column_and_two_texts(
     assert f"now populated in {filled} of 688 rows" in populated["detail"]
     assert set(changes["from_version"]) == {"v-old"}
     old_ids, new_ids = changes.iloc[0]["from_snapshots"], changes.iloc[0]["to_snapshots"]
-    assert "freida_programs@2025-05-24#" in old_ids and "freida_programs@2025-05-26#" in new_ids
+    assert any(s.startswith("freida_programs@2025-05-24#") for s in old_ids)  # a list of snapshot ids
+    assert any(s.startswith("freida_programs@2025-05-26#") for s in new_ids)
     text_summary = summarize(changes, "v-old")
     assert "- programs: column_populated 1, text_changed 2" in text_summary
 
@@ -207,10 +208,10 @@ def test_tables_and_columns_appearing_and_disappearing() -> None:
 
 
 def test_tier_changes_and_feature_sponsorship_replace_freida_lists() -> None:
-    programs = program_frame(lists_j1=[True, True], visas_listed=["J-1", "J-1"])
+    programs = program_frame(lists_j1=[True, True], visas_listed=[["J-1"], ["J-1"]])
     features_old = pd.DataFrame({"acgme_id": ["1400000001", "1400000002"], "tier": ["community", "community"], "sponsors_j1": [True, True]})
     features_new = features_old.assign(tier=["community", "mid_tier_academic_hybrid"], sponsors_j1=[False, True])
-    programs_new = programs.assign(lists_j1=[True, False], visas_listed=["J-1", ""])
+    programs_new = programs.assign(lists_j1=[True, False], visas_listed=[["J-1"], []])
     changes = diff_versions(
         {"programs": programs, "program_features": features_old},
         {"programs": programs_new, "program_features": features_new},
@@ -350,7 +351,7 @@ def test_refreshing_the_older_then_the_newer_snapshot_publishes_exactly_the_diff
     # Tables the FREIDA change does not reach are not mentioned (the in-memory tables of the
     # second run compared with the Parquet of the first: no false differences).
     assert not {"charting_outcomes", "match_probability_curve", "nrmp_program_results", "conflicts"} & set(changes["table"])
-    assert manifest["changes"] == {k: int(v) for k, v in changes["change"].value_counts().items()}
+    assert manifest["changes"] == {k: int(v) for k, v in changes["change"].value_counts().items() if v}  # kinds that occur
     section = manifest["sections"]["Changes since the previous version"]
     assert "acgme_first_year" in section and "- programs: column_populated 1, text_changed 2" in section
     # `imgpipeline changes` prints the same summary from the published files.

@@ -35,7 +35,7 @@ def test_a_clean_chunk_passes_every_declared_check() -> None:
 def test_each_broken_rule_is_named_with_its_rows() -> None:
     df = _clean()
     df.loc[1, "p_interview"] = 1.5                 # out of [0, 1]
-    df.loc[2, "band"] = "excluded"                 # not an allowed band for a listed program
+    df["band"] = T.coerce(df.assign(band=["reach", "target", "excluded", "reach"]))["band"]  # not an allowed band for a listed program
     df.loc[3, "acgme_id"] = "12345"                # not an ACGME number
     df.loc[0, "published_version"] = None          # provenance missing
     df.loc[3, "profile_id"] = "a@b.org"            # contact data

@@ -120,7 +120,7 @@ def test_2016_vs_2025_visa(conflicts: pd.DataFrame, minimums, programs) -> None:
     assert not old["lists_j1_visa"] and new["lists_j1"]
     j1 = rows(conflicts, "1400512052", "j1_visa").iloc[0]
     assert (j1["kind"], j1["value_a"], j1["value_b"]) == ("changed", "not listed", "listed")
-    assert (j1["source_a"], j1["as_of_a"]) == ("freida_2016", "2016-02-28")
+    assert (j1["source_a"], j1["as_of_a"]) == ("freida_2016", pd.Timestamp("2016-02-28"))  # a date
     assert "stale" in j1["detail"]
     # Only where both pages say something and they differ.
     changed = conflicts[conflicts["kind"] == "changed"]

@@ -9,11 +9,11 @@ from imgpipeline.refresh.features.visa import visa_conflicts, visa_features
 
 
 def frame(rows: list[tuple[str, str | None, str | None]]) -> pd.DataFrame:
-    """A tiny programs frame: (acgme_id, visas_listed, special_features_text)."""
+    """A tiny programs frame: (acgme_id, visas_listed as 'J-1|H-1B', special_features_text)."""
     return pd.DataFrame(
         {
             "acgme_id": [r[0] for r in rows],
-            "visas_listed": [r[1] for r in rows],
+            "visas_listed": [None if r[1] is None else [v for v in r[1].split("|") if v] for r in rows],
             "special_features_text": [r[2] for r in rows],
             "in_freida": [r[1] is not None for r in rows],
         }

@@ -3,6 +3,7 @@ published, how it traces to its snapshots, and that no contact data got through.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_freida_fields_for_nyu(programs: pd.DataFrame) -> None:
     assert r.freida_program_name == "NYU Grossman School of Medicine Program"
     assert r.img_share == 0.023
     assert r.first_year_positions == 95
-    assert r.visas_listed == "J-1" and r.lists_j1 and not r.lists_h1b
+    assert list(r.visas_listed) == ["J-1"] and r.lists_j1 and not r.lists_h1b
     assert r.acgme_first_year == 2000
     assert r.freida_url == f"https://freida.ama-assn.org/program/{NYU}"
     assert (r.city, r.state) == ("New York", "NY")
@@ -77,10 +78,10 @@ def test_provenance_columns_trace_to_the_mirror(
     acgme_sha = sums["acgme/internal-medicine-programs_2024-2025.pdf"]
     freida_sha = sums["freida/internal-medicine-programs_2025-05-26.csv"]
     assert set(programs["acgme_sha256"]) == {acgme_sha}
-    assert set(programs["acgme_as_of"]) == {"2025-05-02"}
+    assert set(programs["acgme_as_of"]) == {dt.date(2025, 5, 2)}
     assert set(programs["acgme_snapshot"]) == {f"acgme_programs@2025-05-02#{acgme_sha[:12]}"}
     assert set(programs["freida_sha256"]) == {freida_sha}
-    assert set(programs["freida_as_of"]) == {"2025-05-26"}
+    assert set(programs["freida_as_of"]) == {dt.date(2025, 5, 26)}
     assert set(programs["freida_snapshot"]) == {f"freida_programs@2025-05-26#{freida_sha[:12]}"}
     snapshots = read_table("snapshots", published).set_index("source")
     landed = {

@@ -206,7 +206,7 @@ def test_frame_matches_single_assessments() -> None:
     out = assess_frame(applicant_frame(profiles))
     assert list(out["risk_tier"]) == [c[2] for c in CASES]
     for (_, _, _, factors), ids in zip(CASES, out["factors"], strict=True):
-        assert factors <= set(filter(None, ids.split("|")))
+        assert factors <= set(ids)
 
 
 profiles_strategy = st.fixed_dictionaries(
@@ -262,7 +262,7 @@ def _frame_and_values_agree(profiles: list[Any]) -> None:
     for p, tier, ids in zip(profiles, frame["risk_tier"], frame["factors"], strict=True):
         a = assess_values(applicant_values(p))
         assert a.tier == tier
-        assert set(a.factor_ids) | {n.id for n in a.notes} == set(filter(None, ids.split("|")))
+        assert set(a.factor_ids) | {n.id for n in a.notes} == set(ids)
 
 
 def test_one_profiles_values_and_the_frame_read_the_rules_alike() -> None:

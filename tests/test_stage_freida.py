@@ -120,9 +120,9 @@ def test_nyu_grossman_typed_fields(staged_freida: pd.DataFrame) -> None:
     assert r.interviews_last_year == 500
     assert r.avg_hours_on_duty_y1 == 70.0
     assert r.program_type_stated == "University-based"
-    assert r.visas_listed == "J-1" and r.lists_j1 and not r.lists_h1b and not r.lists_f1
+    assert r.visas_listed == ["J-1"] and r.lists_j1 and not r.lists_h1b and not r.lists_f1
     assert r.accepting_2025_2026 and r.participates_in_eras
-    assert r.start_months == "July"
+    assert r.start_months == ["July"]
     assert r.data_last_updated == pd.Timestamp("2025-03-28T08:08:20Z")
     assert r.source_row == 2
 
@@ -171,14 +171,14 @@ def test_both_serialisations_in_the_real_file_normalise_alike(
     dicts = cells[cells.str.contains("'value'")]
     assert len(dicts) == 3 and (~cells.str.contains("'value'")).sum() == 685
     by_id = staged_freida.set_index("acgme_id")
-    assert by_id.loc["1403200226", "visas_listed"] == "J-1"  # [{'value': 'J-1 through ECFMG', ...}]
+    assert by_id.loc["1403200226", "visas_listed"] == ["J-1"]  # [{'value': 'J-1 through ECFMG', ...}]
     for pid in ("1400521068", "1404100909"):  # [{'value': 'J-1 through ECFMG'}, {'value': 'H-1B'}]
         r = by_id.loc[pid]
-        assert (r.visas_listed, r.lists_j1, r.lists_h1b, r.lists_f1) == ("J-1|H-1B", True, True, False)
+        assert (r.visas_listed, r.lists_j1, r.lists_h1b, r.lists_f1) == (["J-1", "H-1B"], True, True, False)
     # The same visas written as a list of strings give the same codes.
     assert normalise_visas("['J-1 through ECFMG', 'H-1B']") == normalise_visas(dicts["1400521068"])
-    assert set(staged_freida["visas_listed"].str.split("|").explode()) == {"J-1", "H-1B", "F-1", ""}
-    assert (staged_freida["visas_listed"] == "").sum() == (cells == "[]").sum() == 185
+    assert set(staged_freida["visas_listed"].explode().dropna()) == {"J-1", "H-1B", "F-1"}
+    assert staged_freida["visas_listed"].map(len).eq(0).sum() == (cells == "[]").sum() == 185
 
 
 @given(st.lists(st.sampled_from(sorted(LABELS)), unique=True))
@@ -187,12 +187,12 @@ def test_visa_serialisations_are_equivalent(values: list[str]) -> None:
     as_dicts = repr([{"value": v, "label": LABELS[v][1]} for v in values])
     got = normalise_visas(as_strings)
     assert got == normalise_visas(as_dicts)
-    assert set(filter(None, got.split("|"))) == {LABELS[v][0] for v in values}
+    assert set(got) == {LABELS[v][0] for v in values}
 
 
 def test_an_unknown_visa_label_is_kept_for_validation_to_flag() -> None:
-    assert normalise_visas("['H-1B', 'O-1']") == "H-1B|O-1"
-    assert normalise_visas(None) == ""
+    assert normalise_visas("['H-1B', 'O-1']") == ["H-1B", "O-1"]
+    assert normalise_visas(None) == []
 
 
 # ---- personal data ----------------------------------------------------------------------
@@ -285,9 +285,9 @@ def test_sample_in_the_real_format_stages_without_personal_data(freida_csv: Path
     assert staged["acgme_id"].tolist() == ["1409999001", "1409999002", "1409999003"]
     assert staged["source_row"].tolist() == [2, 3, 5]
     assert staged["img_share"].tolist()[1:] == [0.125, 0.0] and pd.isna(staged["img_share"][0])
-    assert staged["visas_listed"].tolist() == ["J-1|H-1B|F-1", "J-1|H-1B", ""]
+    assert staged["visas_listed"].tolist() == [["J-1", "H-1B", "F-1"], ["J-1", "H-1B"], []]
     assert staged["lists_f1"].tolist() == [True, False, False]
-    assert staged["start_months"].tolist() == ["July", "June|July", "July"]
+    assert staged["start_months"].tolist() == [["July"], ["June", "July"], ["July"]]
     assert pd.isna(staged.loc[2, "first_year_positions"]) and pd.isna(staged.loc[2, "program_type_stated"])
     assert staged["acgme_first_year"].tolist() == [2000, 2000, 2016]
     assert staged.loc[0, "special_features_text"] == (

@@ -100,7 +100,7 @@ def test_stages_the_415_im_rows_of_10260(staged: pd.DataFrame, raw_rows) -> None
             dict(step1_min_score=220, step1_required=True, step2_min_score=220, step2_required=True,
                  avg_step1_band="201 - 220", avg_step1_low=201, avg_step1_high=220,
                  lists_ecfmg_certification=True, lists_j1_visa=True, lists_h1b_visa=False,
-                 lists_f1_visa=False, nrmp_codes_2016="1585140C0|1585140P0"),
+                 lists_f1_visa=False, nrmp_codes_2016=["1585140C0", "1585140P0"]),
         ),
         (  # line 6488, NYU: Step 2 minimum blank, not required
             "1403521292",
@@ -110,7 +110,7 @@ def test_stages_the_415_im_rows_of_10260(staged: pd.DataFrame, raw_rows) -> None
         (  # line 6132, Cleveland Clinic Florida
             "1401121528",
             dict(step1_min_score=210, step2_min_score=220, lists_h1b_visa=True,
-                 nrmp_codes_2016="1383140C0|1383140P0|1383140P1"),
+                 nrmp_codes_2016=["1383140C0", "1383140P0", "1383140P1"]),
         ),
         (  # line 6278: "No answer" / "No Answer" cells stay missing
             "1400512060",
@@ -152,8 +152,8 @@ def test_mis_decoded_spaces_are_cleaned(staged: pd.DataFrame, raw_rows) -> None:
     header, rows = raw_rows
     cells = [raw_cell(header, r, "Participates in the Main Match of the National Resident Matching Program (NRMP)") for r in rows]
     assert any("\u00c2\u00a0" in c for c in cells)  # the quirk is real
-    assert not staged["nrmp_codes_2016"].str.contains("\u00c2|\u00a0").any()
-    assert int(staged["nrmp_codes_2016"].ne("").sum()) == 313
+    assert not staged["nrmp_codes_2016"].explode().dropna().str.contains("\u00c2|\u00a0").any()
+    assert int(staged["nrmp_codes_2016"].map(len).gt(0).sum()) == 313
 
 
 def test_staged_suite_passes_on_real_data(staged: pd.DataFrame) -> None:
@@ -229,9 +229,9 @@ def test_parse_flag_and_band_and_codes() -> None:
     assert parse_band("No answer") == (None, None, None)
     assert parse_nrmp_codes("Yes Code(s): 3050140P1, 3050140P0, 3050140C0,") == (
         True,
-        "3050140P1|3050140P0|3050140C0",
+        ["3050140P1", "3050140P0", "3050140C0"],
     )
-    assert parse_nrmp_codes("No Code(s):") == (False, "")
+    assert parse_nrmp_codes("No Code(s):") == (False, [])
 
 
 # ---- published minimums -------------------------------------------------------------------

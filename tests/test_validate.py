@@ -70,6 +70,7 @@ def test_every_break_in_real_copies_is_named_at_once(
     twin = freida[freida["acgme_id"] == NYU].assign(img_share=0.5, source_row=999)
     freida = pd.concat([freida, twin], ignore_index=True)
     bad_state = by_id.index[10]
+    freida["state"] = freida["state"].cat.add_categories(["XX"])  # a closed set: a value it lacks
     freida.loc[freida["acgme_id"] == bad_state, "state"] = "XX"
     too_big = by_id.index[20]
     freida.loc[freida["acgme_id"] == too_big, "img_share"] = 1.5

@@ -668,12 +668,10 @@ NOT_STATED_COLUMNS = {
 }
 
 
-def _joined(names: list[str], masks: list[np.ndarray], n: int) -> np.ndarray:
-    """'|'-joined names of the true masks, per row."""
-    out = np.full(n, "", dtype=object)
-    for name, m in zip(names, masks, strict=True):
-        out[m] = np.where(out[m] == "", name, out[m] + "|" + name)
-    return out
+def _named(names: list[str], masks: list[np.ndarray], n: int) -> list[list[str]]:
+    """Per row, the names whose mask is true there, in the order given."""
+    fired = np.column_stack(masks) if masks else np.zeros((n, 0), dtype=bool)
+    return [[name for name, hit in zip(names, row, strict=True) if hit] for row in fired]
 
 
 def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | None = None, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -765,14 +763,14 @@ def _applicant_rows(
     fee_of = {int(n): v.schedule.cost(int(n)) for n in np.unique(listed)}
     band_counts = {b: np.bincount(who, weights=(g.band == BANDS.index(b)), minlength=N).astype(np.int64) for b in ("likely", "target", "reach")}
     ready = readiness_rules(settings)
-    not_stated = _joined(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
+    not_stated = _named(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
     left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
     o = kl.outcome
     return pd.DataFrame({
         "profile_id": ids,
         "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
-        "risk_factors": risk["factors"].to_numpy(dtype=object),
-        "readiness": _joined([r.id for r in ready], [r.fires(frame) for r in ready], N),
+        "risk_factors": risk["factors"].tolist(),
+        "readiness": _named([r.id for r in ready], [np.asarray(r.fires(frame), dtype=bool) for r in ready], N),
         "not_stated": not_stated,
         "visa_need": apps.visa_need,
         "list_size_min": lo.astype(np.int64),

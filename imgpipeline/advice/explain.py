@@ -242,12 +242,13 @@ def cautions(a: Applicants, ps: Programs, g: int, j: int) -> list[str]:
     return out
 
 
-def exclusion_text(terms: Terms, j: int, g: int = 0) -> str:
-    return "; ".join(EXCLUSION_TEXT[k] for k, v in terms.excluded.items() if v[g, j])
+def exclusion_reasons(terms: Terms, j: int, g: int = 0) -> list[str]:
+    """Why applicant g is excluded at program j, one reason per exclusion (none when eligible)."""
+    return [EXCLUSION_TEXT[k] for k, v in terms.excluded.items() if v[g, j]]
 
 
 def exclusion_texts(terms: Terms, g: int = 0) -> np.ndarray:
-    """``exclusion_text`` of applicant g at every program, at once: (P,) objects."""
+    """``exclusion_reasons`` of applicant g at every program, at once, '; '-joined: (P,) objects."""
     out = np.full(terms.shape[1], "", dtype=object)
     for k, v in terms.excluded.items():
         hit = np.asarray(v[g], dtype=bool)

@@ -576,9 +576,18 @@ def build_plan(
     return finish_plan(rec, core.score(prep, runs_of(main, steps)), steps, settings)
 
 
+def plan_csv_rows(rec: Recommendation) -> pd.DataFrame:
+    """``plan_rows`` for plan.csv: the ids answered '|'-joined, the quotes as '"text" (section)'
+    joined by ' | '."""
+    rows = plan_rows(rec)
+    rows["answers"] = rows["answers"].map("|".join)
+    rows["quotes"] = rows["quotes"].map(lambda qs: " | ".join(f"\"{q['text']}\" ({q['section']})" for q in qs))
+    return rows
+
+
 def plan_rows(rec: Recommendation) -> pd.DataFrame:
     """One row per applicant x step of ``rec.plan`` (for the batch output): the step, the ids of
-    the factors and gaps it answers, its article quotes with their sections, the personal
+    the factors and gaps it answers (a list), its article quotes with their sections (records), the personal
     lines, whether the model sized it and the before / after figures (missing when not sized)."""
     cols = [
         "profile_id", "step_order", "step_id", "title", "answers", "quotes", "personal", "sized", "effect", "change",
@@ -592,8 +601,8 @@ def plan_rows(rec: Recommendation) -> pd.DataFrame:
         b, a, own = s.effect.before, s.effect.after, s.effect.after_list
         rows.append({
             "profile_id": rec.profile_id, "step_order": i, "step_id": s.id, "title": s.title,
-            "answers": "|".join(x["id"] for x in s.answers),
-            "quotes": " | ".join(f"\"{q['text']}\" ({q['section']})" for q in s.quotes),
+            "answers": [x["id"] for x in s.answers],
+            "quotes": [{"text": q["text"], "section": q["section"]} for q in s.quotes],
             "personal": " ".join(s.personal), "sized": s.effect.sized, "effect": s.effect.says, "change": s.effect.change,
             "tier_before": b.tier if b else None, "tier_after": a.tier if a else None,
             "eligible_before": b.eligible if b else None, "eligible_after": a.eligible if a else None,

@@ -27,7 +27,7 @@ from imgpipeline.advice.csv_out import write_csv
 from imgpipeline.advice.fees import FeeSchedule
 from imgpipeline.advice.listing import Listing, program_columns
 from imgpipeline.advice.model import exclusions
-from imgpipeline.advice.plan import Plan, finish_plan, pending_steps, plan_rows, runs_of
+from imgpipeline.advice.plan import Plan, finish_plan, pending_steps, plan_csv_rows, runs_of
 from imgpipeline.advice.profile import ApplicantProfile
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import Readiness, unknown_policies
@@ -131,7 +131,7 @@ class Recommendation:
         write_csv(self.all_programs, files["all_programs"])
         write_csv(pd.DataFrame([o.as_dict() for o in self.size_curve]), files["size_curve"])
         files["size_curve_svg"].write_text(size_curve_svg(self))
-        write_csv(plan_rows(self), files["plan"])
+        write_csv(plan_csv_rows(self), files["plan"])
         return files
 
 

@@ -227,7 +227,7 @@ def tier_ranks(fired: pd.DataFrame, risk: RiskRules) -> np.ndarray:
 def assess_frame(df: pd.DataFrame, risk: RiskRules | None = None) -> pd.DataFrame:
     """Tiers for many applicants at once: ``df`` has the derived columns of
     ``applicant.applicant_frame``. Returns ``risk_tier``, ``risk_rank`` and ``factors`` (the
-    ids of the factors that fired, '|'-joined, tier-raising ones first)."""
+    ids of the factors that fired, as a list, tier-raising ones first)."""
     risk = risk or rules()
     fired = fired_matrix(df, risk)
     ranks = tier_ranks(fired, risk)
@@ -236,7 +236,7 @@ def assess_frame(df: pd.DataFrame, risk: RiskRules | None = None) -> pd.DataFram
     ]
     values = fired[order].to_numpy()
     names = np.array(order, dtype=object)
-    factors = ["|".join(names[row]) for row in values]
+    factors = [names[row].tolist() for row in values]
     return pd.DataFrame(
         {
             "risk_tier": np.array(TIERS, dtype=object)[ranks],

@@ -26,6 +26,7 @@ source is named once, where it happened, and what it moved downstream is counted
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -121,8 +122,8 @@ def diff_versions(
             rows.append(row)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["from_version"] = from_version
-    out["from_snapshots"] = _snapshot_ids(old)
-    out["to_snapshots"] = _snapshot_ids(new)
+    out["from_snapshots"] = [_snapshot_ids(old)] * len(out)  # the same list on every row
+    out["to_snapshots"] = [_snapshot_ids(new)] * len(out)
     order = {c: i for i, c in enumerate(CHANGES)}
     out = out.sort_values(
         ["change", "table", "column", "acgme_id"],
@@ -159,11 +160,11 @@ def _row(change: str, table: str, **values: Any) -> dict[str, Any]:
     return {"change": change, "table": table, **values}
 
 
-def _snapshot_ids(tables: Mapping[str, pd.DataFrame]) -> str | None:
+def _snapshot_ids(tables: Mapping[str, pd.DataFrame]) -> list[str] | None:
     snaps = tables.get("snapshots")
     if snaps is None or "snapshot" not in snaps:
         return None
-    return "|".join(sorted(snaps["snapshot"].dropna().astype(str)))
+    return sorted(snaps["snapshot"].dropna().astype(str))
 
 
 def _column_changes(name: str, old: pd.DataFrame, new: pd.DataFrame) -> list[dict[str, Any]]:
@@ -450,6 +451,12 @@ def text(value: Any) -> str | None:
         return ts.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, list | tuple | np.ndarray):
+        # A list as its items joined by '|' (what the published text used to be); a list of
+        # records (contributions) as JSON.
+        if len(value) and isinstance(value[0], dict):
+            return json.dumps([dict(v) for v in value], separators=(",", ":"))
+        return "|".join(text(v) or "" for v in value)
     return str(value)
 
 
@@ -473,8 +480,8 @@ def _clip(v: str | None, n: int = 80) -> str:
 
 def counts(changes: pd.DataFrame) -> dict[str, int]:
     """Rows per kind of change, in the declared order."""
-    got = changes["change"].value_counts()
-    return {c: int(got[c]) for c in CHANGES if c in got}
+    got = changes["change"].value_counts()  # a categorical counts its absent kinds as 0
+    return {c: int(got[c]) for c in CHANGES if got.get(c, 0)}
 
 
 def summarize(changes: pd.DataFrame, from_version: str | None) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
@@ -67,6 +68,11 @@ def _name_form(text: object) -> str:
 
 def _blank(v: object) -> bool:
     return v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) or str(v).strip() == ""
+
+
+def _has_items(v: object) -> bool:
+    """Whether a list value (a list, an array as read back, or missing) has any item."""
+    return isinstance(v, list | tuple | np.ndarray) and len(v) > 0
 
 
 def _row(
@@ -138,7 +144,7 @@ def visa_2016_vs_2025(programs: pd.DataFrame, minimums: pd.DataFrame) -> list[di
         for field, old, new in pairs:
             if _blank(m[old]) or _blank(m[new]) or bool(m[old]) == bool(m[new]):
                 continue
-            none_2025 = str(m.get("visas_listed") or "") == ""
+            none_2025 = not _has_items(m.get("visas_listed"))
             detail = (
                 f"2016 page: {'listed' if m[old] else 'not listed'}; 2025 page: "
                 f"{'listed' if m[new] else 'not listed'}"

@@ -355,11 +355,7 @@ def codes_listed_2016(freida_2016: pd.DataFrame | None) -> dict[str, str]:
     pages are dropped: they say nothing)."""
     if freida_2016 is None or "nrmp_codes_2016" not in freida_2016:
         return {}
-    pairs = (
-        freida_2016[["acgme_id", "nrmp_codes_2016"]]
-        .assign(code=freida_2016["nrmp_codes_2016"].fillna("").str.split("|"))
-        .explode("code")
-    )
+    pairs = freida_2016[["acgme_id", "nrmp_codes_2016"]].rename(columns={"nrmp_codes_2016": "code"}).explode("code")
     pairs = pairs[pairs["code"].fillna("").ne("")]
     unique = pairs.drop_duplicates("code", keep=False)
     return dict(zip(unique["code"], unique["acgme_id"].astype(str), strict=True))

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from imgpipeline.advice import explain
@@ -89,9 +88,9 @@ def _key_rows(g: int, profiles: pd.DataFrame, terms: Terms, c: Coefficients, app
         "band": np.array(BANDS, dtype=object)[band_of(p, excluded, c["band_likely"], c["band_target"])],
         "eligible": ~excluded,
         **{k: terms.excluded[k][g] for k in EXCLUSIONS},
-        "exclusion_reasons": [explain.exclusion_text(terms, j, g) for j in range(P)],
-        "cautions": ["; ".join(explain.cautions(apps, ps, g, j)) for j in range(P)],
-        "contributions": [orjson.dumps(x).decode() for x in contribs],
+        "exclusion_reasons": [explain.exclusion_reasons(terms, j, g) for j in range(P)],
+        "cautions": [explain.cautions(apps, ps, g, j) for j in range(P)],
+        "contributions": contribs,
     })
     values = np.stack([terms.terms[t][g] for t in TERMS], axis=1).ravel()
     reasons = pd.DataFrame({

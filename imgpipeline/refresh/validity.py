@@ -58,7 +58,8 @@ def _img_share(rows: list[dict[str, Any]], scores: pd.DataFrame, openness: pd.Da
 
 
 def _eligibility(rows: list[dict[str, Any]], scores: pd.DataFrame) -> None:
-    elig = scores.groupby(["visa_need", "risk_tier"])["eligible"].mean()
+    # Grouped by the names (categoricals would group in their declared order).
+    elig = scores.astype({"visa_need": "str", "risk_tier": "str"}).groupby(["visa_need", "risk_tier"])["eligible"].mean()
     n = scores["acgme_id"].nunique()
     for (visa, tier), v in elig.items():
         _check(rows, "eligible_share", "share_of_programs", v, tier=str(tier), visa=str(visa), detail=f"{int(round(v * n))} of {n} programs eligible")

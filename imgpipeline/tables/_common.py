@@ -21,7 +21,7 @@ def acgme_id(unique: bool = True, source: str = "ACGME") -> Column:
 def state(source: str, nullable: bool = False) -> Column:
     return Column(
         "state",
-        "string",
+        "category",
         "US state or territory, two-letter postal code",
         source=source,
         nullable=nullable,
@@ -29,8 +29,10 @@ def state(source: str, nullable: bool = False) -> Column:
     )
 
 
-def provenance(prefix: str, source_title: str) -> tuple[Column, ...]:
-    """The three columns that trace a row to one landed snapshot of a source."""
+def provenance(prefix: str, source_title: str, full_date: bool = True) -> tuple[Column, ...]:
+    """The three columns that trace a row to one landed snapshot of a source. The as-of is a
+    date, unless the source dates its files by year or month only (``full_date=False``: NRMP),
+    when it stays that text."""
     return (
         Column(
             f"{prefix}_snapshot",
@@ -40,8 +42,8 @@ def provenance(prefix: str, source_title: str) -> tuple[Column, ...]:
         ),
         Column(
             f"{prefix}_as_of",
-            "string",
-            f"As-of date of that {source_title} snapshot",
+            "date" if full_date else "string",
+            f"As-of date of that {source_title} snapshot" + ("" if full_date else " (a year or year-month, as the source dates it)"),
             source="manifest",
         ),
         Column(

@@ -32,7 +32,7 @@ TABLE = Table(
         Column("city", "string", "City of the program address", source="ACGME", nullable=False),
         state("ACGME"),
         Column("zip", "string", "ZIP code (5 or 5+4 digits)", source="ACGME", nullable=False, pattern=r"^\d{5}(?:-\d{4})?$"),
-        Column("accreditation_status", "string", "ACGME accreditation status", source="ACGME", nullable=False, allowed=ACCREDITATION_STATUSES),
+        Column("accreditation_status", "category", "ACGME accreditation status", source="ACGME", nullable=False, allowed=ACCREDITATION_STATUSES),
         Column("effective_date", "date", "Date the accreditation status took effect", source="ACGME", nullable=False),
         Column("offers_preliminary", "bool", "Whether the program offers preliminary positions", source="ACGME", nullable=False),
         Column("source_page", "int64", "Page of the PDF report the row was read from", source="ACGME", nullable=False, min=1, max=500),

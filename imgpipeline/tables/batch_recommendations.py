@@ -11,7 +11,7 @@ TABLE = Table(
     title="Batch scoring: each applicant's list",
     grain="one row per applicant per program in their list",
     key=("profile_id", "acgme_id"),
-    schema_version="2.0",
+    schema_version="3.0",
     published=True,
     source="a batch file of applicant profiles, scored against one published refresh version",
     description=(
@@ -30,7 +30,7 @@ TABLE = Table(
         Column("p_interview", "float64", "P(interview): the interview-chance model for this applicant at this program (published interview_coefficients and program_openness)", unit="probability", source=D, nullable=False, min=0.0, max=1.0),
         Column("p_interview_low", "float64", "P(interview) at the low end of the program's openness interval", unit="probability", source=D, nullable=False, min=0.0, max=1.0),
         Column("p_interview_high", "float64", "P(interview) at the high end of the program's openness interval", unit="probability", source=D, nullable=False, min=0.0, max=1.0),
-        Column("band", "string", "likely / target / reach: ranges of P(interview) (interview_coefficients band_likely, band_target)", source=D, nullable=False, allowed=("likely", "target", "reach")),
+        Column("band", "category", "likely / target / reach: ranges of P(interview) (interview_coefficients band_likely, band_target)", source=D, nullable=False, allowed=("likely", "target", "reach")),
         Column("preferred_state", "bool", "The program is in one of the applicant's preferred states or regions", source=D, nullable=False),
         Column("published_version", "string", "The refresh version whose model was scored (its manifest lists every snapshot: source, as-of, sha256)", source="manifest", nullable=False),
     ),

@@ -28,7 +28,7 @@ TABLE = Table(
         "a column, one field of one program, or (tables other than programs) a table's rows"
     ),
     key=("change", "table", "column", "acgme_id"),
-    schema_version="1.0",
+    schema_version="2.0",
     published=True,
     source="this version's tables compared with the previous version's (imgpipeline.refresh.changes)",
     description=(
@@ -49,7 +49,7 @@ TABLE = Table(
         "and `new_value` are null.",
     ),
     columns=(
-        Column("change", "string", "Kind of change", nullable=False, allowed=CHANGES),
+        Column("change", "category", "Kind of change", nullable=False, allowed=CHANGES),
         Column("table", "string", "Published table the change is in", nullable=False),
         Column("column", "string", "Column the change is in; missing for table- and row-level changes"),
         Column(
@@ -64,17 +64,7 @@ TABLE = Table(
         Column("new_value", "string", "Value in this version, as text; null when missing"),
         Column("detail", "string", "The change in words", nullable=False),
         Column("from_version", "string", "Version this one is compared with", nullable=False),
-        Column(
-            "from_snapshots",
-            "string",
-            "Snapshot ids the previous version was built from, joined by '|'",
-            source="manifest",
-        ),
-        Column(
-            "to_snapshots",
-            "string",
-            "Snapshot ids this version was built from, joined by '|'",
-            source="manifest",
-        ),
+        Column("from_snapshots", "list<string>", "Snapshot ids the previous version was built from", source="manifest"),
+        Column("to_snapshots", "list<string>", "Snapshot ids this version was built from", source="manifest"),
     ),
 )

@@ -21,7 +21,7 @@ TABLE = Table(
     title="Charting Outcomes 2026, non-US IMGs: measure distributions by specialty and outcome",
     grain="one row per specialty x measure x outcome (matched / not matched)",
     key=("specialty", "measure", "outcome"),
-    schema_version="1.0",
+    schema_version="2.0",
     published=True,
     source="NRMP, Charting Outcomes: Non-U.S. IMGs, Main Residency Match 2026 (as structured by a third party; values unchanged)",
     description=(
@@ -40,12 +40,12 @@ TABLE = Table(
     columns=(
         Column("specialty", "string", f"Preferred specialty as NRMP names it, or '{ALL_SPECIALTIES}'", source=N, nullable=False),
         Column("specialty_short", "string", "Short name of the specialty", source=N, nullable=False),
-        Column("measure", "string", "Measure key", source=N, nullable=False, allowed=MEASURES),
+        Column("measure", "category", "Measure key", source=N, nullable=False, allowed=MEASURES),
         Column("measure_label", "string", "Measure as NRMP labels it", source=N, nullable=False),
         Column("unit", "string", "Unit of the measure", source=N, nullable=False),
         Column("verified", "bool", "Whether NRMP verified the measure at its source (only Step 2 CK)", source=N, nullable=False),
         Column("higher_is_better", "bool", "Whether a higher value is the better one (missing: neither)", source=N),
-        Column("outcome", "string", "Match outcome of the applicants described", source=N, nullable=False, allowed=("matched", "not_matched")),
+        Column("outcome", "category", "Match outcome of the applicants described", source=N, nullable=False, allowed=("matched", "not_matched")),
         Column("n", "int64", "Applicants in the analysis sample with this outcome (missing for all-specialty rows)", unit="applicants", source=N, basis="stated", min=0),
         Column("suppressed", "bool", "NRMP gives n but no statistics (group too small)", source=N, nullable=False),
         stat("min", "Minimum"),
@@ -56,6 +56,6 @@ TABLE = Table(
         stat("iqr", "Interquartile range"),
         stat("mean", "Mean"),
         stat("sd", "Standard deviation"),
-        *provenance("charting", N),
+        *provenance("charting", N, full_date=False),
     ),
 )

@@ -56,6 +56,6 @@ TABLE = Table(
         count("consented_matched", "All-specialty row: consenting non-US IMGs who matched"),
         count("consented_not_matched", "All-specialty row: consenting non-US IMGs who did not match"),
         share("headline_match_rate", "All-specialty row: the report's headline non-US IMG match rate"),
-        *provenance("charting", N),
+        *provenance("charting", N, full_date=False),
     ),
 )

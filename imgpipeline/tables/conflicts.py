@@ -15,9 +15,9 @@ SOURCES = (
 def side(letter: str) -> tuple[Column, ...]:
     return (
         Column(f"value_{letter}", "string", f"Value source {letter.upper()} gives", source="pipeline", nullable=False),
-        Column(f"source_{letter}", "string", f"Source {letter.upper()} (catalog name; '(special_features_text)' = the program's own text)", source="pipeline", nullable=False, allowed=SOURCES),
+        Column(f"source_{letter}", "category", f"Source {letter.upper()} (catalog name; '(special_features_text)' = the program's own text)", source="pipeline", nullable=False, allowed=SOURCES),
         Column(f"snapshot_{letter}", "string", f"Snapshot id of source {letter.upper()}", source="manifest", nullable=False),
-        Column(f"as_of_{letter}", "string", "As-of date of that snapshot", source="manifest", nullable=False),
+        Column(f"as_of_{letter}", "date", "As-of date of that snapshot", source="manifest", nullable=False),
     )
 
 
@@ -26,7 +26,7 @@ TABLE = Table(
     title="Conflicts between sources",
     grain="one row per program, field and pair of sources that disagree",
     key=("acgme_id", "field", "source_a", "source_b"),
-    schema_version="1.0",
+    schema_version="2.0",
     published=True,
     source="programs (ACGME list + FREIDA 2025), program_minimums_2016, program-text visa statements",
     description=(
@@ -44,7 +44,7 @@ TABLE = Table(
         acgme_id(unique=False, source="ACGME"),
         Column("program_name", "string", "Program name on the ACGME list", source="ACGME", nullable=False),
         Column("field", "string", "What the sources disagree on (city, state, program_name, j1_visa, h1b_visa, or a visa field of the program text)", source="pipeline", nullable=False),
-        Column("kind", "string", "What kind of difference it is", source="pipeline", nullable=False, allowed=KINDS),
+        Column("kind", "category", "What kind of difference it is", source="pipeline", nullable=False, allowed=KINDS),
         *side("a"),
         *side("b"),
         Column("detail", "string", "The difference in words", source="pipeline", nullable=False),

@@ -35,12 +35,12 @@ COLUMNS = (
     Column("source_row", "int64", "Line of result.csv the row was read from (header = line 1)", source=F, nullable=False, min=2),
     Column("program_title", "string", "Program title in 2016", source=F),
     Column("primary_teaching_site", "string", "Primary teaching site in 2016", source=F),
-    Column("program_type_2016", "string", "'Program best described as' in 2016", source=F, basis="stated", allowed=PROGRAM_TYPES_2016),
+    Column("program_type_2016", "category", "'Program best described as' in 2016", source=F, basis="stated", allowed=PROGRAM_TYPES_2016),
     score("step1_min_score", "USMLE Step 1 minimum score for interview consideration, as stated in 2016"),
     flag("step1_required", "Whether Step 1 was required for interview consideration in 2016"),
     score("step2_min_score", "USMLE Step 2 CK minimum score for interview consideration, as stated in 2016"),
     flag("step2_required", "Whether Step 2 CK was required for interview consideration in 2016"),
-    Column("avg_step1_band", "string", "Average Step 1 score of current residents, as the range the 2016 page shows", source=F, basis="stated", allowed=AVG_STEP1_BANDS),
+    Column("avg_step1_band", "category", "Average Step 1 score of current residents, as the range the 2016 page shows", source=F, basis="stated", allowed=AVG_STEP1_BANDS),
     score("avg_step1_low", "Lower end of that range (missing for an open-ended '< N')"),
     score("avg_step1_high", "Upper end of that range (missing for an open-ended '> N')"),
     qualification("lists_ecfmg_certification", "current ECFMG certification"),
@@ -50,7 +50,7 @@ COLUMNS = (
     flag("offers_preliminary_2016", "Whether the program offered preliminary positions in 2016"),
     Column("first_year_positions_2016", "int64", "Total program size, year 1, in 2016", unit="positions", source=F, basis="stated", min=0, max=200),
     flag("in_nrmp_main_match_2016", "Whether the program took part in the NRMP Main Match in 2016"),
-    Column("nrmp_codes_2016", "string", "NRMP program codes the 2016 page lists, joined by '|'; empty when none", source=F, nullable=False, pattern=r"^(?:\d{7}[A-Z]\d(?:\|\d{7}[A-Z]\d)*)?$"),
+    Column("nrmp_codes_2016", "list<string>", "NRMP program codes the 2016 page lists; empty when none", source=F, nullable=False, pattern=r"^\d{7}[A-Z]\d$"),
     Column("general_info_present", "bool", "Whether the 2016 page has its 'General Information' section (scores, visas); 91 IM pages have only 'Basic Information'", source=F, nullable=False),
 )
 

@@ -11,7 +11,7 @@ TABLE = Table(
     title="Constants of the interview-chance model",
     grain="one row per constant",
     key=("term",),
-    schema_version="1.0",
+    schema_version="2.0",
     published=True,
     source="the rulebook's interview section, the Charting Outcomes snapshot (Step 2 CK slope and reference, interviews per applicant) and the calibration solved at the refresh",
     description=(
@@ -27,9 +27,9 @@ TABLE = Table(
         Column("term", "string", "The constant's name", source=D, nullable=False, unique=True),
         Column("value", "float64", "Its value", source=D, nullable=False),
         Column("unit", "string", "Its unit (log-odds unless said)", source=D, nullable=False),
-        Column("basis", "string", "sourced / calibrated / judgement", source=D, nullable=False, allowed=COEFFICIENT_BASES),
+        Column("basis", "category", "sourced / calibrated / judgement", source=D, nullable=False, allowed=COEFFICIENT_BASES),
         Column("source", "string", "Where the value comes from", source=D, nullable=False),
         Column("description", "string", "What the constant does", source=D, nullable=False),
-        *provenance("charting", "NRMP Charting Outcomes"),
+        *provenance("charting", "NRMP Charting Outcomes", full_date=False),
     ),
 )

@@ -24,7 +24,7 @@ TABLE = Table(
     title="2016 FREIDA score minimums and visa qualifications (historical)",
     grain="one row per IM program page of the 2016 FREIDA scrape",
     key=("acgme_id",),
-    schema_version="1.0",
+    schema_version="2.0",
     published=True,
     source="FREIDA 2016-02-28 scrape (IM rows) joined on the program number to the 2024-2025 ACGME list",
     description=(
@@ -56,7 +56,7 @@ TABLE = Table(
         S.column("lists_f1_visa"),
         S.column("general_info_present"),
         S.column("nrmp_codes_2016"),
-        Column("evidence_status", "string", "Always 'stale': historical evidence from 2016, not the program's current policy", source="pipeline", nullable=False, allowed=(STALE,)),
+        Column("evidence_status", "category", "Always 'stale': historical evidence from 2016, not the program's current policy", source="pipeline", nullable=False, allowed=(STALE,)),
         Column("evidence_age_years", "float64", "Years between the 2016 page and the ACGME list it is joined to", unit="years", source="manifest", nullable=False, min=5, max=50),
         *provenance("freida_2016", "FREIDA 2016 scrape"),
         *provenance("acgme", "ACGME program list"),

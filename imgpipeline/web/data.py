@@ -5,6 +5,7 @@ switch of ``current`` is picked up by the next request and costs one read."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import math
@@ -40,6 +41,8 @@ def jsonable(v: Any) -> Any:
     if hasattr(v, "item"):
         return v.item()
     if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, dt.date):  # a date column as read back: the day, as it was published
         return v.isoformat()
     return v
 
@@ -126,7 +129,8 @@ def _load(folder: Path) -> VersionData:
                   and not c.startswith(("acgme_snapshot", "acgme_as_of", "acgme_sha256", "freida_snapshot", "freida_as_of", "freida_sha256")))
     listing = features.merge(programs.drop_duplicates("acgme_id"), on="acgme_id", how="left")
     cols = [c for c in LIST_COLUMNS if c in listing.columns]
-    program_list = records(listing[cols].sort_values(["state", "program_name"]))
+    # By the state's code (a categorical would sort in its declared order).
+    program_list = records(listing[cols].sort_values(["state", "program_name"], key=lambda s: s.astype("str")))
     snaps = records(snapshots.sort_values(["source", "as_of"])) if len(snapshots) else []
     return VersionData(
         folder=folder, version=str(manifest.get("version") or folder.name), manifest=manifest,

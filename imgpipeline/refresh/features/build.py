@@ -177,7 +177,8 @@ def build_features(programs: pd.DataFrame, settings: Settings | None = None) -> 
             rows = f["source"].eq(combo)
             parts = combo.split("+")
             snapshot[rows] = programs.loc[rows, [f"{p}_snapshot" for p in parts]].agg(" + ".join, axis=1)
-            as_of[rows] = programs.loc[rows, [f"{p}_as_of" for p in parts]].agg(" + ".join, axis=1)
+            dates = programs.loc[rows, [f"{p}_as_of" for p in parts]].apply(lambda d: d.dt.strftime("%Y-%m-%d"))
+            as_of[rows] = dates.agg(" + ".join, axis=1)
         long.append(
             pd.DataFrame(
                 {

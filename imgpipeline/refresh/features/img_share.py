@@ -103,7 +103,7 @@ def peer_keys(programs: pd.DataFrame, peers: ImgSharePeers) -> pd.DataFrame:
     keys = {
         "system": system_key(programs["program_name"], peers),
         "state": programs["state"],
-        "city": programs["state"] + "|" + programs["city"].str.lower().str.strip(),
+        "city": programs["state"].astype("str") + "|" + programs["city"].str.lower().str.strip(),
     }
     return pd.DataFrame({g: keys[g].astype(object) for g in peers.groups}, index=programs.index)
 

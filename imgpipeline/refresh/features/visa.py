@@ -24,12 +24,12 @@ def _list_reading(programs: pd.DataFrame, code: str) -> tuple[pd.Series, pd.Seri
     listed = programs["visas_listed"]
     values, bases, evidence = [], [], []
     for text, in_freida in zip(listed, programs["in_freida"], strict=True):
-        if not in_freida or text is None or pd.isna(text):
+        if not in_freida or text is None:
             values.append(None)
             bases.append("unknown")
             evidence.append("no FREIDA page")
             continue
-        types = [t for t in str(text).split("|") if t]
+        types = list(text)
         if types:
             values.append(code in types)
             bases.append("stated")
@@ -96,7 +96,8 @@ def visa_conflicts(programs: pd.DataFrame, findings: pd.Series | None = None) ->
             listed = value[i]
             if listed is None or listed == ok:
                 continue
-            types = str(programs.at[i, "visas_listed"] or "")
+            visas = programs.at[i, "visas_listed"]
+            types = 0 if visas is None else len(visas)
             rows.append(
                 {
                     "acgme_id": programs.at[i, "acgme_id"],

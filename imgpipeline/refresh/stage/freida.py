@@ -119,12 +119,12 @@ def parse_list(text: object) -> list[str]:
     return [str(i["value"]) if isinstance(i, dict) else str(i) for i in items]
 
 
-def normalise_visas(text: object) -> str | None:
-    """Visa types as sorted codes joined by ``|`` (``"J-1|H-1B"``); ``""`` for an empty list.
-    Unknown labels are kept verbatim so validation can flag them."""
+def normalise_visas(text: object) -> list[str]:
+    """Visa types as sorted codes (``["J-1", "H-1B"]``); ``[]`` for an empty list. Unknown
+    labels are kept verbatim so validation can flag them."""
     codes = {VISA_CODES.get(v, v) for v in parse_list(text)}
     known = [c for c in VISA_ORDER if c in codes]
-    return "|".join(known + sorted(codes - set(VISA_ORDER)))
+    return known + sorted(codes - set(VISA_ORDER))
 
 
 def mask_contacts(text: object) -> object:
@@ -164,11 +164,9 @@ def parse_freida(raw: pd.DataFrame) -> pd.DataFrame:
         visas = _map_cells(raw, out, "visa_statuses_accepted", normalise_visas)
         out["visas_listed"] = visas
         for code, col in (("J-1", "lists_j1"), ("H-1B", "lists_h1b"), ("F-1", "lists_f1")):
-            out[col] = visas.map(lambda v, c=code: c in v.split("|")).astype("boolean")
+            out[col] = visas.map(lambda v, c=code: c in v).astype("boolean")
     if "program_start_dates" in raw:
-        out["start_months"] = _map_cells(
-            raw, out, "program_start_dates", lambda t: "|".join(dict.fromkeys(parse_list(t)))
-        )
+        out["start_months"] = _map_cells(raw, out, "program_start_dates", lambda t: list(dict.fromkeys(parse_list(t))))
     if "acgme_first_academic_year" in raw:
         years = raw["acgme_first_academic_year"].str.extract(_ACADEMIC_YEAR)
         out["acgme_first_year"] = pd.to_numeric(years[0], errors="coerce")
@@ -230,7 +228,9 @@ def collapse_exact_duplicates(
     """Drop rows that repeat another row exactly (``ignore`` aside), returning the repeated
     keys for the run summary. Rows sharing a key with different values stay, for validation
     to reject."""
-    dup = df.duplicated(subset=[c for c in df.columns if c not in ignore], keep="first")
+    compared = df[[c for c in df.columns if c not in ignore]]
+    hashable = compared.map(lambda v: tuple(v) if isinstance(v, list) else v)  # list columns
+    dup = hashable.duplicated(keep="first")
     return df[~dup].reset_index(drop=True), sorted(df.loc[dup, key].astype(str).unique())
 
 

@@ -154,14 +154,14 @@ def parse_band(value: object) -> tuple[str | None, int | None, int | None]:
     return band, None, int(lt) - 1
 
 
-def parse_nrmp_codes(value: object) -> tuple[bool | None, str]:
-    """``"Yes Code(s): 1292140C0, 1292140P0,"`` -> (True, "1292140C0|1292140P0")."""
+def parse_nrmp_codes(value: object) -> tuple[bool | None, list[str]]:
+    """``"Yes Code(s): 1292140C0, 1292140P0,"`` -> (True, ["1292140C0", "1292140P0"])."""
     text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
     low = text.strip().lower()
     if not low:
-        return None, ""
+        return None, []
     flag = True if low.startswith("yes") else False if low.startswith("no") else None
-    return flag, "|".join(dict.fromkeys(_NRMP_CODE.findall(text)))
+    return flag, list(dict.fromkeys(_NRMP_CODE.findall(text)))
 
 
 def parse_freida_2016(path: Path) -> pd.DataFrame:
