@@ -116,6 +116,18 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def contact_checked(self, c: Column) -> bool:
+        """Whether column ``c`` is checked for contact data (e-mail addresses, phone numbers):
+        every text column of a table that may hold none, except a closed set (its allowed
+        values are checked) and the provenance the pipeline stamps itself from the manifest
+        (snapshot ids, dates, checksums: never source text)."""
+        return (
+            self.no_contact_data
+            and c.dtype == "string"
+            and c.allowed is None
+            and c.source != PROVENANCE
+        )
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:

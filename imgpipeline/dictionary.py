@@ -103,7 +103,10 @@ def section(t: Table) -> list[str]:
     if t.min_rows is not None or t.max_rows is not None:
         lines.append(f"- Plausible rows: {_bound(t.min_rows)} to {_bound(t.max_rows)} (checked)")
     if t.no_contact_data:
-        lines.append("- No text column may hold an e-mail address or phone number (checked)")
+        lines.append(
+            "- No free-text column may hold an e-mail address or phone number (checked; closed"
+            " sets and provenance are held to their own allowed values and patterns)"
+        )
     traced = [c.name for c in t.columns if c.source == PROVENANCE]
     if t.published and traced:
         lines.append(
