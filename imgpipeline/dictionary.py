@@ -15,6 +15,7 @@ from pathlib import Path
 from imgpipeline.declare import PROVENANCE, Column, Table
 from imgpipeline.settings import PROJECT_DIR
 from imgpipeline.tables import TABLES
+from imgpipeline.text import markdown_table
 
 DICTIONARY_PATH = PROJECT_DIR / "docs" / "data_dictionary.md"
 REGENERATE = "imgpipeline dictionary"
@@ -66,13 +67,13 @@ def render(tables: Mapping[str, Table] | None = None) -> str:
         "",
         "## Published tables",
         "",
-        "| table | what | grain | columns | schema version |",
-        "|---|---|---|---|---|",
-        *[
-            f"| [`{t.name}`](#{_anchor(t.name)}) | {_cell(t.title)} | {_cell(t.grain)} | "
-            f"{len(t.columns)} | `{t.schema_version}` |"
-            for t in published
-        ],
+        *markdown_table(
+            ["table", "what", "grain", "columns", "schema version"],
+            [
+                [f"[`{t.name}`](#{_anchor(t.name)})", t.title, t.grain, len(t.columns), f"`{t.schema_version}`"]
+                for t in published
+            ],
+        ).split("\n"),
         "",
     ]
     for t in published:
@@ -114,13 +115,9 @@ def section(t: Table) -> list[str]:
             + ", ".join(f"`{c}`" for c in traced)
         )
     lines += [f"- {note}" for note in t.notes]
-    lines += [
-        "",
-        "| column | type | unit | meaning | basis | source | rules (checked) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    lines += [_column_row(c, traced=t.published and c.source == PROVENANCE) for c in t.columns]
-    return lines + [""]
+    header = ["column", "type", "unit", "meaning", "basis", "source", "rules (checked)"]
+    rows = [_column_cells(c, traced=t.published and c.source == PROVENANCE) for c in t.columns]
+    return lines + ["", *markdown_table(header, rows).split("\n"), ""]
 
 
 def rules(c: Column, traced: bool = False) -> list[str]:
@@ -143,21 +140,8 @@ def rules(c: Column, traced: bool = False) -> list[str]:
     return out
 
 
-def _column_row(c: Column, traced: bool = False) -> str:
-    cells = [
-        f"`{c.name}`",
-        TYPES[c.dtype],
-        c.unit,
-        c.description,
-        c.basis,
-        c.source,
-        "; ".join(rules(c, traced)),
-    ]
-    return "| " + " | ".join(_cell(x) for x in cells) + " |"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _column_cells(c: Column, traced: bool = False) -> list[str]:
+    return [f"`{c.name}`", TYPES[c.dtype], c.unit, c.description, c.basis, c.source, "; ".join(rules(c, traced))]
 
 
 def _bound(v: int | None) -> str:
