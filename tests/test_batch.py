@@ -192,7 +192,7 @@ def test_every_hard_exclusion_holds_and_lists_follow_the_rules(many: bt.Profiles
     assert (per == apps["programs_listed"].to_numpy()).all()
     assert (apps["programs_listed"] <= np.minimum(bt.lists.list_rules(SETTINGS).max_size, apps["programs_candidates"])).all()
     assert (apps["eras_fee_usd"] <= apps["budget_usd"].fillna(np.inf)).all()
-    assert (apps["eras_fee_usd"] == apps["programs_listed"].map(eras_fee)).all()
+    assert (apps["eras_fee_usd"] == apps["programs_listed"].map(lambda n: eras_fee(n, SETTINGS))).all()
     sizes = list_sizes(SETTINGS)
     assert (apps["below_article_size"] == (apps["programs_listed"] < apps["risk_tier"].map(lambda t: sizes[t].min))).all()
     assert (apps[["listed_likely", "listed_target", "listed_reach"]].sum(axis=1) == apps["programs_listed"]).all()

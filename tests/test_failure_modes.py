@@ -24,9 +24,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imgpipeline.settings import Settings
-
-SETTINGS = Settings()  # the rules every call here is given
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "failure_modes.md"
 IMGPIPELINE = ROOT / ".venv" / "bin" / "imgpipeline"
@@ -65,8 +62,6 @@ def holds(output: str, message: str) -> bool:
 # carry the worker's pages in its peak).
 LAUNCH = """
 import os, resource, subprocess, sys
-
-SETTINGS = Settings()  # the rules every call here is given
 limit, report, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 def cap():
     resource.setrlimit(resource.RLIMIT_CPU, (limit, limit))
@@ -169,7 +164,7 @@ def _api_duplicate(work: Path) -> str:
 
     path = write(work.parent, "dup.yaml", "graduation_year: 2020\nstep2ck: {score: 240}\nstep2ck: {score: 210}\n")
     with pytest.raises(InputRefused) as exc:
-        load_profile(path, SETTINGS)
+        load_profile(path)
     return str(exc.value)
 
 
@@ -178,7 +173,7 @@ def _api_bytes(work: Path) -> str:
     from imgpipeline.advice.safe_input import InputRefused
 
     with pytest.raises(InputRefused) as exc:
-        profile_from_bytes(LAUGHS.encode(), "request", settings=SETTINGS)
+        profile_from_bytes(LAUGHS.encode(), "request")
     return str(exc.value)
 
 
