@@ -34,19 +34,22 @@ def latency(version_dir: str, repeats: int) -> dict[str, Any]:
 
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
+    from imgpipeline.settings import Settings
+
+    settings = Settings()
     data = load_published(Path(version_dir))
     t_load = time.perf_counter() - t0
     out: dict[str, Any] = {"import_s": t_import, "load_version_s": t_load, "profiles": {}}
     for path in sorted(EXAMPLES.glob("*.yaml")):
         name = path.stem
-        profile = load_profile(path)
+        profile = load_profile(path, settings)
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            rec = recommend(profile, data)
+            rec = recommend(profile, data, settings=settings)
             times.append(time.perf_counter() - t0)
         tracemalloc.start()
-        recommend(profile, data)
+        recommend(profile, data, settings=settings)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         times.sort()
@@ -104,10 +107,13 @@ def duckdb_compare(data: Any, profiles: Any, apps: Any, recs: Any, pairs: int) -
     from imgpipeline.advice.lists import list_rules
     from imgpipeline.advice.model import Applicants, compute_terms
     from imgpipeline.advice.risk import assess_frame
+    from imgpipeline.advice.risk import rules as risk_rules
+    from imgpipeline.settings import Settings
 
-    rules = list_rules()
+    settings = Settings()
+    rules = list_rules(settings)
     frame = profiles.applicants
-    tier = assess_frame(frame)["risk_rank"].to_numpy()
+    tier = assess_frame(frame, risk_rules(settings))["risk_rank"].to_numpy()
     a = Applicants.from_frame(frame)
     table = duck.applicant_frame(a, tier, profiles.preferred, apps["programs_listed"].to_numpy())
     threads = len(os.sched_getaffinity(0))

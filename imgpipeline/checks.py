@@ -119,7 +119,7 @@ def check_chunk(df: pd.DataFrame, table: Table, source: str, offset: int = 0) ->
             out = _by_value(s, re.compile(c.value_regex or ""), True)
             if out.any():
                 fail("column_values_to_match_regex", c.name, f"values do not match {c.pattern}, e.g. {s[out].head(3).tolist()!r}", out)
-        if table.no_contact_data and c.is_text:
+        if table.contact_checked(c):
             evaluated += 1
             out = _by_value(s, CONTACT, False)
             if out.any():

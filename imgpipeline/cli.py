@@ -247,7 +247,9 @@ def batch(
     from imgpipeline.advice.batch import BatchInputError, preflight
 
     try:
-        preflight(profiles)  # a missing, oversized or binary file is refused before Prefect starts
+        # A missing, oversized or binary file is refused before Prefect starts, by the limits
+        # of the settings the batch flow runs with.
+        preflight(profiles, get_settings(processed_dir=processed_dir))
     except BatchInputError as exc:
         raise refuse(str(exc), "batch refused; nothing was published") from None
     prefect_environment()

@@ -114,8 +114,8 @@ class Column:
 
     @property
     def is_text(self) -> bool:
-        """Whether the values are free text a check for contact data must read: strings and
-        lists of strings (a closed set's values are declared)."""
+        """Whether the values are text: strings and lists of strings (a closed set's values
+        are declared, so it is not)."""
         return self.dtype in ("string", "list<string>")
 
     @property
@@ -162,6 +162,14 @@ class Table:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    def contact_checked(self, c: Column) -> bool:
+        """Whether column ``c`` is checked for contact data (e-mail addresses, phone numbers):
+        every text column (strings and lists of strings, ``Column.is_text``) of a table that may
+        hold none, except the provenance the pipeline stamps itself from the manifest (snapshot
+        ids, dates, checksums: never source text). A closed set is a category, not text: its
+        allowed values are checked."""
+        return self.no_contact_data and c.is_text and c.source != PROVENANCE
 
     def column(self, name: str) -> Column:
         for c in self.columns:

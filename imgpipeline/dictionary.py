@@ -15,6 +15,7 @@ from pathlib import Path
 from imgpipeline.declare import PROVENANCE, Column, Table
 from imgpipeline.settings import PROJECT_DIR
 from imgpipeline.tables import TABLES
+from imgpipeline.text import markdown_table
 
 DICTIONARY_PATH = PROJECT_DIR / "docs" / "data_dictionary.md"
 REGENERATE = "imgpipeline dictionary"
@@ -74,13 +75,13 @@ def render(tables: Mapping[str, Table] | None = None) -> str:
         "",
         "## Published tables",
         "",
-        "| table | what | grain | columns | schema version |",
-        "|---|---|---|---|---|",
-        *[
-            f"| [`{t.name}`](#{_anchor(t.name)}) | {_cell(t.title)} | {_cell(t.grain)} | "
-            f"{len(t.columns)} | `{t.schema_version}` |"
-            for t in published
-        ],
+        *markdown_table(
+            ["table", "what", "grain", "columns", "schema version"],
+            [
+                [f"[`{t.name}`](#{_anchor(t.name)})", t.title, t.grain, len(t.columns), f"`{t.schema_version}`"]
+                for t in published
+            ],
+        ).split("\n"),
         "",
     ]
     for t in published:
@@ -111,7 +112,10 @@ def section(t: Table) -> list[str]:
     if t.min_rows is not None or t.max_rows is not None:
         lines.append(f"- Plausible rows: {_bound(t.min_rows)} to {_bound(t.max_rows)} (checked)")
     if t.no_contact_data:
-        lines.append("- No text column may hold an e-mail address or phone number (checked)")
+        lines.append(
+            "- No free-text column may hold an e-mail address or phone number (checked; closed"
+            " sets and provenance are held to their own allowed values and patterns)"
+        )
     traced = [c.name for c in t.columns if c.source == PROVENANCE]
     if t.published and traced:
         lines.append(
@@ -119,13 +123,9 @@ def section(t: Table) -> list[str]:
             + ", ".join(f"`{c}`" for c in traced)
         )
     lines += [f"- {note}" for note in t.notes]
-    lines += [
-        "",
-        "| column | type | unit | meaning | basis | source | rules (checked) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    lines += [_column_row(c, traced=t.published and c.source == PROVENANCE) for c in t.columns]
-    return lines + [""]
+    header = ["column", "type", "unit", "meaning", "basis", "source", "rules (checked)"]
+    rows = [_column_cells(c, traced=t.published and c.source == PROVENANCE) for c in t.columns]
+    return lines + ["", *markdown_table(header, rows).split("\n"), ""]
 
 
 def rules(c: Column, traced: bool = False) -> list[str]:
@@ -155,21 +155,8 @@ def type_text(c: Column) -> str:
     return TYPES[c.dtype]
 
 
-def _column_row(c: Column, traced: bool = False) -> str:
-    cells = [
-        f"`{c.name}`",
-        type_text(c),
-        c.unit,
-        c.description,
-        c.basis,
-        c.source,
-        "; ".join(rules(c, traced)),
-    ]
-    return "| " + " | ".join(_cell(x) for x in cells) + " |"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _column_cells(c: Column, traced: bool = False) -> list[str]:
+    return [f"`{c.name}`", type_text(c), c.unit, c.description, c.basis, c.source, "; ".join(rules(c, traced))]
 
 
 def _bound(v: int | None) -> str:

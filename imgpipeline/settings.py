@@ -3,7 +3,6 @@ environment variable or by the CLI (which builds a ``Settings`` with explicit va
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,6 +56,8 @@ class Settings(BaseSettings):
     alert_webhook_url: str | None = None
     # Run the analysis notebooks on each newly published version (figures beside its data).
     run_notebooks: bool = True
+    # How many notebooks run at once (one kernel process each).
+    notebook_workers: int = 2
     # The rulebook, read on first use and kept by this settings object (not per process).
     _rulebook: Rulebook | None = PrivateAttr(default=None)
 
@@ -115,14 +116,6 @@ def apply_run_environment() -> None:
 
     for key, value in run_environment().items():
         os.environ.setdefault(key, value)
-
-
-@functools.lru_cache(maxsize=1)
-def default_settings() -> Settings:
-    """The environment's settings, built once: what a library call given no settings reads
-    (entry points build their own and pass them down; building one costs milliseconds, so
-    never build one per call)."""
-    return Settings()
 
 
 def get_settings(**overrides: object) -> Settings:

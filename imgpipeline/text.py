@@ -9,10 +9,11 @@ from typing import Any
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table; a ``|`` inside a cell is escaped."""
+    """A GitHub-flavoured Markdown table; a ``|`` inside a cell is escaped, a line break is a
+    space."""
 
     def cells(values: Sequence[Any]) -> str:
-        return "| " + " | ".join(str(v).replace("|", "\\|") for v in values) + " |"
+        return "| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ") for v in values) + " |"
 
     return "\n".join([cells(header), "|" + "---|" * len(header), *(cells(r) for r in rows)])
 

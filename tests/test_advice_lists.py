@@ -10,9 +10,12 @@ from hypothesis import strategies as st
 
 from imgpipeline.advice import lists
 from imgpipeline.advice.outcome import Outcome
+from imgpipeline.settings import Settings
 from imgpipeline.vocabulary import RISK_TIERS
 
-RULES = lists.list_rules()
+SETTINGS = Settings()  # the rules every call here is given
+
+RULES = lists.list_rules(SETTINGS)
 
 
 def left(p: int, tier_idx: np.ndarray | None = None, share: np.ndarray | None = None, not_accepting: np.ndarray | None = None) -> lists.LeftOut:

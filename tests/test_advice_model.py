@@ -12,7 +12,10 @@ from hypothesis import strategies as st
 
 from imgpipeline.advice.model import TERMS, Applicants, compute_terms
 from imgpipeline.advice.profile import applicant_frame, parse_profile
+from imgpipeline.settings import Settings
 from tests import synthetic
+
+SETTINGS = Settings()  # the rules every call here is given
 
 DATA = synthetic.published(80, seed=3)
 
@@ -20,7 +23,7 @@ DATA = synthetic.published(80, seed=3)
 def frame(**fields: object) -> pd.DataFrame:
     base = {"graduation_year": 2023, "step2ck": {"score": 240}, "visa_need": "none"}
     base.update(fields)
-    return applicant_frame([parse_profile(base)], 2026)
+    return applicant_frame([parse_profile(base, settings=SETTINGS)], 2026)
 
 
 def chances(df: pd.DataFrame, data=DATA) -> np.ndarray:  # type: ignore[no-untyped-def]

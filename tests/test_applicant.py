@@ -14,13 +14,16 @@ from imgpipeline.advice.profile import (
     load_profile,
     parse_profile,
 )
+from imgpipeline.settings import Settings
+
+SETTINGS = Settings()  # the rules every call here is given
 
 PROFILES = Path(__file__).parent / "fixtures" / "profiles"
 YEAR = date.today().year
 
 
 def test_loads_the_example_yaml() -> None:
-    p = load_profile(PROFILES / "moderately_low_j1.yaml")
+    p = load_profile(PROFILES / "moderately_low_j1.yaml", SETTINGS)
     assert p.step2ck is not None and p.step2ck.score == 223
     assert p.visa_need == "j1"  # "J-1" normalised
     assert p.usce.total_months == 5
@@ -30,10 +33,10 @@ def test_loads_the_example_yaml() -> None:
 
 
 def test_failures_are_counted_per_step() -> None:
-    p = load_profile(PROFILES / "very_high_h1b.yaml")
+    p = load_profile(PROFILES / "very_high_h1b.yaml", SETTINGS)
     assert (p.step1.failures, p.step2ck.failures, p.step3.failures) == (1, 1, 0)  # type: ignore[union-attr]
     assert p.usmle_failures == 2
-    p = parse_profile({"graduation_year": 2020, "step1": {"passed": False, "attempts": 2}})
+    p = parse_profile({"graduation_year": 2020, "step1": {"passed": False, "attempts": 2}}, settings=SETTINGS)
     assert p.step1.failures == 2
 
 
@@ -58,7 +61,7 @@ def test_failures_are_counted_per_step() -> None:
 )
 def test_bad_values_name_the_field(data: dict, field: str, words: str) -> None:
     with pytest.raises(ProfileError) as info:
-        parse_profile(data)
+        parse_profile(data, settings=SETTINGS)
     problems = dict(info.value.problems)
     assert field in problems, problems
     assert words in problems[field]
@@ -67,7 +70,7 @@ def test_bad_values_name_the_field(data: dict, field: str, words: str) -> None:
 
 def test_every_bad_field_is_reported_at_once() -> None:
     with pytest.raises(ProfileError) as info:
-        load_profile(PROFILES / "bad.yaml")
+        load_profile(PROFILES / "bad.yaml", SETTINGS)
     fields = {f for f, _ in info.value.problems}
     assert {"step2ck.score", "graduation_year", "usce.hands_on_months", "visa_need", "preferred_states"} <= fields
     assert "bad.yaml" in str(info.value)
@@ -75,12 +78,12 @@ def test_every_bad_field_is_reported_at_once() -> None:
 
 def test_not_a_mapping() -> None:
     with pytest.raises(ProfileError, match="mapping"):
-        parse_profile(["graduation_year", 2020])  # type: ignore[arg-type]
+        parse_profile(["graduation_year", 2020], settings=SETTINGS)  # type: ignore[arg-type]
 
 
 def test_applicant_frame_derives_the_rule_inputs() -> None:
-    a = load_profile(PROFILES / "moderately_low_j1.yaml")
-    b = load_profile(PROFILES / "very_high_h1b.yaml")
+    a = load_profile(PROFILES / "moderately_low_j1.yaml", SETTINGS)
+    b = load_profile(PROFILES / "very_high_h1b.yaml", SETTINGS)
     df = applicant_frame([a, b], as_of_year=2026)
     assert list(df.columns) == list(APPLICANT_COLUMNS)
     assert df["years_since_graduation"].tolist() == [2, 8]
@@ -89,6 +92,6 @@ def test_applicant_frame_derives_the_rule_inputs() -> None:
     assert df["step3_passed"].tolist() == [False, True]
     assert df["visa_need"].tolist() == ["j1", "h1b"]
     assert df["step2ck_score"].tolist() == [223.0, 214.0]
-    none_yet = applicant_frame([parse_profile({"graduation_year": 2024})])
+    none_yet = applicant_frame([parse_profile({"graduation_year": 2024}, settings=SETTINGS)])
     assert bool(none_yet["step2ck_taken"].iloc[0]) is False
     assert none_yet["step2ck_score"].isna().all()

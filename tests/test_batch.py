@@ -18,6 +18,9 @@ from imgpipeline.advice.profile import load_profile, parse_profile
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.recommend import recommend
 from imgpipeline.advice.risk import list_sizes
+from imgpipeline.settings import Settings
+
+SETTINGS = Settings()  # the rules every call here is given
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -108,7 +111,7 @@ def _same_as_recommend(profile_rows: list[dict], apps: pd.DataFrame, recs: pd.Da
     """Compare batch rows with ``recommend()`` for each profile; returns how many lists were compared."""
     compared = 0
     for raw in profile_rows:
-        prof = parse_profile(raw)
+        prof = parse_profile(raw, settings=SETTINGS)
         one = recommend(prof, data, as_of_year=YEAR)
         pid = prof.profile_id
         a = apps.set_index("profile_id").loc[pid]
@@ -146,7 +149,7 @@ def test_batch_rows_are_recommend_for_the_docs_examples(data: Published, tmp_pat
     (tmp_path / "docs.yaml").write_text(yaml.safe_dump(docs))
     apps, recs = bt.score_chunk(bt.read_profiles(tmp_path / "docs.yaml", as_of_year=YEAR), data)
     assert _same_as_recommend(docs, apps, recs, data) == len(docs) >= 2
-    ml = recommend(load_profile(EXAMPLES / "moderately_low_j1.yaml"), data, as_of_year=YEAR)
+    ml = recommend(load_profile(EXAMPLES / "moderately_low_j1.yaml", SETTINGS), data, as_of_year=YEAR)
     assert (recs["profile_id"] == "example-moderately-low-j1").sum() == ml.n_listed > 0
     # ... and the CSV example (a not-yet-taken Step 2 CK, budgets, regions, no preference).
     flat = pd.read_csv(EXAMPLE_CSV, dtype={"profile_id": str, "preferred_states": str})
@@ -182,15 +185,15 @@ def test_every_hard_exclusion_holds_and_lists_follow_the_rules(many: bt.Profiles
     assert not (rows["usmle_failures"] > 0)[rows["excludes_failed_attempts"].astype("boolean").fillna(False)].any()
     assert not rows["excludes_imgs"].astype("boolean").fillna(False).any()
     assert not rows["military"].astype("boolean").fillna(False).any()  # all civilians here
-    assert (rows["p_interview"] >= data.coefficients["band_target"] * 0 + bt.lists.list_rules().long_shot_below).all()
+    assert (rows["p_interview"] >= data.coefficients["band_target"] * 0 + bt.lists.list_rules(SETTINGS).long_shot_below).all()
     assert ((rows["p_interview_low"] <= rows["p_interview"] + 1e-15) & (rows["p_interview"] <= rows["p_interview_high"] + 1e-15)).all()
     # Sizes never exceed the rulebook's maximum or the budget; ranks are 1..n in file order.
     per = recs.groupby("profile_id").size().reindex(apps["profile_id"], fill_value=0).to_numpy()
     assert (per == apps["programs_listed"].to_numpy()).all()
-    assert (apps["programs_listed"] <= np.minimum(bt.lists.list_rules().max_size, apps["programs_candidates"])).all()
+    assert (apps["programs_listed"] <= np.minimum(bt.lists.list_rules(SETTINGS).max_size, apps["programs_candidates"])).all()
     assert (apps["eras_fee_usd"] <= apps["budget_usd"].fillna(np.inf)).all()
-    assert (apps["eras_fee_usd"] == apps["programs_listed"].map(eras_fee)).all()
-    sizes = list_sizes()
+    assert (apps["eras_fee_usd"] == apps["programs_listed"].map(lambda n: eras_fee(n, SETTINGS))).all()
+    sizes = list_sizes(SETTINGS)
     assert (apps["below_article_size"] == (apps["programs_listed"] < apps["risk_tier"].map(lambda t: sizes[t].min))).all()
     assert (apps[["listed_likely", "listed_target", "listed_reach"]].sum(axis=1) == apps["programs_listed"]).all()
     assert (recs.groupby("profile_id", sort=False)["rank"].apply(lambda r: list(r) == list(range(1, len(r) + 1)))).all()

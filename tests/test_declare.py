@@ -200,3 +200,19 @@ def test_every_published_table_traces_its_rows_to_snapshots() -> None:
 
     untraced = [t.name for t in PUBLISHED.values() if not any(traces(c) for c in t.column_names)]
     assert untraced == []
+
+
+def test_contact_data_is_checked_in_free_text_only() -> None:
+    table = replace(
+        TINY,
+        columns=TINY.columns
+        + (
+            Column("note", "string", "Free text"),
+            Column("quotes", "list<string>", "Free text, several"),
+            Column("band", "category", "A closed set", allowed=("reach", "target")),
+            Column("snapshot", "string", "Snapshot id", source="manifest"),
+        ),
+    )
+    checked = [c.name for c in table.columns if table.contact_checked(c)]
+    assert checked == ["thing_id", "note", "quotes"]
+    assert not any(replace(table, no_contact_data=False).contact_checked(c) for c in table.columns)

@@ -6,20 +6,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
-from flows.refresh import (
-    CONCURRENCY_LIMIT,
-    DEPLOY_NAME,
-    JOB_ENV,
-    SERVE_NAME,
-    TAGS,
-    TIMEZONE,
-    WEEKLY_CRON,
-    serve_deployment,
-)
-
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def rf():  # type: ignore[no-untyped-def]
+    """``flows.refresh``, imported when a test here first runs: it imports Prefect (seconds),
+    which the test run's collection need not wait for."""
+    import flows.refresh as rf
+
+    return rf
 
 
 def yaml_deployment() -> dict:
@@ -27,23 +26,23 @@ def yaml_deployment() -> dict:
     return deployment
 
 
-def test_serve_and_deploy_are_two_names_with_one_schedule() -> None:
+def test_serve_and_deploy_are_two_names_with_one_schedule(rf) -> None:  # type: ignore[no-untyped-def]
     deployed = yaml_deployment()
-    served = serve_deployment()
-    assert deployed["name"] == DEPLOY_NAME and served.name == SERVE_NAME
-    assert DEPLOY_NAME != SERVE_NAME
+    served = rf.serve_deployment()
+    assert deployed["name"] == rf.DEPLOY_NAME and served.name == rf.SERVE_NAME
+    assert rf.DEPLOY_NAME != rf.SERVE_NAME
     [schedule] = deployed["schedules"]
     [served_schedule] = served.schedules
-    assert (schedule["cron"], schedule["timezone"]) == (WEEKLY_CRON, TIMEZONE)
-    assert (served_schedule.schedule.cron, served_schedule.schedule.timezone) == (WEEKLY_CRON, TIMEZONE)
-    assert deployed["tags"] == TAGS and served.tags == TAGS
-    assert deployed["concurrency_limit"] == CONCURRENCY_LIMIT
-    assert served.concurrency_limit == CONCURRENCY_LIMIT
-    assert deployed["work_pool"]["job_variables"]["env"] == JOB_ENV
+    assert (schedule["cron"], schedule["timezone"]) == (rf.WEEKLY_CRON, rf.TIMEZONE)
+    assert (served_schedule.schedule.cron, served_schedule.schedule.timezone) == (rf.WEEKLY_CRON, rf.TIMEZONE)
+    assert deployed["tags"] == rf.TAGS and served.tags == rf.TAGS
+    assert deployed["concurrency_limit"] == rf.CONCURRENCY_LIMIT
+    assert served.concurrency_limit == rf.CONCURRENCY_LIMIT
+    assert deployed["work_pool"]["job_variables"]["env"] == rf.JOB_ENV
     assert served.entrypoint.endswith("refresh.py:refresh")
 
 
-def test_the_served_deployment_registers_beside_the_deployed_one() -> None:
+def test_the_served_deployment_registers_beside_the_deployed_one(rf) -> None:  # type: ignore[no-untyped-def]
     """Both registered on the (temporary) Prefect server: two deployments of the flow, each
     with the weekly schedule; registering the served one leaves the other's pool alone."""
     from prefect.client.orchestration import get_client
@@ -58,10 +57,8 @@ def test_the_served_deployment_registers_beside_the_deployed_one() -> None:
             client.create_work_pool(WorkPoolCreate(name=deployed["work_pool"]["name"], type="process"))
         except ObjectAlreadyExists:  # there from an earlier test run on this Prefect home
             pass
-    from flows.refresh import refresh
-
     pool_id = RunnerDeployment.from_flow(
-        refresh,
+        rf.refresh,
         name=deployed["name"],
         schedules=[Cron(s["cron"], timezone=s["timezone"]) for s in deployed["schedules"]],
         tags=deployed["tags"],
@@ -69,15 +66,15 @@ def test_the_served_deployment_registers_beside_the_deployed_one() -> None:
         work_pool_name=deployed["work_pool"]["name"],
         job_variables=deployed["work_pool"]["job_variables"],
     ).apply()
-    serve_id = serve_deployment().apply()
+    serve_id = rf.serve_deployment().apply()
     assert pool_id != serve_id
     with get_client(sync_client=True) as client:
         pool = client.read_deployment(pool_id)
         served = client.read_deployment(serve_id)
     assert pool.work_pool_name == deployed["work_pool"]["name"]
-    assert pool.job_variables["env"] == JOB_ENV
+    assert pool.job_variables["env"] == rf.JOB_ENV
     assert served.work_pool_name is None
     for d in (pool, served):
         [s] = d.schedules
-        assert (s.schedule.cron, s.schedule.timezone) == (WEEKLY_CRON, TIMEZONE)
-        assert d.tags == TAGS and d.global_concurrency_limit.limit == CONCURRENCY_LIMIT
+        assert (s.schedule.cron, s.schedule.timezone) == (rf.WEEKLY_CRON, rf.TIMEZONE)
+        assert d.tags == rf.TAGS and d.global_concurrency_limit.limit == rf.CONCURRENCY_LIMIT

@@ -25,10 +25,12 @@ from imgpipeline.cli import app
 from imgpipeline.rulebook import section
 from imgpipeline.settings import Settings
 
+SETTINGS = Settings()  # the rules every call here is given
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
 YEAR = 2026
-RULES = pl.plan_rules()
+RULES = pl.plan_rules(SETTINGS)
 CANNOT = RULES.cannot_size
 
 # The article's examples, as profiles (season 2026).
@@ -82,7 +84,7 @@ def test_every_quote_is_the_articles_own_words(article: str) -> None:
 
 def test_every_risk_factor_and_readiness_gap_has_a_remedy() -> None:
     answered = {i for s in RULES.steps for i in s.answers}
-    factors = {f.id for f in rules().factors if not (f.effect == "notes" and f.id.startswith("strong_"))}
+    factors = {f.id for f in rules(SETTINGS).factors if not (f.effect == "notes" and f.id.startswith("strong_"))}
     gaps = {r["id"] for r in section("readiness", Settings())}
     assert factors - answered == set()
     assert gaps - answered == set()
@@ -114,26 +116,26 @@ def test_the_articles_numbers_are_in_the_rulebook() -> None:
 
 
 def test_changed_profile_follows_the_step_and_keeps_unknown_unknown() -> None:
-    p = parse_profile(NO_USCE_J1)
-    c, later, words = pl.changed_profile(p, {"usce_hands_on_months": {"add": 3}, "us_im_letters": {"at_least": 2}})
+    p = parse_profile(NO_USCE_J1, settings=SETTINGS)
+    c, later, words = pl.changed_profile(p, {"usce_hands_on_months": {"add": 3}, "us_im_letters": {"at_least": 2}}, SETTINGS)
     assert c.usce.hands_on_months == 3 and c.us_im_letters == 2 and later == 0
     assert words == ["+3 months of hands-on USCE (3 in all)", "2 letters from US IM attendings"]
-    c, _, _ = pl.changed_profile(p, {"visa_need": "either", "step3_passed": True})
+    c, _, _ = pl.changed_profile(p, {"visa_need": "either", "step3_passed": True}, SETTINGS)
     assert c.visa_need == "either" and c.step3.taken and c.step3.passed and c.usmle_failures == 0
     # not stated stays not stated: no months or letters are invented
-    unknown = parse_profile({**NO_USCE_J1, "usce": None, "us_im_letters": None})
-    c, _, words = pl.changed_profile(unknown, {"usce_hands_on_months": {"add": 3}, "us_im_letters": {"at_least": 2}})
+    unknown = parse_profile({**NO_USCE_J1, "usce": None, "us_im_letters": None}, settings=SETTINGS)
+    c, _, words = pl.changed_profile(unknown, {"usce_hands_on_months": {"add": 3}, "us_im_letters": {"at_least": 2}}, SETTINGS)
     assert c.usce is None and c.us_im_letters is None and words == []
     # a Step 3 failed once then passed: two attempts, the failure stays on the record
-    failed = parse_profile({**NO_USCE_J1, "step3": {"taken": True, "passed": False, "attempts": 1}})
-    c, _, _ = pl.changed_profile(failed, {"step3_passed": True})
+    failed = parse_profile({**NO_USCE_J1, "step3": {"taken": True, "passed": False, "attempts": 1}}, settings=SETTINGS)
+    c, _, _ = pl.changed_profile(failed, {"step3_passed": True}, SETTINGS)
     assert c.step3.attempts == 2 and c.step3.failures == 1
 
 
 def test_the_faqs_delay_conditions_are_checked_against_the_profile() -> None:
     delay = next(s for s in RULES.steps if s.id == "delay_year")
-    no_usce = applicant_frame([parse_profile(NO_USCE_J1)], YEAR)
-    every = applicant_frame([parse_profile(EVERY_FACTOR)], YEAR)
+    no_usce = applicant_frame([parse_profile(NO_USCE_J1, settings=SETTINGS)], YEAR)
+    every = applicant_frame([parse_profile(EVERY_FACTOR, settings=SETTINGS)], YEAR)
     held = {c.id: c.holds(no_usce) for c in delay.conditions}
     assert held == {"no_usce_can_secure": True, "step2ck_not_taken": False, "can_strengthen": None}
     held = {c.id: c.holds(every) for c in delay.conditions}
@@ -149,7 +151,7 @@ def data(published: Settings):
 
 
 def _rec(data: Any, profile: dict[str, Any] | Path):
-    p = load_profile(profile) if isinstance(profile, Path) else parse_profile(profile)
+    p = load_profile(profile, SETTINGS) if isinstance(profile, Path) else parse_profile(profile, settings=SETTINGS)
     return p, recommend(p, data, as_of_year=YEAR)
 
 
@@ -231,11 +233,11 @@ def test_every_factor_profile_gets_every_remedy_sized_by_the_same_model(data: An
         if not s.effect.sized or s.id == "apply_broadly":
             continue
         rule = next(r for r in RULES.steps if r.id == s.id)
-        changed, later, _ = pl.changed_profile(p, rule.change)
+        changed, later, _ = pl.changed_profile(p, rule.change, SETTINGS)
         again = recommend(changed, data, as_of_year=YEAR + later, plan=False)
         o = pl.outcome_at(again, data, n, bonus)
         assert s.effect.after.eligible == again.counts["eligible"], s.id
-        assert s.effect.after.tier == again.assessment.tier == assess(changed, YEAR + later).tier
+        assert s.effect.after.tier == again.assessment.tier == assess(changed, YEAR + later, settings=SETTINGS).tier
         assert s.effect.after.p_match == pytest.approx(o.p_match) and s.effect.after.expected_interviews == pytest.approx(o.expected_interviews)
         assert s.effect.after_list.programs == again.size["programs"]
         assert s.effect.after_list.p_match == pytest.approx(again.outcome.p_match)
@@ -338,7 +340,7 @@ def test_the_fast_paths_order_and_outcomes_past_the_list_are_candidate_chances(d
     from imgpipeline.advice import core
 
     bonus = section("lists", Settings())["preferred_state_log_odds"]
-    prep = core.prepare(data)
+    prep = core.prepare(data, SETTINGS)
     for profile in (EXAMPLES / "moderately_low_j1.yaml", EXAMPLES / "very_high_h1b.yaml", EVERY_FACTOR, NO_USCE_J1):
         p, rec = _rec(data, profile)
         s = core.score(prep, [core.applicant(p, YEAR, prep)])

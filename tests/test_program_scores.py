@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from imgpipeline.advice.model import TERMS
+from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.refresh.interview import interview_rules
 from imgpipeline.refresh.program_scores import tier_profiles
 from imgpipeline.settings import Settings
@@ -21,7 +22,8 @@ def scores(published) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 
 
 def test_tier_profiles_keep_only_the_pairs_the_risk_rules_admit() -> None:
-    t = tier_profiles(interview_rules(Settings()))
+    settings = Settings()
+    t = tier_profiles(interview_rules(settings), risk_rules(settings))
     pairs = set(zip(t["risk_tier"], t["visa_need"], strict=True))
     assert ("lower", "none") in pairs and ("lower", "j1") not in pairs and ("moderately_low", "h1b") not in pairs
     assert len(pairs) == 12

@@ -14,6 +14,8 @@ from imgpipeline.settings import PROJECT_DIR, Settings
 from imgpipeline.store import read_table
 from imgpipeline.tables import PUBLISHED
 
+SETTINGS = Settings()  # the rules every call here is given
+
 READING = PROJECT_DIR / "docs" / "reading.md"
 CURRENT = "data/processed/current"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
@@ -79,7 +81,7 @@ def test_the_sql_chances_equal_the_package(published: Settings) -> None:
         exec(compile(block.replace(CURRENT, str(published.current_dir)), str(READING), "exec"), scope)
     sql = scope["chances"].set_index("acgme_id")["p_interview"]
     data = load_published(published)
-    profile = parse_profile({"graduation_year": 2023, "step2ck": {"score": 231}, "usce": {"hands_on_months": 3}, "visa_need": "j1"})
+    profile = parse_profile({"graduation_year": 2023, "step2ck": {"score": 231}, "usce": {"hands_on_months": 3}, "visa_need": "j1"}, settings=SETTINGS)
     terms = compute_terms(data.coefficients, data.programs, Applicants.from_frame(applicant_frame([profile], 2026)))
     package = dict(zip(data.programs.acgme_id, terms.p[0], strict=True))
     diff = max(abs(sql[k] - v) for k, v in package.items())

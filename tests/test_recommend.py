@@ -23,7 +23,10 @@ from imgpipeline.advice.recommend import Recommendation, recommend
 from imgpipeline.advice.render import count
 from imgpipeline.cli import app
 from imgpipeline.declare import EMAIL_PATTERN, PHONE_PATTERN
+from imgpipeline.settings import Settings
 from tests import synthetic
+
+SETTINGS = Settings()  # the rules every call here is given
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -48,9 +51,9 @@ def data(published) -> Published:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def recs(data: Published) -> dict[str, Recommendation]:
-    out = {k: recommend(parse_profile(v), data, as_of_year=YEAR) for k, v in PROFILES.items()}
-    out["moderate"] = recommend(load_profile(MODERATE), data, as_of_year=YEAR)
-    out["very_high"] = recommend(load_profile(VERY_HIGH), data, as_of_year=YEAR)
+    out = {k: recommend(parse_profile(v, settings=SETTINGS), data, as_of_year=YEAR) for k, v in PROFILES.items()}
+    out["moderate"] = recommend(load_profile(MODERATE, SETTINGS), data, as_of_year=YEAR)
+    out["very_high"] = recommend(load_profile(VERY_HIGH, SETTINGS), data, as_of_year=YEAR)
     return out
 
 
@@ -72,7 +75,7 @@ def test_every_list_is_the_top_of_its_ranking(recs: dict[str, Recommendation], w
     allp = rec.all_programs
     listed = allp[allp["status"] == "listed"]
     waiting = allp[allp["status"] == "beyond_list"]
-    bonus = lists.list_rules().preferred_state_log_odds
+    bonus = lists.list_rules(SETTINGS).preferred_state_log_odds
     key = lambda d: np.log(d["p_interview"] / (1 - d["p_interview"])) + bonus * d["preferred_state"]  # noqa: E731
     if len(listed) and len(waiting):
         assert key(waiting).max() <= key(listed).min() + 1e-9
@@ -113,11 +116,11 @@ def test_unknown_policies_are_counted_and_said(recs: dict[str, Recommendation]) 
 
 
 def test_unknown_is_not_bad(data: Published) -> None:
-    unstated = recommend(parse_profile({"graduation_year": 2024, "step2ck": {"score": 240}}), data, as_of_year=YEAR)
+    unstated = recommend(parse_profile({"graduation_year": 2024, "step2ck": {"score": 240}}, settings=SETTINGS), data, as_of_year=YEAR)
     assert "few_us_im_letters" not in unstated.assessment.factor_ids
     assert "no_usce" not in unstated.assessment.factor_ids
     assert {"usce", "us_im_letters"} <= set(unstated.not_stated)
-    zero = recommend(parse_profile({"graduation_year": 2024, "step2ck": {"score": 240}, "us_im_letters": 0, "usce": {"hands_on_months": 0}}), data, as_of_year=YEAR)
+    zero = recommend(parse_profile({"graduation_year": 2024, "step2ck": {"score": 240}, "us_im_letters": 0, "usce": {"hands_on_months": 0}}, settings=SETTINGS), data, as_of_year=YEAR)
     assert {"few_us_im_letters", "no_usce"} <= set(zero.assessment.factor_ids)
     a = unstated.all_programs.set_index("acgme_id")["p_interview"]
     z = zero.all_programs.set_index("acgme_id")["p_interview"].reindex(a.index)
@@ -128,8 +131,8 @@ def test_military_programs_are_left_out_for_civilians_only(data: Published) -> N
     military = data.table.loc[data.table["military"], "acgme_id"]
     assert len(military) > 0
     base = {"graduation_year": 2024, "step2ck": {"score": 250}, "usce": {"hands_on_months": 4}}
-    civilian = recommend(parse_profile(base), data, as_of_year=YEAR).all_programs.set_index("acgme_id")
-    member = recommend(parse_profile({**base, "service_member": True}), data, as_of_year=YEAR).all_programs.set_index("acgme_id")
+    civilian = recommend(parse_profile(base, settings=SETTINGS), data, as_of_year=YEAR).all_programs.set_index("acgme_id")
+    member = recommend(parse_profile({**base, "service_member": True}, settings=SETTINGS), data, as_of_year=YEAR).all_programs.set_index("acgme_id")
     assert (civilian.loc[military, "p_interview"] == 0).all()
     assert civilian.loc[military, "exclusion_reasons"].str.contains("military").all()
     assert (member.loc[military, "p_interview"] > 0).all()
@@ -173,7 +176,7 @@ def test_a_version_without_the_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_recommend_accepts_a_profile_built_in_code() -> None:
-    profile = parse_profile({"graduation_year": 2024, "step2ck": {"score": 240}, "usce": {"hands_on_months": 3}, "us_im_letters": 2})
+    profile = parse_profile({"graduation_year": 2024, "step2ck": {"score": 240}, "usce": {"hands_on_months": 3}, "us_im_letters": 2}, settings=SETTINGS)
     rec = recommend(profile, synthetic.published(150), as_of_year=YEAR)
     assert rec.tier == "lower" and rec.n_listed > 0 and rec.outcome is not None
 
@@ -233,7 +236,7 @@ def test_the_docs_example_commands_run_and_match_the_docs(published, tmp_path: P
         args = list(argv[1:]) + ["--processed-dir", str(published.processed_dir), "--out", str(tmp_path / Path(argv[2]).stem)]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, (argv, result.output)
-        rec = recommend(load_profile(ROOT / argv[2]), published)
+        rec = recommend(load_profile(ROOT / argv[2], SETTINGS), published)
         # The figures the docs quote are this run's: tier, list size and outcome.
         assert f"{rec.assessment.label}: {rec.n_listed} programs listed" in text
         if rec.outcome is not None:
@@ -255,9 +258,9 @@ def test_profiles_scored_together_get_the_numbers_each_gets_alone(data: Publishe
     every row's chances, ranking, size and outcomes are those of the profile scored alone."""
     from imgpipeline.advice import core
 
-    prep = core.prepare(data)
-    who = [core.applicant(parse_profile(v), YEAR, prep) for v in PROFILES.values()]
-    who.append(core.applicant(load_profile(VERY_HIGH), YEAR, prep))
+    prep = core.prepare(data, SETTINGS)
+    who = [core.applicant(parse_profile(v, settings=SETTINGS), YEAR, prep) for v in PROFILES.values()]
+    who.append(core.applicant(load_profile(VERY_HIGH, SETTINGS), YEAR, prep))
     together = core.score(prep, who)
     for g, a in enumerate(who):
         alone = core.score(prep, [a])

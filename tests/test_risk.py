@@ -20,6 +20,9 @@ from imgpipeline.advice.risk import (
     rules,
     tier_rank,
 )
+from imgpipeline.settings import Settings
+
+SETTINGS = Settings()  # the rules every call here is given
 
 YEAR = date.today().year
 
@@ -46,7 +49,7 @@ def profile(**changes: Any) -> dict[str, Any]:
 
 
 def tier_of(**changes: Any) -> tuple[str, set[str]]:
-    a = assess(parse_profile(profile(**changes)))
+    a = assess(parse_profile(profile(**changes)), settings=SETTINGS)
     return a.tier, set(a.factor_ids) | {n.id for n in a.notes}
 
 
@@ -180,11 +183,11 @@ def test_thresholds_on_both_sides(changes: dict[str, Any], fires: str, not_fires
 def test_every_rule_has_an_example() -> None:
     """A test per rule: every factor of the rulebook fires in at least one case above."""
     covered = set().union(*(c[3] for c in CASES))
-    assert {f.id for f in rules().factors} <= covered
+    assert {f.id for f in rules(SETTINGS).factors} <= covered
 
 
 def test_factors_name_rule_threshold_and_article() -> None:
-    a = assess(parse_profile(profile(step2ck={"score": 215})))
+    a = assess(parse_profile(profile(step2ck={"score": 215})), settings=SETTINGS)
     (f,) = [f for f in a.factors if f.id == "step2ck_215_or_less"]
     assert f.rule == "step2ck_score <= 215"
     assert "215" in f.says and "Step 2 CK" in f.article
@@ -193,17 +196,17 @@ def test_factors_name_rule_threshold_and_article() -> None:
 
 
 def test_list_sizes_per_the_article() -> None:
-    sizes = list_sizes()
+    sizes = list_sizes(SETTINGS)
     assert (sizes["moderately_low"].min, sizes["moderately_low"].max) == (80, 120)
     assert (sizes["high"].min, sizes["high"].max, sizes["high"].open_ended) == (150, 200, True)
     assert sizes["very_high"].text() == "150-200+"
-    a = assess(parse_profile(profile(step2ck={"score": 212, "year": None})))
+    a = assess(parse_profile(profile(step2ck={"score": 212, "year": None})), settings=SETTINGS)
     assert a.list_size.text() == "150-200+"
 
 
 def test_frame_matches_single_assessments() -> None:
-    profiles = [parse_profile(profile(**c[1])) for c in CASES]
-    out = assess_frame(applicant_frame(profiles))
+    profiles = [parse_profile(profile(**c[1]), settings=SETTINGS) for c in CASES]
+    out = assess_frame(applicant_frame(profiles), rules(SETTINGS))
     assert list(out["risk_tier"]) == [c[2] for c in CASES]
     for (_, _, _, factors), ids in zip(CASES, out["factors"], strict=True):
         assert factors <= set(ids)
@@ -238,7 +241,7 @@ def _build(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rank(d: dict[str, Any]) -> int:
-    return tier_rank(assess(parse_profile(_build(d))).tier)
+    return tier_rank(assess(parse_profile(_build(d)), settings=SETTINGS).tier)
 
 
 @settings(max_examples=150, deadline=None)
@@ -258,9 +261,9 @@ def test_worse_profiles_are_never_less_risky(d: dict[str, Any]) -> None:
 
 
 def _frame_and_values_agree(profiles: list[Any]) -> None:
-    frame = assess_frame(applicant_frame(profiles))
+    frame = assess_frame(applicant_frame(profiles), rules(SETTINGS))
     for p, tier, ids in zip(profiles, frame["risk_tier"], frame["factors"], strict=True):
-        a = assess_values(applicant_values(p))
+        a = assess_values(applicant_values(p), settings=SETTINGS)
         assert a.tier == tier
         assert set(a.factor_ids) | {n.id for n in a.notes} == set(ids)
 
@@ -270,17 +273,17 @@ def test_one_profiles_values_and_the_frame_read_the_rules_alike() -> None:
     case above and on varied profiles that fire every factor between them."""
     from imgpipeline.advice.batch import _nested, random_profiles
 
-    cases = [parse_profile(profile(**c[1])) for c in CASES]
-    varied = [parse_profile(_nested(r)) for r in random_profiles(400, seed=12)]
+    cases = [parse_profile(profile(**c[1]), settings=SETTINGS) for c in CASES]
+    varied = [parse_profile(_nested(r), settings=SETTINGS) for r in random_profiles(400, seed=12)]
     _frame_and_values_agree(cases + varied)
     fired = set()
     for p in cases + varied:
-        a = assess_values(applicant_values(p))
+        a = assess_values(applicant_values(p), settings=SETTINGS)
         fired |= set(a.factor_ids) | {n.id for n in a.notes}
-    assert fired == {f.id for f in rules().factors}
+    assert fired == {f.id for f in rules(SETTINGS).factors}
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(profiles_strategy, min_size=1, max_size=5))
 def test_values_and_frame_agree_on_generated_profiles(ds: list[dict[str, Any]]) -> None:
-    _frame_and_values_agree([parse_profile(_build(d)) for d in ds])
+    _frame_and_values_agree([parse_profile(_build(d), settings=SETTINGS) for d in ds])

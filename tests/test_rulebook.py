@@ -15,18 +15,20 @@ from imgpipeline.advice.risk import RiskRules, list_sizes, rules
 from imgpipeline.rulebook import DEFAULT_PATH, section
 from imgpipeline.settings import Settings
 
+SETTINGS = Settings()  # the rules every call here is given
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_risk_section_loads_with_the_article_tiers() -> None:
-    r = rules()
+    r = rules(SETTINGS)
     assert [t.id for t in r.tiers] == ["lower", "moderately_low", "high", "very_high"]
     assert "220-225" in r.tiers[1].article and "<=215" in r.tiers[2].article
     assert "Multiple USMLE failures" in r.tiers[3].article
 
 
 def test_article_thresholds_are_in_the_rulebook() -> None:
-    by_id = {f.id: f for f in rules().factors}
+    by_id = {f.id: f for f in rules(SETTINGS).factors}
     assert by_id["step2ck_215_or_less"].rule() == "step2ck_score <= 215"
     assert by_id["yog_over_5"].rule() == "years_since_graduation > 5"
     assert by_id["usmle_multiple_failures"].rule() == "usmle_failures >= 2"
@@ -38,7 +40,7 @@ def test_every_decision_is_written_down() -> None:
     """Each ambiguity decision a rule cites is explained in the rulebook and docs/scoring.md."""
     text = DEFAULT_PATH.read_text()
     docs = (ROOT / "docs" / "scoring.md").read_text()
-    used = {f.decision for f in rules().factors if f.decision}
+    used = {f.decision for f in rules(SETTINGS).factors if f.decision}
     assert used
     for d in used:
         assert re.search(rf"#\s+{d} ", text), d
@@ -55,7 +57,7 @@ def test_a_broken_rule_fails_loudly() -> None:
 
 
 def test_list_sizes_cover_every_tier() -> None:
-    sizes = list_sizes()
+    sizes = list_sizes(SETTINGS)
     assert set(sizes) == {"lower", "moderately_low", "high", "very_high"}
     assert all(s.min <= s.max for s in sizes.values())
 
@@ -67,12 +69,12 @@ def test_list_sizes_cover_every_tier() -> None:
 def test_eras_fees_match_the_aamc_examples(n: int, usd: float) -> None:
     """AAMC, 2026 ERAS season: '30 Emergency Medicine programs [30 x $11] = $330'; '43 IM
     [(30 X $11) + (13 X $30)]'; '32 IM [(30 x $11) + (2 x $30)]'."""
-    assert eras_fee(n) == usd
-    assert eras_fee(43) + eras_fee(7) == 797  # the AAMC's example 2, IM plus 7 Radiology
+    assert eras_fee(n, SETTINGS) == usd
+    assert eras_fee(43, SETTINGS) + eras_fee(7, SETTINGS) == 797  # the AAMC's example 2, IM plus 7 Radiology
 
 
 def test_fee_schedule_has_its_date_and_source() -> None:
-    s = eras_schedule()
+    s = eras_schedule(SETTINGS)
     assert s.as_of and s.season.startswith("2026") and s.url.startswith("https://")
     with pytest.raises(ValidationError, match="open-ended"):
         FeeSchedule.model_validate({**section("fees", Settings())["eras_residency"], "bands": [{"first": 1, "last": 30, "usd_each": 11}]})

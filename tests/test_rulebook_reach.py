@@ -11,7 +11,7 @@ import yaml
 
 from imgpipeline.advice import batch, lists, plan, readiness, risk
 from imgpipeline.advice.fees import eras_fee, eras_schedule
-from imgpipeline.advice.profile import ProfileError, bounds, parse_profile
+from imgpipeline.advice.profile import ApplicantProfile, ProfileError, bounds, parse_profile
 from imgpipeline.rulebook import DEFAULT_PATH
 from imgpipeline.settings import Settings
 
@@ -64,12 +64,22 @@ def test_every_section_follows_the_settings(settings_pair: tuple[Settings, Setti
 def test_profiles_are_checked_against_the_settings(settings_pair: tuple[Settings, Settings]) -> None:
     default, mod = settings_pair
     parse_profile(_example(), settings=default)
-    parse_profile(_example())   # the environment's rulebook without settings
+    parse_profile(_example())   # the environment's rulebook, read for this call
     with pytest.raises(ProfileError) as exc:
         parse_profile(_example(), settings=mod)
     problems = dict(exc.value.problems)
     assert problems["us_im_letters"] == "must be between 0 and 2, got 3"
     assert "Step 2 CK minimum passing score (230; rulebook usmle_passing" in problems["step2ck"]
+
+
+def test_rules_are_read_from_the_settings_given_never_a_default_copy() -> None:
+    with pytest.raises(TypeError):
+        risk.rules()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        lists.list_rules()  # type: ignore[call-arg]
+    # A profile validated without parse_profile's settings is refused, naming the way in.
+    with pytest.raises(TypeError, match="parse_profile"):
+        ApplicantProfile.model_validate(_example())
 
 
 def test_the_rulebook_is_read_once_per_settings_object(settings_pair: tuple[Settings, Settings]) -> None:
@@ -88,6 +98,12 @@ def test_recommend_and_batch_follow_the_settings(published: Settings, tmp_path: 
     data = load_published(published)
     prof = parse_profile(_example(), settings=published)
     old, new = recommend(prof, data, as_of_year=2025, settings=published), recommend(prof, data, as_of_year=2025, settings=mod)
+    # The prepared arrays follow the rulebook's content: settings built anew over the same
+    # rulebook reuse them, another rulebook gets its own.
+    from imgpipeline.advice import core
+
+    anew = Settings(processed_dir=published.processed_dir, raw_dir=published.raw_dir)
+    assert core.prepare(data, anew) is core.prepare(data, published) is not core.prepare(data, mod)
     assert old.assessment.tier == "moderately_low" and new.assessment.tier == "high"
     assert "step2ck_215_or_less" in new.assessment.factor_ids
     n = new.size["programs"]

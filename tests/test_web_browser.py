@@ -17,6 +17,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from imgpipeline.settings import Settings
+
+SETTINGS = Settings()  # the rules every call here is given
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
 CHROMIUM = Path(os.environ.get("IMGPIPELINE_CHROMIUM", "/usr/bin/chromium"))
@@ -65,7 +69,7 @@ def expected(name: str, published):
     from imgpipeline.advice.recommend import recommend
 
     profile = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
-    return profile, recommend(parse_profile(profile), published)
+    return profile, recommend(parse_profile(profile, settings=SETTINGS), published)
 
 
 def listed_ids(page) -> list[str]:

@@ -50,7 +50,7 @@ from imgpipeline.advice.risk import assess_frame, list_sizes
 from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.advice.safe_input import Limits, binary_kind, load_yaml_file, one_line
 from imgpipeline.errors import PipelineError
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 from imgpipeline.tables.batch_applicants import SIZE_RULES
 from imgpipeline.vocabulary import BANDS, RISK_TIERS, VISA_NEEDS
 
@@ -227,7 +227,7 @@ def preflight(path: str | Path, settings: Settings | None = None) -> None:
     """The checks that need no parsing (a missing path, a folder, a wrong suffix, the size
     cap, binary content in a CSV or YAML file), so the CLI refuses in milliseconds, before
     Prefect starts. ``read_profiles`` repeats them."""
-    settings = settings or default_settings()
+    settings = settings or Settings()
     path = Path(path)
     if path.is_dir():
         raise BatchInputError(f"{path}: is a directory, not a file")
@@ -284,7 +284,7 @@ def read_profiles(
     ids refuse the file either way (they are the rows' only identity), as do a file over
     the size or row cap (``IMGPIPELINE_BATCH_MAX_BYTES`` / ``_MAX_ROWS``). Rows are checked
     against the bounds of ``settings``' rulebook."""
-    settings = settings or default_settings()
+    settings = settings or Settings()
     path = Path(path)
     preflight(path, settings)
     digest = _hash_within(path, settings)
@@ -366,7 +366,7 @@ def plan_chunk(chunk: Profiles, data: Published, settings: Settings | None = Non
 
     if len(chunk.profiles) != len(chunk):
         raise ValueError("plans need the parsed profiles: read_profiles(..., keep_profiles=True)")
-    settings = settings or default_settings()
+    settings = settings or Settings()
     frames = [plan_rows(recommend(p, data, settings=settings, plan=True)) for p in chunk.profiles]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -395,7 +395,7 @@ class _Version:
 _PREPARED: dict[tuple[int, int, int], _Version] = {}
 
 
-def _prepare(data: Published, settings: Settings | None = None) -> _Version:
+def _prepare(data: Published, settings: Settings) -> _Version:
     """Per-version arrays (left-out masks, states, bands), cached per published object and rulebook."""
     rules = lists.list_rules(settings)
     schedule = eras_schedule(settings)
@@ -682,8 +682,8 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     with their intervals, fee) and one row per applicant per listed program (rank, program,
     P(interview) with its interval and band), both in the applicants' order; the frames of the
     ``batch_applicants`` and ``batch_recommendations`` declarations. The rules are those of
-    ``settings`` (else of ``source`` when it is settings, else the environment's)."""
-    settings = settings or (source if isinstance(source, Settings) else None) or default_settings()
+    ``settings`` (else of ``source`` when it is settings, else the environment's, read for this call)."""
+    settings = settings or (source if isinstance(source, Settings) else None) or Settings()
     data = source if isinstance(source, Published) else load_published(source)
     v = _prepare(data, settings)
     frame = profiles.applicants.reset_index(drop=True)
@@ -825,6 +825,7 @@ def _strings(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.Extensi
 def score_profiles(profiles: Profiles, source: Published | Settings | str | Path | None = None, chunk_size: int = 5000, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``score_chunk`` over consecutive chunks, concatenated: the default runner's result
     without Prefect (used by the bench and to check that chunking changes nothing)."""
+    settings = settings or (source if isinstance(source, Settings) else None) or Settings()
     data = source if isinstance(source, Published) else load_published(source)
     parts = [score_chunk(c, data, settings) for c in profiles.chunks(chunk_size)]
     return (

@@ -26,7 +26,7 @@ from imgpipeline.advice.profile import ApplicantProfile, applicant_values
 from imgpipeline.advice.published import Published
 from imgpipeline.advice.readiness import Readiness, ReadinessRule, assess_readiness, readiness_rules
 from imgpipeline.advice.risk import RiskAssessment, assess_values
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 from imgpipeline.vocabulary import RISK_TIERS
 
 
@@ -54,14 +54,15 @@ class Prepared:
         return self.cache[key]
 
 
-def prepare(data: Published, settings: Settings | None = None) -> Prepared:
-    """``data``'s prepared arrays for the rulebook of ``settings`` (the environment's without
-    settings), computed once per loaded version and rulebook object (cached on ``data``: a new
-    version is a new object). The result carries the settings down the hot path."""
-    settings = settings or default_settings()
+def prepare(data: Published, settings: Settings) -> Prepared:
+    """``data``'s prepared arrays for the rulebook of ``settings``, computed once per loaded
+    version and rulebook content (cached on ``data`` by the rulebook's sha256: a new version is
+    a new object, and settings built anew over the same rulebook reuse the arrays). The
+    result carries the settings down the hot path, for their rules (the same sha256, the same
+    rules)."""
     cache = data.__dict__.setdefault("_advice_prepared", {})
-    key = id(settings.rulebook)
-    if key not in cache or cache[key].settings.rulebook is not settings.rulebook:
+    key = settings.rulebook.digest
+    if key not in cache:
         cache[key] = _prepare(data, settings)
     return cache[key]
 

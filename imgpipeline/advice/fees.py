@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 
 
 class FeeBand(BaseModel):
@@ -69,16 +69,15 @@ class FeeSchedule(BaseModel):
         return lo
 
 
-def eras_schedule(settings: Settings | None = None) -> FeeSchedule:
-    """The ERAS schedule of the settings' rulebook (the environment's without settings),
-    validated once per settings object."""
-    return (settings or default_settings()).rulebook.typed("fees", _eras)
+def eras_schedule(settings: Settings) -> FeeSchedule:
+    """The ERAS schedule of the settings' rulebook, validated once per settings object."""
+    return settings.rulebook.typed("fees", _eras)
 
 
 def _eras(raw: dict[str, Any]) -> FeeSchedule:
     return FeeSchedule.model_validate(raw["eras_residency"])
 
 
-def eras_fee(n_programs: int, settings: Settings | None = None) -> float:
+def eras_fee(n_programs: int, settings: Settings) -> float:
     """ERAS application fee (USD) for ``n_programs`` IM programs under the settings' schedule."""
     return eras_schedule(settings).cost(n_programs)

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from imgpipeline.advice.outcome import Outcome
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 from imgpipeline.vocabulary import PROGRAM_TIERS, RISK_TIERS
 
 STATUS = ("listed", "excluded", "avoided_program_tier", "avoided_few_imgs", "not_accepting", "long_shot", "beyond_list")
@@ -68,8 +68,8 @@ class ListRules(BaseModel):
         return self
 
 
-def list_rules(settings: Settings | None = None) -> ListRules:
-    return (settings or default_settings()).rulebook.typed("lists", ListRules)
+def list_rules(settings: Settings) -> ListRules:
+    return settings.rulebook.typed("lists", ListRules)
 
 
 @dataclass

@@ -32,7 +32,7 @@ from imgpipeline.advice.profile import VISA_LABEL, ApplicantProfile, parse_profi
 from imgpipeline.advice.published import Published
 from imgpipeline.advice.risk import Clause, as_values, holds_all
 from imgpipeline.rulebook import Rulebook
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 from imgpipeline.text import pct
 
 if TYPE_CHECKING:
@@ -116,10 +116,10 @@ class PlanRules(_Frozen):
         return self
 
 
-def plan_rules(settings: Settings | None = None) -> PlanRules:
+def plan_rules(settings: Settings) -> PlanRules:
     """The ``plan`` section, checked: every id a step answers is a risk factor or a readiness
     gap of the rulebook."""
-    return (settings or default_settings()).rulebook.derive(_plan_rules)
+    return settings.rulebook.derive(_plan_rules)
 
 
 def _plan_rules(book: Rulebook) -> PlanRules:
@@ -261,7 +261,7 @@ def outcome_at(rec: Recommendation, data: Published, n: int, preferred_log_odds:
 # --------------------------------------------------------------------------------------------
 
 
-def changed_profile(profile: ApplicantProfile, change: dict[str, Any], settings: Settings | None = None) -> tuple[ApplicantProfile, int, list[str]]:
+def changed_profile(profile: ApplicantProfile, change: dict[str, Any], settings: Settings) -> tuple[ApplicantProfile, int, list[str]]:
     """The profile as the step says (validated again), the seasons later it is assessed, and
     the change in words. Unknown stays unknown: a change never fills a field the profile left
     out (USCE months not stated stay not stated)."""
@@ -569,7 +569,9 @@ def build_plan(
     """The plan for one applicant whose recommendation is ``rec`` (built from ``data``):
     one step per remedy whose factors or gaps fired, sized by re-running the model on the
     changed profiles (all at once, with the applicant's own: ``core.score``; ``sized=False``
-    skips the re-runs and says so). ``recommend`` scores them with the applicant directly."""
+    skips the re-runs and says so). ``recommend`` scores them with the applicant directly.
+    The rules are those of ``settings`` (the environment's without, read for this call)."""
+    settings = settings or Settings()
     prep = core.prepare(data, settings)
     main = core.applicant(profile, as_of_year, prep)
     steps = pending_steps(main, prep, settings, sized)

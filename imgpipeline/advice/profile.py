@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,15 +80,19 @@ class ApplicantBounds(BaseModel):
     max_budget_usd: float
 
 
-def bounds(settings: Settings | None = None) -> ApplicantBounds:
-    """The bounds of the settings' rulebook (the environment's without settings), parsed once
+def bounds(settings: Settings) -> ApplicantBounds:
+    """The bounds of the settings' rulebook, parsed once
     per settings object (validators run per field of every profile)."""
-    return (settings or default_settings()).rulebook.typed("applicant", ApplicantBounds)
+    return settings.rulebook.typed("applicant", ApplicantBounds)
 
 
-def settings_of(info: ValidationInfo) -> Settings | None:
+def settings_of(info: ValidationInfo) -> Settings:
     """The settings a profile is validated with (``parse_profile``'s validation context)."""
-    return info.context.get("settings") if isinstance(info.context, dict) else None
+    settings = info.context.get("settings") if isinstance(info.context, dict) else None
+    if settings is None:
+        # A TypeError, not a ValueError: pydantic reports it as it is, not as a bad field.
+        raise TypeError("validate a profile with parse_profile(data, settings=...): its bounds are the settings' rulebook's")
+    return settings
 
 
 def _check_score(v: int | None, info: ValidationInfo) -> int | None:
@@ -146,6 +150,9 @@ class _Exam(_Strict):
         """A failing score cannot be passed, nor a passing one failed (profile_rules)."""
         from imgpipeline.advice.profile_rules import exam_problem
 
+        if self.score is None:
+            # Nothing to check (and a default Step 3 is built without a validation context).
+            return self
         problem = exam_problem(type(self).__name__.lower(), self, settings_of(info))
         if problem:
             raise ValueError(problem)
@@ -361,8 +368,9 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
 
 def parse_profile(data: dict[str, Any], source: str = "profile", settings: Settings | None = None) -> ApplicantProfile:
     """A profile from a mapping, checked against the bounds and passing scores of the
-    settings' rulebook (the environment's without settings); every bad field is reported at
-    once in a ``ProfileError``."""
+    settings' rulebook (the environment's without settings, read for this call); every bad
+    field is reported at once in a ``ProfileError``."""
+    settings = settings or Settings()
     if not isinstance(data, dict):
         raise ProfileError([("profile", "must be a mapping of fields")], source)
     try:
@@ -376,6 +384,7 @@ def load_profile(path: str | Path, settings: Settings | None = None) -> Applican
     aliases, duplicate keys, nesting: ``safe_input.InputRefused``) then validated."""
     from imgpipeline.advice.safe_input import read_profile_mapping
 
+    settings = settings or Settings()
     data = read_profile_mapping(path, settings=settings)
     return parse_profile(data, "<stdin>" if str(path) == "-" else str(path), settings)
 
@@ -384,6 +393,7 @@ def profile_from_bytes(body: bytes, source: str = "profile", settings: Settings 
     """A profile from YAML bytes (an HTTP request body), through the same checks as a file."""
     from imgpipeline.advice.safe_input import read_profile_mapping
 
+    settings = settings or Settings()
     return parse_profile(read_profile_mapping(body, source, settings), source, settings)
 
 

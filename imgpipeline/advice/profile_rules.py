@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 
 STEP_LABEL = {"step1": "Step 1", "step2ck": "Step 2 CK", "step3": "Step 3"}
 
@@ -53,10 +53,10 @@ class PassingRules:
         return min(scores), max(scores)
 
 
-def rules(settings: Settings | None = None) -> PassingRules:
-    """The ``usmle_passing`` section of the settings' rulebook (the environment's without
-    settings), parsed once per settings object."""
-    return (settings or default_settings()).rulebook.typed("usmle_passing", _passing)
+def rules(settings: Settings) -> PassingRules:
+    """The ``usmle_passing`` section of the settings' rulebook, parsed once per
+    settings object."""
+    return settings.rulebook.typed("usmle_passing", _passing)
 
 
 def _passing(raw: dict[str, Any]) -> PassingRules:
@@ -71,7 +71,7 @@ def _passing(raw: dict[str, Any]) -> PassingRules:
     return PassingRules(raw["source"], steps, tuple(raw.get("ecfmg_requires", ())))
 
 
-def exam_problem(step: str, exam: Any, settings: Settings | None = None) -> str | None:
+def exam_problem(step: str, exam: Any, settings: Settings) -> str | None:
     """What is inconsistent in one Step's score, passed flag and attempts, or None."""
     score = getattr(exam, "score", None)
     if score is None:
@@ -106,7 +106,7 @@ def exam_problem(step: str, exam: Any, settings: Settings | None = None) -> str 
 NOT_STATED_STEPS = ("step1",)
 
 
-def ecfmg_problem(certified: Any, steps: dict[str, Any], settings: Settings | None = None) -> str | None:
+def ecfmg_problem(certified: Any, steps: dict[str, Any], settings: Settings) -> str | None:
     """ECFMG certification needs the Steps the rulebook lists passed (a Step left out as not
     stated is no contradiction: unknown is not read as failed)."""
     if certified is not True:

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from imgpipeline.advice.risk import Clause, as_values, holds_all
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 
 
 class ReadinessRule(BaseModel):
@@ -41,10 +41,10 @@ class ReadinessRule(BaseModel):
         return holds_all(self.when, row)
 
 
-def readiness_rules(settings: Settings | None = None) -> tuple[ReadinessRule, ...]:
-    """The ``readiness`` section of the settings' rulebook (the environment's without
-    settings), validated once per settings object."""
-    return (settings or default_settings()).rulebook.typed("readiness", _readiness_rules)
+def readiness_rules(settings: Settings) -> tuple[ReadinessRule, ...]:
+    """The ``readiness`` section of the settings' rulebook, validated once per
+    settings object."""
+    return settings.rulebook.typed("readiness", _readiness_rules)
 
 
 def _readiness_rules(raw: list[dict[str, Any]]) -> tuple[ReadinessRule, ...]:

@@ -32,7 +32,7 @@ from imgpipeline.advice.profile import ApplicantProfile
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import Readiness, unknown_policies
 from imgpipeline.advice.risk import RiskAssessment
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 from imgpipeline.vocabulary import FREIDA_ACCEPTING_YEAR
 
 
@@ -204,8 +204,10 @@ def recommend(
     """One applicant's advice from one published version (``source``: settings, a version or
     processed folder, or data already loaded by ``load_published``). ``plan``: also build the
     next steps (``advice.plan``; each sized step re-runs the model on a changed profile, scored
-    with this one in one pass: ``core.score``)."""
-    settings = settings or (source if isinstance(source, Settings) else None) or default_settings()
+    with this one in one pass: ``core.score``). The rules are those of ``settings`` (else of
+    ``source`` when it is settings, else the environment's, read for this call: a caller
+    advising many applicants passes its settings)."""
+    settings = settings or (source if isinstance(source, Settings) else None) or Settings()
     data = source if isinstance(source, Published) else load_published(source)
     prep = core.prepare(data, settings)
     main = core.applicant(profile, as_of_year, prep)

@@ -27,7 +27,7 @@ from imgpipeline.advice.profile import (
     applicant_values,
     typed_row,
 )
-from imgpipeline.settings import Settings, default_settings
+from imgpipeline.settings import Settings
 
 TierId = Literal["lower", "moderately_low", "high", "very_high"]
 TIERS: tuple[str, ...] = ("lower", "moderately_low", "high", "very_high")
@@ -185,15 +185,15 @@ class ListSize(BaseModel):
         return f"{self.min}-{self.max}{'+' if self.open_ended else ''}"
 
 
-def rules(settings: Settings | None = None) -> RiskRules:
-    """The ``risk`` section of the settings' rulebook (the environment's without settings),
+def rules(settings: Settings) -> RiskRules:
+    """The ``risk`` section of the settings' rulebook ,
     parsed once per settings object."""
-    return (settings or default_settings()).rulebook.typed("risk", RiskRules)
+    return settings.rulebook.typed("risk", RiskRules)
 
 
-def list_sizes(settings: Settings | None = None) -> dict[str, ListSize]:
+def list_sizes(settings: Settings) -> dict[str, ListSize]:
     """The ``list_size`` section, per tier (parsed once per settings object)."""
-    return (settings or default_settings()).rulebook.typed("list_size", _list_sizes)
+    return settings.rulebook.typed("list_size", _list_sizes)
 
 
 def _list_sizes(raw: dict[str, Any]) -> dict[str, ListSize]:
@@ -209,9 +209,8 @@ def tier_rank(tier: str) -> int:
     return TIERS.index(tier)
 
 
-def fired_matrix(df: pd.DataFrame, risk: RiskRules | None = None) -> pd.DataFrame:
+def fired_matrix(df: pd.DataFrame, risk: RiskRules) -> pd.DataFrame:
     """One boolean column per factor: whether it fired for each applicant row."""
-    risk = risk or rules()
     return pd.DataFrame({f.id: f.mask(df) for f in risk.factors}, index=df.index)
 
 
@@ -224,11 +223,10 @@ def tier_ranks(fired: pd.DataFrame, risk: RiskRules) -> np.ndarray:
     return ranks
 
 
-def assess_frame(df: pd.DataFrame, risk: RiskRules | None = None) -> pd.DataFrame:
+def assess_frame(df: pd.DataFrame, risk: RiskRules) -> pd.DataFrame:
     """Tiers for many applicants at once: ``df`` has the derived columns of
     ``applicant.applicant_frame``. Returns ``risk_tier``, ``risk_rank`` and ``factors`` (the
     ids of the factors that fired, as a list, tier-raising ones first)."""
-    risk = risk or rules()
     fired = fired_matrix(df, risk)
     ranks = tier_ranks(fired, risk)
     order = [f.id for f in risk.factors if f.effect == "raises"] + [
@@ -295,7 +293,7 @@ def _format(template: str, values: Mapping[str, Any]) -> str:
 
 
 def assess(
-    profile: ApplicantProfile, as_of_year: int | None = None, risk: RiskRules | None = None, *, settings: Settings | None = None
+    profile: ApplicantProfile, as_of_year: int | None = None, risk: RiskRules | None = None, *, settings: Settings
 ) -> RiskAssessment:
     """One applicant's risk tier with every factor that fired (and the notes)."""
     return assess_values(applicant_values(profile, as_of_year), risk, settings=settings)
@@ -313,12 +311,12 @@ def as_values(applicant: pd.DataFrame | Mapping[str, Any]) -> Mapping[str, Any]:
     return frame_row(applicant, 0) if isinstance(applicant, pd.DataFrame) else applicant
 
 
-def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None, *, settings: Settings | None = None) -> RiskAssessment:
+def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None, *, settings: Settings) -> RiskAssessment:
     """The assessment of row ``i`` of an applicant frame, spelled out (``assess_values``)."""
     return assess_values(frame_row(df, i), risk, settings=settings)
 
 
-def assess_values(row: Mapping[str, Any], risk: RiskRules | None = None, *, settings: Settings | None = None) -> RiskAssessment:
+def assess_values(row: Mapping[str, Any], risk: RiskRules | None = None, *, settings: Settings) -> RiskAssessment:
     """One profile's assessment from its typed values (``applicant.applicant_values``): the
     rules of ``assess_frame`` (the same factors, the same riskiest-tier ranking), with each
     factor's words and values (the rules and list sizes of ``settings``' rulebook)."""

@@ -101,9 +101,10 @@ class Limits:
 
 
 def _settings() -> Any:
-    from imgpipeline.settings import default_settings
+    """The environment's settings, read for this call (entry points pass their own)."""
+    from imgpipeline.settings import Settings
 
-    return default_settings()
+    return Settings()
 
 
 # ---- bytes ----------------------------------------------------------------------------------

@@ -12,8 +12,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,21 +29,6 @@ REPORT = "notebooks.json"
 def notebook_paths() -> list[Path]:
     """The numbered notebooks, in order."""
     return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
-
-
-@contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """The kernel inherits this process's environment: point it at the version to read."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def inject_parameters(notebook: Any, **parameters: Any) -> Any:
@@ -77,10 +61,14 @@ def execute_notebook(
         # ipykernel's debugger warns about frozen modules on every kernel start.
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
-    # IPC sockets in a private temporary folder: over TCP (the default) ipykernel warns on
-    # every start that its traffic is unencrypted. The client does not stop a kernel it was
-    # given: stopped here, at once, whatever happened (else it outlives the run).
-    with _environment(**env), tempfile.TemporaryDirectory(prefix="imgpipeline-kernel-") as sockets:
+    # The kernel gets this process's environment and ``env`` (given to its process, not set
+    # here: notebooks run side by side in threads). IPC sockets in a private temporary
+    # folder: over TCP (the default) ipykernel warns on every start that its traffic is
+    # unencrypted. Given a kernel manager, the client keeps its channels and the kernel
+    # unless told (``cleanup_kc``): they are stopped at once, and the kernel again here
+    # whatever happened (else it outlives the run, and the channels' zmq context warns when
+    # collected, after the run's log is closed).
+    with tempfile.TemporaryDirectory(prefix="imgpipeline-kernel-") as sockets:
         km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
         try:
             NotebookClient(
@@ -89,7 +77,8 @@ def execute_notebook(
                 timeout=timeout_s,
                 kernel_name="python3",
                 resources={"metadata": {"path": str(path.parent)}},
-            ).execute()
+                shutdown_kernel="immediate",
+            ).execute(env={**os.environ, **env}, cleanup_kc=True)
         finally:
             if km.has_kernel:
                 km.shutdown_kernel(now=True)
@@ -134,10 +123,9 @@ def run_all(
     out_dir = version / "notebooks"
     out_dir.mkdir(exist_ok=True)
     figures = version / "figures"
-    runs = []
-    for path in notebook_paths():
-        if names and not any(path.name.startswith(n) for n in names):
-            continue
+    paths = [p for p in notebook_paths() if not names or any(p.name.startswith(n) for n in names)]
+
+    def run_one(path: Path) -> NotebookRun:
         log.info("executing %s on %s", path.name, version.name)
         target = out_dir / f"{path.stem}.ipynb"
         try:
@@ -150,10 +138,14 @@ def run_all(
                 error = f"{exc.ename}: {exc.evalue}"
             else:
                 error = f"{type(exc).__name__}: {exc}"
-            runs.append(NotebookRun(path.name, False, error=error))
-            log.error("notebook %s failed on %s: %s", path.name, version.name, runs[-1].error)
-            continue
-        runs.append(NotebookRun(path.name, True, executed=str(target), figures=saved_figures(executed, figures)))
+            log.error("notebook %s failed on %s: %s", path.name, version.name, error)
+            return NotebookRun(path.name, False, error=error)
+        return NotebookRun(path.name, True, executed=str(target), figures=saved_figures(executed, figures))
+
+    # Each notebook in its own kernel, ``settings.notebook_workers`` at a time; the outcomes
+    # in the notebooks' order.
+    with ThreadPoolExecutor(max_workers=max(1, settings.notebook_workers)) as pool:
+        runs = list(pool.map(run_one, paths))
     report = [{**asdict(r), "executed": r.executed and str(Path(r.executed).relative_to(version))} for r in runs]
     (version / REPORT).write_text(json.dumps(report, indent=2))
     return runs

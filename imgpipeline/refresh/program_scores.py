@@ -42,9 +42,8 @@ from imgpipeline.settings import Settings
 from imgpipeline.vocabulary import BANDS, VISA_NEEDS
 
 
-def tier_profiles(rules: InterviewRules, risk: RiskRules | None = None) -> pd.DataFrame:
-    """The typical applicant of each tier, once per visa need the risk rules (``risk``, else
-    the environment's) keep in it."""
+def tier_profiles(rules: InterviewRules, risk: RiskRules) -> pd.DataFrame:
+    """The typical applicant of each tier, once per visa need the risk rules keep in it."""
     rows = []
     for tier in TIERS:
         for visa in VISA_NEEDS:

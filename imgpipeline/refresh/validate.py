@@ -75,7 +75,7 @@ def build_expectations(table: Table, columns: list[str] | None = None) -> list[A
             out.append(E.ExpectColumnValuesToBeInSet(column=c.name, value_set=list(c.allowed)))
         if c.pattern is not None:
             out.append(E.ExpectColumnValuesToMatchRegex(column=c.name, regex=c.value_regex))
-        if table.no_contact_data and c.is_text:
+        if table.contact_checked(c):
             out.append(E.ExpectColumnValuesToNotMatchRegex(column=c.name, regex=CONTACT_PATTERN))
     if len(table.key) > 1 and all(k in present for k in table.key):
         out.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(table.key)))
@@ -132,15 +132,14 @@ class Gate:
             gx.ValidationDefinition(name=table.name, data=batch_def, suite=suite)
         )
         keys = [k for k in table.key if k in df.columns]
-        index_cols = keys + ([table.locator] if table.locator in df.columns else [])
-        fmt: dict[str, Any] = {"result_format": "COMPLETE", "include_unexpected_rows": False}
-        if index_cols:
-            fmt["unexpected_index_column_names"] = index_cols
-        result = vd.run(
-            batch_parameters={"dataframe": df},
-            result_format=fmt,
-            run_id=RunIdentifier(run_name=run_name) if run_name else None,
-        )
+        run_id = RunIdentifier(run_name=run_name) if run_name else None
+        # BASIC (observed values, unexpected counts and a sample) costs half of COMPLETE,
+        # which finds every failing row by the table's key: only a failed suite is run again
+        # with it, so that its failures name their rows.
+        result = vd.run(batch_parameters={"dataframe": df}, result_format="BASIC", run_id=run_id)
+        if not result.success:
+            fmt = _complete_format(keys + ([table.locator] if table.locator in df.columns else []))
+            result = vd.run(batch_parameters={"dataframe": df}, result_format=fmt, run_id=run_id)
         result.meta["imgpipeline_source"] = source
         result.meta["imgpipeline_rows"] = len(df)
         # vd.run also stored the result in the context's in-memory store; only a tagged run's
@@ -176,6 +175,14 @@ class Gate:
 def default_gate() -> Gate:
     """One in-memory GX context per process: importing GX takes seconds."""
     return Gate()
+
+
+def _complete_format(index_cols: list[str]) -> dict[str, Any]:
+    """GX's COMPLETE result format, naming unexpected rows by ``index_cols`` (key, locator)."""
+    fmt: dict[str, Any] = {"result_format": "COMPLETE", "include_unexpected_rows": False}
+    if index_cols:
+        fmt["unexpected_index_column_names"] = index_cols
+    return fmt
 
 
 def _run_name(result: Any) -> str | None:
