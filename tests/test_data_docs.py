@@ -45,6 +45,7 @@ def test_a_run_gets_its_own_pages_and_a_failure_shows_its_values(
     table = TABLES["freida_programs"]
     gate.run(staged_freida, table, "good run", run_name="run-a")
     broken = staged_freida.copy()
+    broken["state"] = broken["state"].cat.add_categories(["ZZ"])  # a closed set: a value it lacks
     broken.loc[broken["acgme_id"] == "1403521292", "state"] = "ZZ"
     report = gate.run(broken, table, "broken copy", run_name="run-b")
     assert not report.success
