@@ -486,8 +486,8 @@ def _distinct(apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.n
 
 @dataclass
 class KeyLists:
-    """Each distinct key's list: the listed programs in rank order (``top``: program index,
-    -1 past the list) with their chances, and the outcome of the list."""
+    """Each distinct key's list: the listed programs in rank order (``top``: program index;
+    read only the first ``n`` of a row) with their chances, and the outcome of the list."""
 
     n: np.ndarray                 # listed programs (U,)
     top: np.ndarray               # (U, W) program indices by rank
@@ -589,7 +589,6 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
             list(pool.map(run, cuts[:-1], cuts[1:]))
     else:
         run(0, U)
-    order[np.arange(W)[None, :] >= n[:, None]] = -1
     names = ("excluded", "avoided_program_tier", "avoided_few_imgs", "not_accepting", "long_shot", "candidates")
     outcome = ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")
     return KeyLists(
@@ -728,10 +727,14 @@ def _strings(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.Extensi
 
 
 def score_profiles(profiles: Profiles, source: Published | Settings | str | Path | None = None, chunk_size: int = 5000, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``score_chunk`` over consecutive chunks, concatenated: the default runner's result
-    without Prefect (used by the bench and to check that chunking changes nothing)."""
+    """``score_chunk`` over consecutive chunks, concatenated in order: the default runner's
+    result without Prefect (used by the bench and to check that chunking changes nothing).
+    Like the flow, chunks overlap (``THREADS`` at a time): one builds its rows while another's
+    kernel runs."""
     data = source if isinstance(source, Published) else load_published(source)
-    parts = [score_chunk(c, data, settings) for c in profiles.chunks(chunk_size)]
+    chunks = profiles.chunks(chunk_size)
+    with ThreadPoolExecutor(max(1, min(THREADS, len(chunks)))) as pool:
+        parts = list(pool.map(lambda c: score_chunk(c, data, settings), chunks))
     return (
         pd.concat([p[0] for p in parts], ignore_index=True),
         pd.concat([p[1] for p in parts], ignore_index=True),

@@ -228,20 +228,21 @@ def rank(hk: np.ndarray, hi: np.ndarray, n: int, keys: np.ndarray, spare: np.nda
 
 @njit(cache=True, nogil=True)
 def step(d: np.ndarray, q: float, filled: int) -> None:
-    """One more program with chance q: ``outcome``'s recursion in place (bins 0..kmax, the last
-    holds kmax or more); only the first ``filled`` bins can hold mass before it (the others are
-    exact zeros and stay so). Row 0 of ``d`` is the distribution, row 1 scratch (so that both
-    loops vectorise)."""
-    K = d.shape[1] - 1
-    m = min(filled, K)
+    """One more program with chance q: ``outcome``'s recursion in place on ``d[0]`` (bins
+    0..kmax, the last holds kmax or more): bin k becomes d[k] (1 - q) + d[k - 1] q, the last
+    bin also keeps d[kmax] q. Only the first ``filled`` bins can hold mass before the step
+    (the others are exact zeros and stay so). ``d[1]`` is unused (kept for the callers'
+    shape)."""
+    dist = d[0]
+    K = dist.shape[0] - 1
     omq = 1.0 - q
-    over = d[0, K] * q
-    dist, moved = d[0], d[1]
-    for k in range(1, m + 1):
-        moved[k] = dist[k] * omq + dist[k - 1] * q
-    dist[0] = dist[0] * omq
-    for k in range(1, m + 1):
-        dist[k] = moved[k]
+    over = dist[K] * q
+    prev = dist[0]
+    dist[0] = prev * omq
+    for k in range(1, min(filled, K) + 1):
+        cur = dist[k]
+        dist[k] = cur * omq + prev * q
+        prev = cur
     dist[K] += over
 
 
