@@ -227,13 +227,11 @@ def rank(hk: np.ndarray, hi: np.ndarray, n: int, keys: np.ndarray, spare: np.nda
 
 
 @njit(cache=True, nogil=True)
-def step(d: np.ndarray, q: float, filled: int) -> None:
-    """One more program with chance q: ``outcome``'s recursion in place on ``d[0]`` (bins
-    0..kmax, the last holds kmax or more): bin k becomes d[k] (1 - q) + d[k - 1] q, the last
-    bin also keeps d[kmax] q. Only the first ``filled`` bins can hold mass before the step
-    (the others are exact zeros and stay so). ``d[1]`` is unused (kept for the callers'
-    shape)."""
-    dist = d[0]
+def step(dist: np.ndarray, q: float, filled: int) -> None:
+    """One more program with chance q: ``outcome``'s recursion in place (bins 0..kmax, the last
+    holds kmax or more): bin k becomes dist[k] (1 - q) + dist[k - 1] q, the last bin also keeps
+    dist[kmax] q. Only the first ``filled`` bins can hold mass before the step (the others are
+    exact zeros and stay so)."""
     K = dist.shape[0] - 1
     omq = 1.0 - q
     over = dist[K] * q
@@ -285,7 +283,7 @@ def _reach(to: int, at: int, d: np.ndarray, p: np.ndarray, curve: np.ndarray, co
     (``snap``) when passing it."""
     if at < covers <= to:
         at = _advance(covers, at, d, p)
-        snap[0], snap[1] = dot(curve, d[0]), d[0, 0]
+        snap[0], snap[1] = dot(curve, d), d[0]
     return _advance(to, at, d, p)
 
 
@@ -299,14 +297,14 @@ def size_row(
     interview) at that size). ``at_grid``: P(match) and P(no interview) at each grid point
     reached."""
     d[:] = 0.0
-    d[0, 0] = 1.0
-    snap[0], snap[1] = dot(curve, d[0]), 1.0
+    d[0] = 1.0
+    snap[0], snap[1] = dot(curve, d), 1.0
     top = min(int(s[S_MAX_SIZE]), n_cand)
     if top == 0:
         return 0, NO_CANDIDATE, snap[0], snap[1]
     G = _grid(min(int(s[S_MIN_SIZE]), top), top, int(s[S_STEP]), grid)
     at = _reach(grid[0], 0, d, p, curve, covers, snap)
-    at_grid[0, 0], at_grid[1, 0] = dot(curve, d[0]), d[0, 0]
+    at_grid[0, 0], at_grid[1, 0] = dot(curve, d), d[0]
     k, why = G - 1, EVERY
     for i in range(G):
         if at_grid[0, i] >= s[S_TARGET]:
@@ -314,7 +312,7 @@ def size_row(
             break
         if i + 1 < G:
             at = _reach(grid[i + 1], at, d, p, curve, covers, snap)
-            at_grid[0, i + 1], at_grid[1, i + 1] = dot(curve, d[0]), d[0, 0]
+            at_grid[0, i + 1], at_grid[1, i + 1] = dot(curve, d), d[0]
             if at_grid[0, i + 1] - at_grid[0, i] < s[S_MIN_GAIN]:
                 k, why = i, STOPPED
                 break
@@ -328,9 +326,9 @@ def outcome_row(s: np.ndarray, curve: np.ndarray, n: int, p: np.ndarray, p_low: 
     """The first n ranked programs' bands, and the list's outcome (expected interviews with
     their interval, P(match) at the curve's low and high ends) into ``out``."""
     d[:] = 0.0
-    d[0, 0] = 1.0
+    d[0] = 1.0
     e[:] = 0.0
-    e[0, 0] = 1.0
+    e[0] = 1.0
     expected, low, high = 0.0, 0.0, 0.0
     for i in range(n):
         expected += p[i]
@@ -340,7 +338,7 @@ def outcome_row(s: np.ndarray, curve: np.ndarray, n: int, p: np.ndarray, p_low: 
         step(e, p_high[i], i + 1)
         band[i] = 2 if p[i] >= s[S_LIKELY] else (1 if p[i] >= s[S_BAND_TARGET] else 0)
     out[O_EXPECTED], out[O_LOW], out[O_HIGH] = expected, low, high
-    out[O_P_MATCH_LOW], out[O_P_MATCH_HIGH] = dot(curve[1], d[0]), dot(curve[2], e[0])
+    out[O_P_MATCH_LOW], out[O_P_MATCH_HIGH] = dot(curve[1], d), dot(curve[2], e)
 
 
 @njit(cache=True, nogil=True)
@@ -368,7 +366,7 @@ def score_rows(
     lg, hk, hi = np.empty(P), np.empty(P), np.empty(P, dtype=np.int64)
     keys, spare, spare_i, ranked = np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64)
     logit, x = np.empty(W), np.empty(W)
-    d, e, snap = np.empty((2, K + 1)), np.empty((2, K + 1)), np.empty(2)
+    d, e, snap = np.empty(K + 1), np.empty(K + 1), np.empty(2)
     grid, at_grid = np.empty(W + 2, dtype=np.int64), np.empty((2, W + 2))
     for u in range(start, stop):
         c = candidates(pf, pb, left, af, pref, s, u, lg, hk, hi, counts[u])
