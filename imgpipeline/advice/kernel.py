@@ -66,7 +66,7 @@ LN2_HI = 6.93147180369123816490e-01
 LN2_LO = 1.90821492927058770002e-10
 INV_LN2 = 1.44269504088896338700e00
 POW2 = np.ldexp(1.0, np.arange(-1022, 1024))      # 2^k, k = -1022..1023
-EXP_LIMIT = 700.0                                    # |y| clipped: P is 0 or 1 to the last bit beyond
+EXP_LIMIT = 700.0                                    # |y| clipped: beyond, P is 1 to the last bit or below 1e-304
 
 
 @njit(cache=True, nogil=True)
@@ -415,3 +415,21 @@ def listed_rows(key: np.ndarray, n: np.ndarray, order: np.ndarray, p: np.ndarray
             pp[r], pl[r], ph[r], bd[r], pr[r] = p[u, pos], p_low[u, pos], p_high[u, pos], band[u, pos], preferred[u, pos]
             r += 1
     return who, rank, prog, pp, pl, ph, bd, pr
+
+
+@njit(cache=True, nogil=True)
+def gather_strings(offsets: np.ndarray, data: np.ndarray, codes: np.ndarray) -> tuple:
+    """The Arrow buffers (offsets, bytes) of the strings ``codes`` pick from a string array
+    given by its own buffers (``offsets``, ``data``): a gather of bytes, one string at a time."""
+    n = codes.shape[0]
+    out_offsets = np.empty(n + 1, dtype=np.int64)
+    out_offsets[0] = 0
+    for i in range(n):
+        c = codes[i]
+        out_offsets[i + 1] = out_offsets[i] + offsets[c + 1] - offsets[c]
+    out = np.empty(out_offsets[n], dtype=np.uint8)
+    for i in range(n):
+        c, at = codes[i], out_offsets[i]
+        for b in range(offsets[c + 1] - offsets[c]):
+            out[at + b] = data[offsets[c] + b]
+    return out_offsets, out
