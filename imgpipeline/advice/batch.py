@@ -722,16 +722,8 @@ def _repeated(value: str, n: int) -> pd.api.extensions.ExtensionArray:
 
 
 def _strings(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """``values[codes]`` as pandas' string dtype: the Arrow buffers gathered by the kernel (no
-    Python string per row)."""
-    from imgpipeline.advice.kernel import gather_strings
-
-    arrow = pa.array(values, type=pa.large_string())
-    _, offsets, data = arrow.buffers()
-    off = np.frombuffer(offsets, dtype=np.int64)[arrow.offset : arrow.offset + len(arrow) + 1]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-    out_off, out = gather_strings(off, raw, np.ascontiguousarray(codes, dtype=np.int64))
-    return pd.array(pa.LargeStringArray.from_buffers(len(out_off) - 1, pa.py_buffer(out_off), pa.py_buffer(out)), dtype="str")
+    """``values[codes]`` as pandas' string dtype, gathered by Arrow (no Python string per row)."""
+    return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype="str")
 
 
 def score_profiles(profiles: Profiles, source: Published | Settings | str | Path | None = None, chunk_size: int = 5000, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -416,20 +416,3 @@ def listed_rows(key: np.ndarray, n: np.ndarray, order: np.ndarray, p: np.ndarray
             r += 1
     return who, rank, prog, pp, pl, ph, bd, pr
 
-
-@njit(cache=True, nogil=True)
-def gather_strings(offsets: np.ndarray, data: np.ndarray, codes: np.ndarray) -> tuple:
-    """The Arrow buffers (offsets, bytes) of the strings ``codes`` pick from a string array
-    given by its own buffers (``offsets``, ``data``): a gather of bytes, one string at a time."""
-    n = codes.shape[0]
-    out_offsets = np.empty(n + 1, dtype=np.int64)
-    out_offsets[0] = 0
-    for i in range(n):
-        c = codes[i]
-        out_offsets[i + 1] = out_offsets[i] + offsets[c + 1] - offsets[c]
-    out = np.empty(out_offsets[n], dtype=np.uint8)
-    for i in range(n):
-        c, at = codes[i], out_offsets[i]
-        for b in range(offsets[c + 1] - offsets[c]):
-            out[at + b] = data[offsets[c] + b]
-    return out_offsets, out
