@@ -74,6 +74,17 @@ def _c(data: Published) -> dict[str, float]:
     return dict(data.coefficients.values)
 
 
+def overlap_sql(c: dict[str, str]) -> str:
+    """``model._overlap``: minus ``screen_overlap`` times (the sum of the negative screen terms
+    less the most negative), the screens in ``model.SCREENS`` order."""
+    yog = f"CASE WHEN coalesce(ap.years, 0) > {c['yog_after_years']} THEN p.yog_level ELSE 0 END"
+    neg = [f"least({t}, 0)" for t in ("ap.failures_term", yog, "ap.usce_term", "ap.letters_term", "ap.recent_term", "ap.gaps_term")]
+    total = neg[0]
+    for t in neg[1:]:
+        total = f"({total} + {t})"
+    return f"{-float(c['screen_overlap'])!r} * ({total} - least({', '.join(neg)}))"
+
+
 def pairs_sql(data: Published, rules: ListRules) -> str:
     """SELECT g, j, acgme_id, n_listed, logit, excluded, left_out, preferred over every
     applicant (table ``a``) x program (table ``prog``)."""
@@ -81,8 +92,8 @@ def pairs_sql(data: Published, rules: ListRules) -> str:
     vstate = "(CASE ap.visa_need WHEN 'j1' THEN p.visa_j1 WHEN 'h1b' THEN p.visa_h1b WHEN 'either' THEN p.visa_either ELSE 'yes' END)"
     return f"""
     SELECT ap.g, p.j, p.acgme_id, ap.n_listed,
-      -- the terms, summed in compute_terms' order
-      (((((((((((({c['calibration_offset']} + p.openness) + p.program_bonus)
+      -- the terms, summed in compute_terms' order, the overlap of the screens last
+      ((((((((((((({c['calibration_offset']} + p.openness) + p.program_bonus)
         + {c['step2ck_per_point']} * coalesce(ap.step2ck - {c['step2ck_reference']}, 0) * (1 + {c['step2ck_selectivity_interaction']} * p.selectivity))
         + ({c['below_2016_step2_minimum']} * coalesce(ap.step2ck < p.step2_min, false)::DOUBLE + {c['below_2016_step1_minimum']} * coalesce(ap.step1 < p.step1_min, false)::DOUBLE))
         + ap.failures_term)
@@ -95,7 +106,8 @@ def pairs_sql(data: Published, rules: ListRules) -> str:
         + CASE WHEN ap.visa_need = 'none' THEN 0
                ELSE (CASE WHEN {vstate} = 'unknown' THEN {c['visa_unknown']} ELSE 0 END)
                   + (CASE WHEN ap.visa_need = 'h1b' AND NOT ap.step3_passed AND {vstate} = 'yes' THEN {c['h1b_without_step3']} ELSE 0 END) END
-      ) AS logit,
+      )
+        + {overlap_sql(c)}) AS logit,
       (ap.visa_need <> 'none' AND {vstate} IN ('no', 'no_inferred'))
         OR (ap.failures > 0 AND p.excludes_failures)
         OR (p.yog_tolerance = 'stated_limit' AND coalesce(ap.years > p.yog_limit, false))

@@ -59,10 +59,12 @@ def plan_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int, settin
 
 
 @task(cache_policy=NO_CACHE, task_run_name="score_chunk-{index}")
-def score_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int, settings: Settings) -> list[pd.DataFrame]:
     """Score one chunk against every program (the published data is loaded once per process),
-    by the settings' rulebook."""
-    return batch_steps.score_chunk(chunk, load_published(Path(version_dir)), settings)
+    by the settings' rulebook: ``[applicants, recommendations]``, a list the flow empties once
+    it has written them (Prefect keeps a finished task's result for the rest of the run, so a
+    chunk's rows would otherwise stay in memory until the flow ends)."""
+    return list(batch_steps.score_chunk(chunk, load_published(Path(version_dir)), settings))
 
 
 @task(cache_policy=NO_CACHE)
@@ -178,7 +180,9 @@ def _stream(chunks: list[batch_steps.Profiles], version: Path, lists_path: Path,
             while todo and len(pending) < max(1, in_flight):
                 i, c = todo.popleft()
                 pending.append(score_chunk.submit(c, str(version), i, settings))
-            apps, recs = pending.popleft().result()
+            scored = pending.popleft().result()
+            apps, recs = scored
+            scored.clear()
             recs = recs_table.coerce(recs)
             for name, df, table in (("batch_recommendations", recs, recs_table), ("batch_applicants", apps_table.coerce(apps), apps_table)):
                 r = reports[name]

@@ -4,8 +4,8 @@ The expensive session fixtures (``published``: two real refreshes; ``features``)
 once per test run, whatever the number of xdist workers, as pytest-xdist's documentation
 recommends (a folder shared by the workers, ``tmp_path_factory.getbasetemp().parent``, and a
 ``filelock.FileLock``: the first worker builds, the others wait and reuse). Every flow run of
-the test run goes to one temporary Prefect server (``prefect_test_harness``), started by the
-main pytest process before the workers.
+the test run goes to one temporary Prefect server (``prefect server start``), started in the
+background by the main pytest process before the workers.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ import json
 import os
 import pickle
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 import traceback
 from collections.abc import Callable
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -108,34 +110,80 @@ def tmp_settings(tmp_path: Path, data_dir: Path) -> Settings:
 
 # ---- one temporary Prefect server for the whole run ---------------------------------------
 
-_HARNESS = pytest.StashKey[ExitStack]()
+_SERVER = pytest.StashKey[tuple[subprocess.Popen, Path]]()
+# Where the run's server logs (inherited by the xdist workers, which wait for it).
+SERVER_LOG = "IMGPIPELINE_TEST_PREFECT_LOG"
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """In the main pytest process (not in an xdist worker): start Prefect's test harness, a
-    temporary server on a temporary SQLite database (Prefect's documented way to test flows),
-    and point this process and every process started after it at it: the xdist workers (started
-    in pytest-xdist's own ``pytest_sessionstart``, after this one) and the CLI children of the
-    tests. One server, so a test on any worker sees the flow runs of ``published``."""
+    """In the main pytest process (not in an xdist worker): start a real Prefect server
+    (``prefect server start``, API only) on a free 127.0.0.1 port and a temporary SQLite
+    database, and point this process and every process started after it at it: the xdist
+    workers (started in pytest-xdist's own ``pytest_sessionstart``, after this one) and the
+    CLI children of the tests. One server, so a test on any worker sees the flow runs of
+    ``published``. Started in the background: the workers start and collect meanwhile, and
+    each waits for it before its first test (``_prefect_server``)."""
     if hasattr(session.config, "workerinput") or session.config.getoption("collectonly"):
         return
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    stack = ExitStack()
-    stack.enter_context(prefect_test_harness(server_startup_timeout=None))
-    mp = stack.enter_context(pytest.MonkeyPatch.context())
-    mp.setenv("PREFECT_API_URL", PREFECT_API_URL.value())
-    session.config.stash[_HARNESS] = stack
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = Path(tempfile.mkdtemp(prefix="imgpipeline-test-prefect-"))
+    env = {**os.environ, "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{folder / 'prefect.db'}"}
+    env.pop("PREFECT_API_URL", None)
+    command = [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+               "--port", str(port), "--no-ui", "--log-level", "WARNING"]
+    with open(folder / "server.log", "w") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    session.config.stash[_SERVER] = (server, folder)
+    os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+    os.environ[SERVER_LOG] = str(folder / "server.log")
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Stop the server after the tests and the xdist workers, while pytest's output is open."""
-    stack = session.config.stash.get(_HARNESS, None)
-    if stack is not None:
-        stack.close()
+    """Stop the server after the tests and the xdist workers, once this process has sent it
+    the logs and events its flow runs left queued (as Prefect's test harness does)."""
+    started = session.config.stash.get(_SERVER, None)
+    if started is not None:
+        server, folder = started
+        if "prefect" in sys.modules:
+            from prefect.events.worker import EventsWorker
+            from prefect.logging.handlers import APILogWorker
+
+            APILogWorker.drain_all(timeout=30)
+            EventsWorker.drain_all(timeout=30)
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _prefect_server() -> None:
+    """Wait (once per process) until the run's Prefect server answers its health check;
+    fail every test, with the server's log, if it does not within Prefect's start timeout."""
+    import httpx
+
+    url = os.environ.get("PREFECT_API_URL")
+    if not url or not os.environ.get(SERVER_LOG):
+        return
+    from imgpipeline.settings import run_environment
+
+    wait = float(run_environment().get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 180))
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    log = Path(os.environ[SERVER_LOG])
+    pytest.fail(f"the test run's Prefect server ({url}) did not answer within {wait:g} s:\n{log.read_text()[-3000:] if log.exists() else ''}")
 
 
 # ---- built once per test run, shared by the xdist workers -----------------------------------
@@ -292,7 +340,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _start_shared_builds(request: pytest.FixtureRequest) -> None:
+def _start_shared_builds(request: pytest.FixtureRequest, _prefect_server: None) -> None:
     """At each worker's first test, start the shared builds this run needs that no other
     worker has started: one worker refreshes while the other runs the tests that need neither,
     and only waits at a test that does. A build that fails fails the tests that need it (as the

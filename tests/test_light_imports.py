@@ -1,7 +1,8 @@
 """What an applicant waits on stays light: the `imgpipeline recommend` command's whole path
 (the CLI module, reading a published version, the advice, the rendering, writing the files)
-imports neither Prefect, Great Expectations, matplotlib nor scikit-learn; the batch core and the
-per-chunk checks import neither Prefect nor GX either."""
+imports neither Prefect, Great Expectations, matplotlib, scikit-learn nor Numba (the batch
+kernel's compiler: no compile time on that path); the batch core and the per-chunk checks import
+neither Prefect nor GX either."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "very_high_h1b.yaml"
-HEAVY = ("prefect", "great_expectations", "matplotlib", "sklearn")
+HEAVY = ("prefect", "great_expectations", "matplotlib", "sklearn", "numba")
 
 
 def _loaded(code: str) -> dict[str, list[str]]:

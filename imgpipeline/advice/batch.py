@@ -9,10 +9,11 @@ and chooses the lists column-wise, exactly as ``advice.recommend`` does for one 
 1. the risk tiers of all applicants at once (``risk.assess_frame``);
 2. applicants equal on everything a list reads (the model's inputs, risk tier, preferred
    states, what the budget covers) are one key, scored once;
-3. P(interview) for every key x program with ``advice.model.compute_terms`` (blocks of keys:
-   (keys x programs) arrays, no loop over pairs); the ranking, statuses and left-out rules of
-   ``advice.lists``; the size chosen on the contiguous-ranks curve (``advice.outcome``'s
-   Poisson-binomial recursion, run for all keys at once) and the outcome at that size;
+3. each key against every program by the compiled kernel (``advice.kernel``, blocks of keys on
+   threads): P(interview) by the terms of ``advice.model.compute_terms``, the statuses,
+   ranking and left-out rules of ``advice.lists``, the size chosen on the contiguous-ranks
+   curve (``advice.outcome``'s Poisson-binomial recursion, advanced only as far as the choice
+   reads it) and the outcome at that size;
 4. the lists are expanded to one row per applicant per listed program.
 
 The result does not depend on how the applicants are split into chunks, so chunks can be
@@ -24,7 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import os
 import re
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +42,7 @@ import pyarrow.parquet as pq
 from imgpipeline.advice import lists
 from imgpipeline.advice.csv_out import write_csv
 from imgpipeline.advice.fees import FeeSchedule, eras_schedule
-from imgpipeline.advice.model import Applicants, band_of, baseline_bounds, compute_terms, sigmoid
+from imgpipeline.advice.model import Applicants, applicant_parts, baseline_bounds, program_side
 from imgpipeline.advice.profile import (
     ApplicantProfile,
     ProfileError,
@@ -85,7 +90,13 @@ INPUT_COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
     "budget_usd": (("budget_usd",), "budget for application fees, USD"),
 }
 MAX_REPORTED_PROBLEMS = 50
-KEY_BLOCK = 1024
+# Parsed profiles held at once while reading, each batch then kept as a frame of derived
+# columns (judgement: 100k pydantic profiles at once were most of a 100k batch's memory).
+PARSE_BATCH = 10_000
+# The kernel runs blocks of keys on this many threads (the CPUs this process may use), each
+# block at least MIN_KEYS_PER_THREAD keys (judgement: below that a thread costs more than it saves).
+THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+MIN_KEYS_PER_THREAD = 64
 
 
 class BatchInputError(PipelineError):
@@ -162,7 +173,7 @@ def _nested(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _records(path: Path, settings: Settings) -> list[dict[str, Any]]:
+def _records(path: Path, settings: Settings) -> Iterable[dict[str, Any]]:
     """The file's profiles as nested mappings, in file order, within the settings' caps
     (bytes checked before reading, rows before building them)."""
     suffix = path.suffix.lower()
@@ -211,7 +222,8 @@ def _records(path: Path, settings: Settings) -> list[dict[str, Any]]:
             )
         )
     cols = list(df.columns)
-    return [_nested(dict(zip(cols, row, strict=True))) for row in df.itertuples(index=False, name=None)]
+    # Rows built one at a time as they are read (the frame is all that is held).
+    return (_nested(dict(zip(cols, row, strict=True))) for row in df.itertuples(index=False, name=None))
 
 
 def _too_many(path: Path, n: object, limit: int) -> str:
@@ -288,54 +300,80 @@ def read_profiles(
     path = Path(path)
     preflight(path, settings)
     digest = _hash_within(path, settings)
-    profiles, rows, rejects = _parse_rows(path, settings)
-    _refuse_repeats(path, profiles, rows)
+    read = _parse_rows(path, settings, as_of_year, keep_profiles)
+    _refuse_repeats(path, read.ids, read.rows)
+    rejects = read.rejects
     frame = pd.DataFrame(rejects, columns=list(REJECT_COLUMNS))
     if rejects_path is not None and len(frame):
         write_csv(frame, rejects_path)
-    if len(frame) and (not skip_bad_rows or not profiles):
-        _refuse_rejects(path, frame, rejects, rejects_path, len(profiles))
-    if not profiles:
+    if len(frame) and (not skip_bad_rows or not read.ids):
+        _refuse_rejects(path, frame, rejects, rejects_path, len(read.ids))
+    if not read.ids:
         raise BatchInputError(f"{path} holds no profiles")
     if len(frame):
         log.warning("%s: %d bad rows skipped (--skip-bad-rows): %s", path, frame["row"].nunique(), rejects_path or "see rejects")
     return Profiles(
-        applicants=applicant_frame(profiles, as_of_year),
-        preferred=[p.preferred_state_codes for p in profiles],
-        budgets=np.array([np.nan if p.budget_usd is None else p.budget_usd for p in profiles], dtype=float),
+        applicants=pd.concat(read.frames, ignore_index=True) if len(read.frames) > 1 else read.frames[0],
+        preferred=read.preferred,
+        budgets=np.array(read.budgets, dtype=float),
         source=str(path),
         sha256=digest,
         rejects=frame,
-        profiles=profiles if keep_profiles else [],
+        profiles=read.kept,
     )
 
 
-def _parse_rows(path: Path, settings: Settings) -> tuple[list[ApplicantProfile], list[int], list[tuple[int, str, str, str]]]:
-    """The file's valid profiles with their row numbers (from 1), and every bad row's rejects."""
-    rejects: list[tuple[int, str, str, str]] = []
-    profiles: list[ApplicantProfile] = []
-    rows: list[int] = []
+@dataclass
+class _Read:
+    """What reading keeps of the valid profiles (their derived columns a frame per batch of
+    ``PARSE_BATCH``, preferred states, budgets, ids and row numbers from 1; the profiles
+    themselves only if asked) and every bad row's rejects."""
+
+    frames: list[pd.DataFrame] = field(default_factory=list)
+    preferred: list[tuple[str, ...]] = field(default_factory=list)
+    budgets: list[float] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    rejects: list[tuple[int, str, str, str]] = field(default_factory=list)
+    kept: list[ApplicantProfile] = field(default_factory=list)
+
+
+def _parse_rows(path: Path, settings: Settings, as_of_year: int | None, keep: bool) -> _Read:
+    """The file's rows validated one by one; at most ``PARSE_BATCH`` parsed profiles are held
+    at once (unless ``keep``), each batch turned into its frame of derived columns."""
+    out = _Read()
+    batch: list[ApplicantProfile] = []
     for i, rec in enumerate(_records(path, settings)):
         pid = rec.get("profile_id") if isinstance(rec, dict) else None
         try:
             profile = parse_profile(rec, f"row {i + 1}", settings)
         except ProfileError as exc:
-            rejects.extend((i + 1, str(pid or ""), field, msg) for field, msg in exc.problems)
+            out.rejects.extend((i + 1, str(pid or ""), field, msg) for field, msg in exc.problems)
             continue
         if profile.profile_id is None:
-            rejects.append((i + 1, "", "profile_id", "profile_id is required in a batch"))
+            out.rejects.append((i + 1, "", "profile_id", "profile_id is required in a batch"))
             continue
-        profiles.append(profile)
-        rows.append(i + 1)
-    return profiles, rows, rejects
+        batch.append(profile)
+        out.rows.append(i + 1)
+        out.ids.append(profile.profile_id)
+        out.preferred.append(profile.preferred_state_codes)
+        out.budgets.append(np.nan if profile.budget_usd is None else profile.budget_usd)
+        if keep:
+            out.kept.append(profile)
+        if len(batch) >= PARSE_BATCH:
+            out.frames.append(applicant_frame(batch, as_of_year))
+            batch = []
+    if batch or not out.frames:
+        out.frames.append(applicant_frame(batch, as_of_year))
+    return out
 
 
-def _refuse_repeats(path: Path, profiles: list[ApplicantProfile], rows: list[int]) -> None:
+def _refuse_repeats(path: Path, ids: list[str], rows: list[int]) -> None:
     """Repeated profile ids refuse the file (they are the rows' only identity)."""
-    ids = pd.Series([p.profile_id for p in profiles], dtype=object)
-    dup = ids[ids.duplicated(keep=False)]
+    series = pd.Series(ids, dtype=object)
+    dup = series[series.duplicated(keep=False)]
     if len(dup):
-        where = {pid: [rows[j] for j in np.flatnonzero(ids.to_numpy() == pid)] for pid in sorted(set(dup))[:20]}
+        where = {pid: [rows[j] for j in np.flatnonzero(series.to_numpy() == pid)] for pid in sorted(set(dup))[:20]}
         raise BatchInputError(
             f"{path}: profile_id repeats; nothing was scored: "
             + "; ".join(f"{pid!r} on rows {r}" for pid, r in where.items())
@@ -373,7 +411,7 @@ def plan_chunk(chunk: Profiles, data: Published, settings: Settings | None = Non
 
 # --------------------------------------------------------------------------------------------
 # The scoring core: the interview-chance model for every applicant x program, the lists and
-# their outcomes, as (keys x programs) arrays.
+# their outcomes, by the compiled kernel (``advice.kernel``) one key at a time.
 # --------------------------------------------------------------------------------------------
 
 
@@ -390,13 +428,15 @@ class _Version:
     band_target: float
     acgme_snapshot: str
     freida_snapshot: str
+    matrices: _Matrices
 
 
 _PREPARED: dict[tuple[int, int, int], _Version] = {}
 
 
 def _prepare(data: Published, settings: Settings) -> _Version:
-    """Per-version arrays (left-out masks, states, bands), cached per published object and rulebook."""
+    """Per-version arrays (left-out masks, states, bands, the kernel's matrices), cached per
+    published object and rulebook."""
     rules = lists.list_rules(settings)
     schedule = eras_schedule(settings)
     key = (id(data), hash(rules.model_dump_json()), hash(schedule.model_dump_json()))
@@ -416,6 +456,7 @@ def _prepare(data: Published, settings: Settings) -> _Version:
     out = _Version(
         data, rules, schedule, left, t["state"].astype(str).to_numpy(dtype=object),
         c["band_likely"], c["band_target"], snapshots("acgme_snapshot"), snapshots("freida_snapshot"),
+        _matrices(data, rules, left, c["band_likely"], c["band_target"]),
     )
     if len(_PREPARED) > 8:
         _PREPARED.clear()
@@ -445,221 +486,117 @@ def _distinct(apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.n
 
 @dataclass
 class KeyLists:
-    """Each distinct key's list: the listed programs in rank order (``top``: program index,
-    -1 past the list) with their chances, and the outcome of the list."""
+    """Each distinct key's list: the listed programs in rank order (``top``: program index;
+    read only the first ``n`` of a row) with their chances, and the outcome of the list."""
 
     n: np.ndarray                 # listed programs (U,)
-    top: np.ndarray               # (U, M) program indices by rank
-    p: np.ndarray                 # (U, M) P(interview) of the ranked programs
+    top: np.ndarray               # (U, W) program indices by rank
+    p: np.ndarray                 # (U, W) P(interview) of the ranked programs
     p_low: np.ndarray
     p_high: np.ndarray
-    logit: np.ndarray             # (U, M) log-odds (what the ranking read, without the bonus)
-    band: np.ndarray              # (U, M) codes into BANDS
-    preferred: np.ndarray         # (U, M) bool
+    band: np.ndarray              # (U, W) codes into BANDS
+    preferred: np.ndarray         # (U, W) bool
     counts: dict[str, np.ndarray]
     size_rule: np.ndarray         # (U,) codes into SIZE_RULES
     outcome: dict[str, np.ndarray]
 
 
-
-
-def _choose(pm: np.ndarray, top: np.ndarray, covers: np.ndarray, rules: lists.ListRules) -> tuple[np.ndarray, np.ndarray]:
-    """``lists.choose_size`` for many rows at once: ``pm[:, s]`` is P(match) of the top s
-    candidates (s = 0..M), ``top`` the largest size each row may take (candidates, max_size)."""
-    U = len(top)
-    n = np.zeros(U, dtype=np.int64)
-    why = np.full(U, SIZE_RULES.index("no_candidate"), dtype=np.int8)
-    rows = np.arange(U)
-    first = np.minimum(rules.min_size, top)
-    kmax = int(((np.maximum(top - first, 0)) // rules.size_step).max()) if U else 0
-    # Grid point k of a row: first + k * step while <= top; then top itself (if not on the grid).
-    grid = first[:, None] + rules.size_step * np.arange(kmax + 2)[None, :]
-    on = grid <= top[:, None]
-    last_on = on.sum(axis=1) - 1
-    extra = grid[rows, last_on] < top
-    grid[rows, last_on + 1] = np.where(extra, top, grid[rows, last_on + 1])
-    valid = on.copy()
-    valid[rows, last_on + 1] |= extra
-    g = np.where(valid, grid, 0)
-    pmg = pm[rows[:, None], np.minimum(g, pm.shape[1] - 1)]
-    reach = valid & (pmg >= rules.target_p_match)
-    nxt_valid = np.concatenate([valid[:, 1:], np.zeros((U, 1), dtype=bool)], axis=1)
-    gain = np.concatenate([pmg[:, 1:] - pmg[:, :-1], np.zeros((U, 1))], axis=1)
-    flat = valid & nxt_valid & (gain < rules.min_gain_per_step)
-    stop = reach | flat
-    has_stop = stop.any(axis=1)
-    k = np.where(has_stop, stop.argmax(axis=1), valid.sum(axis=1) - 1)
-    n = np.where(top > 0, g[rows, k], 0)
-    reached = (top > 0) & reach[rows, k]
-    why = np.where(reached, SIZE_RULES.index("reached_target"), np.where(has_stop, SIZE_RULES.index("stopped_rising"), SIZE_RULES.index("every_candidate")))
-    why = np.where(top > 0, why, SIZE_RULES.index("no_candidate"))
-    budget = (covers >= 0) & (covers < n)
-    n = np.where(budget, covers, n)
-    why = np.where(budget, SIZE_RULES.index("budget"), why).astype(np.int8)
-    return n.astype(np.int64), why
-
-
-def _pass(p: np.ndarray, kmax: int, until: np.ndarray, curve: np.ndarray | None = None, stop: Any = None) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
-    """The Poisson-binomial recursion of ``outcome.interview_distribution`` over the columns of
-    ``p`` (rows ranked), each row up to its ``until`` columns (the same products and sums per
-    element, so the same numbers). With ``curve``: P(match) and P(no interview) after every
-    prefix ((U, M + 1) each, 0 past a row's end); ``stop(j, rows, pm)`` may end rows early
-    (returns a mask of ``rows`` that are done after j columns). Returns them and each row's
-    distribution after its first ``until`` columns (as ``until`` stands at the end). Works on
-    (bins x rows) arrays in place; rows leave the arithmetic once done."""
-    U, M = p.shape
-    until = until.copy()
-    pt = np.ascontiguousarray(p.T)
-    dist = np.zeros((kmax + 1, U))
-    dist[0] = 1.0
-    at = np.zeros((U, kmax + 1))
-    pm = np.zeros((U, M + 1)) if curve is not None else None
-    p0 = np.zeros((U, M + 1)) if curve is not None else None
-    active = np.arange(U)
-    done0 = until == 0
-    at[done0, 0] = 1.0
-    if pm is not None and p0 is not None:
-        pm[:, 0] = _dot(curve, dist)
-        p0[:, 0] = 1.0
-    moved = np.empty_like(dist)
-    last = int(until.max()) if U else 0
-    j = 0
-    while j < last:
-        keep = until[active] > j
-        if not keep.all():
-            active, dist = active[keep], np.ascontiguousarray(dist[:, keep])
-            moved = np.empty_like(dist)
-            if not len(active):
-                break
-        q = pt[j, active]
-        np.multiply(dist, q, out=moved)
-        np.multiply(dist, 1.0 - q, out=dist)
-        dist[1:] += moved[:-1]
-        dist[-1] += moved[-1]
-        j += 1
-        if pm is not None and p0 is not None:
-            pm[active, j] = _dot(curve, dist)
-            p0[active, j] = dist[0]
-            if stop is not None:
-                done = stop(j, active, pm)
-                if done is not None and done.any():
-                    until[active[done]] = j
-        hit = until[active] == j
-        if hit.any():
-            at[active[hit]] = dist[:, hit].T
-    return pm, p0, at
-
-
-def _dot(curve: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """``curve @ dist`` for (bins, rows) ``dist``, summed bin by bin in a fixed order: the same
-    value for a row whatever the other rows (BLAS blocks by the number of rows, so its last
-    bits would depend on how applicants are chunked)."""
-    out = np.zeros(dist.shape[1])
-    for k in range(dist.shape[0]):
-        out += curve[k] * dist[k]
-    return out
-
-
 @dataclass
-class _Ranked:
-    """One block of keys after the model and the ranking, before sizing."""
+class _Matrices:
+    """A version's program side and the rulebook's scalars as the kernel reads them (built
+    once per version, ``_prepare``)."""
 
-    order: np.ndarray
-    p: np.ndarray
-    p_low: np.ndarray
-    p_high: np.ndarray
-    logit: np.ndarray
-    preferred: np.ndarray
-    counts: dict[str, np.ndarray]
+    pf: np.ndarray                # (N_PF, P) float rows
+    pb: np.ndarray                # (N_PB, P) flag rows
+    left: np.ndarray              # (risk tiers, P) the left-out code (``kernel.C_*``) before exclusions and R4
+    s: np.ndarray                 # (N_S,) coefficients and list rules
+    curve: np.ndarray             # (3, kmax + 1): P(match | k interviews), low, high
 
 
-def _rank(v: _Version, apps: Applicants, tier: np.ndarray, preferred: np.ndarray) -> _Ranked:
-    """The model (``compute_terms`` once) and the ranking of ``advice.lists`` for U keys: each
-    row's first M candidates in rank order with their chances (0 past the candidates)."""
-    data, rules = v.data, v.rules
+def _matrices(data: Published, rules: lists.ListRules, left: lists.LeftOut, band_likely: float, band_target: float) -> _Matrices:
+    """The program side of the terms (``model.program_side``), the exclusions and left-out
+    masks, and the scalars, in the kernel's rows (``kernel.P_*``, ``B_*``, ``S_*``)."""
+    from imgpipeline.advice import kernel as k
+
     c, ps = data.coefficients, data.programs
-    U, P = apps.n, ps.n
-    terms = compute_terms(c, ps, apps)
-    logit = np.zeros((U, P))
-    for t in terms.terms.values():      # the order of Terms.logit: the same sums, bit for bit
-        logit += t
-    excluded = terms.any_excluded
-    del terms
+    side = program_side(c, ps)
     low, high = baseline_bounds(c, ps)
-    base = c["calibration_offset"] + ps.openness
-    p = np.where(excluded, 0.0, sigmoid(logit))
-    status = lists.statuses(p, excluded, tier, v.left, rules)
-    n_cand = (status == lists.BEYOND).sum(axis=1)
-    M = int(min(rules.max_size, n_cand.max())) if U else 0
-    # The ranking: candidates by log-odds + the preferred-state bonus, ties to the lower index
-    # (lists.ranking); only the first M of each row are ever read.
-    order = lists.ranking(logit, preferred, status, rules)[:, :M]
-    rows = np.arange(U)[:, None]
-    incand = np.arange(M)[None, :] < n_cand[:, None]
-    lg = logit[rows, order]
-    bo = base[order]
-    counts = {k: (status == lists.STATUS.index(k)).sum(axis=1) for k in lists.LEFT_OUT_TEXT}
-    counts["excluded"] = excluded.sum(axis=1)
-    counts["candidates"] = n_cand
-    return _Ranked(
-        order=order,
-        p=np.where(incand, p[rows, order], 0.0),
-        p_low=np.where(incand, sigmoid(lg - bo + low[order]), 0.0),
-        p_high=np.where(incand, sigmoid(lg - bo + high[order]), 0.0),
-        logit=lg,
-        preferred=preferred[rows, order],
-        counts=counts,
-    )
+    pf = np.zeros((k.N_PF, ps.n))  # P_VISA_NONE stays 0 (no visa term), B_NO_NONE False
+    for row, values in (
+        (k.P_BASE, side.baseline[0]), (k.P_BONUS, ps.program_bonus), (k.P_S2W, side.step2ck_weight),
+        (k.P_S2MIN, ps.step2_min_2016), (k.P_S1MIN, ps.step1_min_2016), (k.P_YOG_OLDER, side.yog_older),
+        (k.P_USCE_NEED, side.usce_need), (k.P_USCE_POL, side.usce_policy), (k.P_VISA_J1, side.visa[("j1", True)][1]),
+        (k.P_VISA_H1B, side.visa[("h1b", True)][1]), (k.P_VISA_EITHER, side.visa[("either", True)][1]),
+        (k.P_H1B_YES, side.h1b_yes), (k.P_YOG_LIMIT, ps.yog_limit), (k.P_LOW, low), (k.P_HIGH, high),
+    ):
+        pf[row] = values
+    pb = np.zeros((k.N_PB, ps.n), dtype=bool)
+    for row, flags in (
+        (k.B_NO_J1, side.visa[("j1", True)][0]), (k.B_NO_H1B, side.visa[("h1b", True)][0]), (k.B_NO_EITHER, side.visa[("either", True)][0]),
+        (k.B_EXCL_FAIL, ps.excludes_failures), (k.B_YOG_LIMITED, side.yog_limited), (k.B_EXCL_IMGS, ps.excludes_imgs),
+        (k.B_MILITARY, ps.military),
+    ):
+        pb[row] = flags
+    codes = np.where(left.avoid_tier, k.C_AVOID_TIER, np.where(left.avoid_few_imgs, k.C_FEW_IMGS, np.where(left.not_accepting[None, :], k.C_NOT_ACCEPTING, k.C_CANDIDATES)))
+    floor = rules.long_shot_below
+    s = np.empty(k.N_S)
+    s[[k.S_BELOW_CK, k.S_BELOW_S1, k.S_NEG_OVERLAP]] = c["below_2016_step2_minimum"], c["below_2016_step1_minimum"], -c["screen_overlap"]
+    s[[k.S_LONG_SHOT, k.S_LONG_SHOT_LOGIT, k.S_PREFERRED]] = floor, (math.log(floor / (1 - floor)) if floor > 0 else -np.inf), rules.preferred_state_log_odds
+    s[[k.S_TARGET, k.S_MIN_GAIN, k.S_STEP, k.S_MIN_SIZE, k.S_MAX_SIZE]] = rules.target_p_match, rules.min_gain_per_step, rules.size_step, rules.min_size, rules.max_size
+    s[[k.S_LIKELY, k.S_BAND_TARGET]] = band_likely, band_target
+    r = data.ranks
+    return _Matrices(pf, pb, np.ascontiguousarray(codes, dtype=np.int64), s, np.ascontiguousarray(np.stack([r.p, r.low, r.high])))
 
 
-def _size(v: _Version, r: _Ranked, covers: np.ndarray) -> KeyLists:
-    """Each key's list size (``lists.choose_size`` on the size curve of ``outcome``) and the
-    outcome at that size, for all keys at once."""
-    rules, curve = v.rules, v.data.ranks
-    U, M = r.p.shape
-    n_cand = r.counts["candidates"]
-    top = np.minimum(rules.max_size, n_cand)
-    first = np.minimum(rules.min_size, top)
+def _applicant_matrix(c: Any, apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.ndarray) -> np.ndarray:
+    """The keys as the kernel reads them: (N_AF, U), rows ``kernel.A_*``."""
+    from imgpipeline.advice import kernel as k
 
-    def decided(j: int, rows: np.ndarray, pm: np.ndarray) -> np.ndarray | None:
-        """Rows whose choice is known after j columns: at a grid point, P(match) reached the
-        target, or it rose less than the rulebook's gain since the previous grid point."""
-        on = (j >= first[rows]) & ((j - first[rows]) % rules.size_step == 0) & (j <= top[rows])
-        if not on.any():
-            return None
-        now = pm[rows, j]
-        prev = j - rules.size_step
-        flat = (prev >= first[rows]) & (now - pm[rows, np.maximum(prev, 0)] < rules.min_gain_per_step)
-        return on & ((now >= rules.target_p_match) | flat)
+    parts = applicant_parts(c, apps)
+    af = np.empty((k.N_AF, apps.n))
+    for row, values in (
+        (k.A_S2, parts["step2ck"]), (k.A_CK, apps.step2ck), (k.A_S1, apps.step1), (k.A_FAIL, parts["failures"]),
+        (k.A_OLDER, parts["older"]), (k.A_USCE, parts["usce"]), (k.A_HANDS, apps.hands_on), (k.A_LETTERS, parts["letters"]),
+        (k.A_RECENT, parts["recent_clinical"]), (k.A_GAPS, parts["gaps"]), (k.A_YEARS, apps.years), (k.A_HAS_FAIL, apps.failures > 0),
+        (k.A_SERVICE, apps.service_member), (k.A_VISA, [VISA_NEEDS.index(x) for x in apps.visa_need]), (k.A_STEP3, apps.step3_passed),
+        (k.A_TIER, tier), (k.A_COVERS, covers), (k.A_PREF, pref),
+    ):
+        af[row] = values
+    return af
 
-    pm, p0, _ = _pass(r.p, curve.kmax, np.minimum(top, M), curve.p, decided)
-    assert pm is not None and p0 is not None
-    n, why = _choose(pm, top, covers, rules)
-    _, _, dlh = _pass(np.vstack([r.p_low, r.p_high]), curve.kmax, np.concatenate([n, n]))
-    at_n = np.arange(U), n
-    cum = lambda a: np.concatenate([np.zeros((U, 1)), np.cumsum(a, axis=1)], axis=1)[at_n]  # noqa: E731
-    outcome_arrays = {
-        "expected_interviews": cum(r.p),
-        "interviews_low": cum(r.p_low),
-        "interviews_high": cum(r.p_high),
-        "p_match": pm[at_n],
-        "p_match_low": _dot(curve.low, dlh[:U].T),
-        "p_match_high": _dot(curve.high, dlh[U:].T),
-        "p_no_interview": p0[at_n],
-    }
-    listed = np.arange(M)[None, :] < n[:, None]
-    band = band_of(r.p, np.zeros_like(listed), v.band_likely, v.band_target)
+
+def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.ndarray, pref: np.ndarray, covers: np.ndarray) -> KeyLists:
+    """Lists for U distinct keys (``apps``, their risk-tier index, preferred-state mask index
+    into ``pref_masks`` (S, P), and budget covers, -1 = no budget) by the compiled kernel
+    (``advice.kernel``: the model, ranking, sizing and outcome of ``advice.recommend``), blocks
+    of keys on as many threads as the process has CPUs."""
+    from imgpipeline.advice import kernel as k
+
+    m, U, W = v.matrices, apps.n, v.rules.max_size
+    af = _applicant_matrix(v.data.coefficients, apps, tier, pref, covers)
+    pref_masks = np.ascontiguousarray(pref_masks, dtype=bool)
+    counts, order = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.empty((U, W), dtype=np.int64)
+    preferred = np.zeros((U, W), dtype=bool)
+    p, p_low, p_high = np.zeros((U, W)), np.zeros((U, W)), np.zeros((U, W))
+    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.zeros((U, W), dtype=np.int8), np.zeros((U, k.N_OUT))
+
+    def run(lo: int, hi: int) -> None:
+        k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, counts, order, p, p_low, p_high, preferred, band, n, why, out)
+
+    cuts = np.linspace(0, U, min(THREADS, max(1, U // MIN_KEYS_PER_THREAD)) + 1).astype(int)
+    if len(cuts) > 2:
+        with ThreadPoolExecutor(len(cuts) - 1) as pool:
+            list(pool.map(run, cuts[:-1], cuts[1:]))
+    else:
+        run(0, U)
+    names = ("excluded", "avoided_program_tier", "avoided_few_imgs", "not_accepting", "long_shot", "candidates")
+    outcome = ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")
     return KeyLists(
-        n=n, top=np.where(listed, r.order, -1), p=r.p, p_low=r.p_low, p_high=r.p_high, logit=r.logit, band=band,
-        preferred=r.preferred, counts=r.counts, size_rule=why, outcome=outcome_arrays,
+        n=n, top=order, p=p, p_low=p_low, p_high=p_high, band=band, preferred=preferred,
+        counts={name: counts[:, i] for i, name in enumerate(names)}, size_rule=why,
+        outcome={name: out[:, i] for i, name in enumerate(outcome)},
     )
 
-
-def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, preferred: np.ndarray, covers: np.ndarray) -> KeyLists:
-    """Lists for U distinct keys (``apps``, their risk-tier index, (U, P) preferred-state
-    masks and budget covers, -1 = no budget): ``compute_terms`` once, then ranking, sizing and
-    the outcome exactly as ``advice.recommend`` does for one applicant."""
-    return _size(v, _rank(v, apps, tier, preferred), covers)
 
 NOT_STATED_COLUMNS = {
     "step1": "step1_passed", "usce": "usce_hands_on_months", "us_im_letters": "us_im_letters",
@@ -700,68 +637,47 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     first, key = _distinct(apps, tier, pref_code, covers)
     U = len(first)
 
-    blocks = [first[s : s + KEY_BLOCK] for s in range(0, U, KEY_BLOCK)]
-    kl = _size(v, _concat([_rank(v, apps.take(ks), tier[ks], pref_masks[pref_code[ks]]) for ks in blocks]), covers[first])
-    g = _Gather.of(kl, key, N)
+    kl = score_keys(v, apps.take(first), tier[first], pref_masks, pref_code[first], covers[first])
     ids = frame["profile_id"].astype(str).to_numpy(dtype=object)
-    recs = _recommendation_rows(data, kl, g, ids)
-    applicants = _applicant_rows(v, kl, g, frame, ids, risk, apps, budgets, settings)
-    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, len(g.who))
+    recs = _recommendation_rows(data, kl, key, ids)
+    applicants = _applicant_rows(v, kl, key, frame, ids, risk, apps, budgets, settings)
+    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, len(recs))
     return applicants, recs
 
 
-@dataclass
-class _Gather:
-    """One row per applicant per listed program: a ragged gather of the keys' lists, in
-    applicant order (``who``: the applicant, ``pos``: the place in its list, ``k``: its key)."""
+def _recommendation_rows(data: Published, kl: KeyLists, key: np.ndarray, ids: np.ndarray) -> pd.DataFrame:
+    """The ``batch_recommendations`` rows: one per applicant (of key ``key``) per listed program."""
+    from imgpipeline.advice.kernel import listed_rows
 
-    key: np.ndarray
-    lens: np.ndarray
-    who: np.ndarray
-    pos: np.ndarray
-    k: np.ndarray
-    band: np.ndarray
-
-    @classmethod
-    def of(cls, kl: KeyLists, key: np.ndarray, n: int) -> _Gather:
-        lens = kl.n[key]
-        total = int(lens.sum())
-        who = np.repeat(np.arange(n), lens)
-        pos = np.arange(total) - np.repeat(np.cumsum(lens) - lens, lens)
-        k = key[who]
-        return cls(key=key, lens=lens, who=who, pos=pos, k=k, band=kl.band[k, pos])
-
-
-def _recommendation_rows(data: Published, kl: KeyLists, g: _Gather, ids: np.ndarray) -> pd.DataFrame:
-    """The ``batch_recommendations`` rows: one per applicant per listed program."""
-    k, pos, total = g.k, g.pos, len(g.who)
-    prog = kl.top[k, pos]
+    who, rank, prog, p, p_low, p_high, band, preferred = listed_rows(key, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred)
     return pd.DataFrame({
-        "profile_id": _strings(ids, g.who),
-        "rank": (pos + 1).astype(np.int64),
+        "profile_id": _strings(ids, who),
+        "rank": rank,
         "acgme_id": _strings(data.programs.acgme_id, prog),
-        "p_interview": kl.p[k, pos],
-        "p_interview_low": kl.p_low[k, pos],
-        "p_interview_high": kl.p_high[k, pos],
-        "band": _strings(np.array(BANDS, dtype=object), g.band),
-        "preferred_state": kl.preferred[k, pos],
-        "published_version": _strings(np.array([data.version], dtype=object), np.zeros(total, dtype=np.int64)),
-    })
+        "p_interview": p,
+        "p_interview_low": p_low,
+        "p_interview_high": p_high,
+        "band": _strings(np.array(BANDS, dtype=object), band),
+        "preferred_state": preferred,
+        "published_version": _repeated(data.version, len(who)),
+    }, copy=False)
 
 
 def _applicant_rows(
-    v: _Version, kl: KeyLists, g: _Gather, frame: pd.DataFrame, ids: np.ndarray, risk: pd.DataFrame,
+    v: _Version, kl: KeyLists, key: np.ndarray, frame: pd.DataFrame, ids: np.ndarray, risk: pd.DataFrame,
     apps: Applicants, budgets: np.ndarray, settings: Settings,
 ) -> pd.DataFrame:
-    """The ``batch_applicants`` rows: one per applicant (the list sizes and readiness rules of
-    ``settings``' rulebook)."""
-    N, P, key, who, tier = len(frame), v.data.n, g.key, g.who, risk["risk_rank"].to_numpy(dtype=np.int64)
+    """The ``batch_applicants`` rows: one per applicant (of key ``key``; the list sizes and
+    readiness rules of ``settings``' rulebook)."""
+    from imgpipeline.advice.kernel import key_counts
+
+    N, P, tier = len(frame), v.data.n, risk["risk_rank"].to_numpy(dtype=np.int64)
     sizes = list_sizes(settings)
     lo = np.array([sizes[t].min for t in RISK_TIERS])[tier]
     hi = np.array([sizes[t].max for t in RISK_TIERS])[tier]
-    listed = g.lens.astype(np.int64)
+    listed = kl.n[key].astype(np.int64)
     fee_of = {int(n): v.schedule.cost(int(n)) for n in np.unique(listed)}
-    band_counts = {b: np.bincount(who, weights=(g.band == BANDS.index(b)), minlength=N).astype(np.int64) for b in ("likely", "target", "reach")}
+    per_key = key_counts(kl.n, kl.band, kl.preferred)[key]
     ready = readiness_rules(settings)
     not_stated = _named(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
     left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
@@ -782,39 +698,25 @@ def _applicant_rows(
         "programs_listed": listed,
         "size_rule": np.array(SIZE_RULES, dtype=object)[kl.size_rule[key]],
         "below_article_size": listed < lo,
-        "listed_likely": band_counts["likely"],
-        "listed_target": band_counts["target"],
-        "listed_reach": band_counts["reach"],
-        "preferred_listed": np.bincount(who, weights=kl.preferred[g.k, g.pos], minlength=N).astype(np.int64),
+        "listed_likely": per_key[:, 0],
+        "listed_target": per_key[:, 1],
+        "listed_reach": per_key[:, 2],
+        "preferred_listed": per_key[:, 3],
         **{name: o[name][key] for name in ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")},
         "eras_fee_usd": np.array([fee_of[int(n)] for n in listed], dtype=float),
         "budget_usd": budgets,
         "published_version": v.data.version,
         "acgme_snapshot": v.acgme_snapshot,
         "freida_snapshot": v.freida_snapshot,
-    })
+    }, copy=False)
 
 
-def _concat(parts: list[_Ranked]) -> _Ranked:
-    """Blocks of keys as one, padded to a common width (past a row's candidates: chance 0)."""
-    M = max([p.order.shape[1] for p in parts] + [0])
-
-    def cat(name: str, fill: Any) -> np.ndarray:
-        arrays = [getattr(p, name) for p in parts]
-        if not arrays:
-            return np.zeros((0, M))
-        out = np.full((sum(len(a) for a in arrays), M), fill, dtype=arrays[0].dtype)
-        i = 0
-        for a in arrays:
-            out[i : i + len(a), : a.shape[1]] = a
-            i += len(a)
-        return out
-
-    return _Ranked(
-        order=cat("order", 0), p=cat("p", 0.0), p_low=cat("p_low", 0.0), p_high=cat("p_high", 0.0),
-        logit=cat("logit", 0.0), preferred=cat("preferred", False),
-        counts={k: np.concatenate([p.counts[k] for p in parts]) for k in (parts[0].counts if parts else {})},
-    )
+def _repeated(value: str, n: int) -> pd.api.extensions.ExtensionArray:
+    """``value`` n times as pandas' string dtype, its Arrow buffers built at once."""
+    data = value.encode()
+    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
+    arrow = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
+    return pd.array(arrow, dtype="str")
 
 
 def _strings(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -823,11 +725,15 @@ def _strings(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.Extensi
 
 
 def score_profiles(profiles: Profiles, source: Published | Settings | str | Path | None = None, chunk_size: int = 5000, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``score_chunk`` over consecutive chunks, concatenated: the default runner's result
-    without Prefect (used by the bench and to check that chunking changes nothing)."""
+    """``score_chunk`` over consecutive chunks, concatenated in order: the default runner's
+    result without Prefect (used by the bench and to check that chunking changes nothing).
+    Like the flow, chunks overlap (``THREADS`` at a time): one builds its rows while another's
+    kernel runs."""
     settings = settings or (source if isinstance(source, Settings) else None) or Settings()
     data = source if isinstance(source, Published) else load_published(source)
-    parts = [score_chunk(c, data, settings) for c in profiles.chunks(chunk_size)]
+    chunks = profiles.chunks(chunk_size)
+    with ThreadPoolExecutor(max(1, min(THREADS, len(chunks)))) as pool:
+        parts = list(pool.map(lambda c: score_chunk(c, data, settings), chunks))
     return (
         pd.concat([p[0] for p in parts], ignore_index=True),
         pd.concat([p[1] for p in parts], ignore_index=True),

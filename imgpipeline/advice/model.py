@@ -327,23 +327,35 @@ def _failures(c: Coefficients, a: Applicants) -> np.ndarray:
     return (raw * (1.0 - relief))[:, None]
 
 
+def _older(c: Coefficients, a: Applicants) -> np.ndarray:
+    """Graduated longer ago than the coefficients' YOG threshold (not stated: no)."""
+    return np.nan_to_num(a.years, nan=0.0) > c["yog_after_years"]
+
+
 def _yog(c: Coefficients, a: Applicants, side: ProgramSide) -> np.ndarray:
     """Older graduates by the program's tolerance (beyond a stated required window excludes:
     ``exclusions``)."""
-    older = np.nan_to_num(a.years, nan=0.0) > c["yog_after_years"]
+    older = _older(c, a)
     return np.where(older[:, None], side.yog_older[None, :], 0.0)
+
+
+def usce_own(c: Coefficients, a: Applicants) -> np.ndarray:
+    """The applicant's own USCE term (G,): none, observerships only, strong; not stated = 0."""
+    hands = a.hands_on
+    total = hands + np.nan_to_num(a.observership)
+    stated = ~np.isnan(hands)
+    return np.where(
+        stated & (total <= 0), c["no_usce"],
+        np.where(stated & (hands <= 0), c["observership_only"],
+                 np.where(stated & (hands >= c["usce_hands_on_months_strong"]), c["usce_strong"], 0.0)),
+    )
 
 
 def _usce(c: Coefficients, a: Applicants, side: ProgramSide) -> tuple[np.ndarray, np.ndarray]:
     """The applicant's USCE (not stated = 0) and a program's stated requirement."""
     hands = a.hands_on
-    total = hands + np.nan_to_num(a.observership)
     stated = ~np.isnan(hands)
-    own = np.where(
-        stated & (total <= 0), c["no_usce"],
-        np.where(stated & (hands <= 0), c["observership_only"],
-                 np.where(stated & (hands >= c["usce_hands_on_months_strong"]), c["usce_strong"], 0.0)),
-    )
+    own = usce_own(c, a)
     with np.errstate(invalid="ignore"):
         short = stated[:, None] & (hands[:, None] < side.usce_need[None, :])
     return own[:, None], np.where(short, side.usce_policy[None, :], 0.0)
@@ -386,6 +398,21 @@ def _stated(c: Coefficients, a: Applicants) -> dict[str, np.ndarray]:
         "letters": np.where(few, c["few_letters"], 0.0)[:, None],
         "recent_clinical": np.where(a.recent_clinical == 0, c["no_recent_clinical_work"], 0.0)[:, None],
         "gaps": np.where(a.gaps == 1, c["unexplained_gaps"], 0.0)[:, None],
+    }
+
+
+def applicant_parts(c: Coefficients, a: Applicants) -> dict[str, np.ndarray]:
+    """The parts of the terms that read only the applicants, (G,) each, computed as
+    ``compute_terms`` computes them: the Step 2 CK points before the program's weight, the
+    failures, USCE, letters, recent-work and gaps terms, and whether the YOG term applies
+    (``older``). The batch kernel combines them with the program side pair by pair."""
+    stated = _stated(c, a)
+    return {
+        "step2ck": c["step2ck_per_point"] * np.nan_to_num(a.step2ck - c["step2ck_reference"]),
+        "failures": _failures(c, a)[:, 0],
+        "usce": usce_own(c, a),
+        **{k: v[:, 0] for k, v in stated.items()},
+        "older": _older(c, a),
     }
 
 
