@@ -118,6 +118,14 @@ def apply_run_environment() -> None:
         os.environ.setdefault(key, value)
 
 
+def given(settings: Settings | None, source: object = None) -> Settings:
+    """The settings a library call follows: those it was given, else ``source`` when that is
+    settings, else the environment's, read for this call (entry points pass their own)."""
+    if settings is not None:
+        return settings
+    return source if isinstance(source, Settings) else Settings()
+
+
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit overrides (from the CLI or a notebook) on top."""
     clean = {k: v for k, v in overrides.items() if v is not None}

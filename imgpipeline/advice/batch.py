@@ -55,7 +55,7 @@ from imgpipeline.advice.risk import assess_frame, list_sizes
 from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.advice.safe_input import Limits, binary_kind, load_yaml_file, one_line
 from imgpipeline.errors import PipelineError
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, given
 from imgpipeline.tables.batch_applicants import SIZE_RULES
 from imgpipeline.vocabulary import BANDS, RISK_TIERS, VISA_NEEDS
 
@@ -239,7 +239,7 @@ def preflight(path: str | Path, settings: Settings | None = None) -> None:
     """The checks that need no parsing (a missing path, a folder, a wrong suffix, the size
     cap, binary content in a CSV or YAML file), so the CLI refuses in milliseconds, before
     Prefect starts. ``read_profiles`` repeats them."""
-    settings = settings or Settings()
+    settings = given(settings)
     path = Path(path)
     if path.is_dir():
         raise BatchInputError(f"{path}: is a directory, not a file")
@@ -296,7 +296,7 @@ def read_profiles(
     ids refuse the file either way (they are the rows' only identity), as do a file over
     the size or row cap (``IMGPIPELINE_BATCH_MAX_BYTES`` / ``_MAX_ROWS``). Rows are checked
     against the bounds of ``settings``' rulebook."""
-    settings = settings or Settings()
+    settings = given(settings)
     path = Path(path)
     preflight(path, settings)
     digest = _hash_within(path, settings)
@@ -404,7 +404,7 @@ def plan_chunk(chunk: Profiles, data: Published, settings: Settings | None = Non
 
     if len(chunk.profiles) != len(chunk):
         raise ValueError("plans need the parsed profiles: read_profiles(..., keep_profiles=True)")
-    settings = settings or Settings()
+    settings = given(settings)
     frames = [plan_rows(recommend(p, data, settings=settings, plan=True)) for p in chunk.profiles]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -620,7 +620,7 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     P(interview) with its interval and band), both in the applicants' order; the frames of the
     ``batch_applicants`` and ``batch_recommendations`` declarations. The rules are those of
     ``settings`` (else of ``source`` when it is settings, else the environment's, read for this call)."""
-    settings = settings or (source if isinstance(source, Settings) else None) or Settings()
+    settings = given(settings, source)
     data = source if isinstance(source, Published) else load_published(source)
     v = _prepare(data, settings)
     frame = profiles.applicants.reset_index(drop=True)
@@ -729,7 +729,7 @@ def score_profiles(profiles: Profiles, source: Published | Settings | str | Path
     result without Prefect (used by the bench and to check that chunking changes nothing).
     Like the flow, chunks overlap (``THREADS`` at a time): one builds its rows while another's
     kernel runs."""
-    settings = settings or (source if isinstance(source, Settings) else None) or Settings()
+    settings = given(settings, source)
     data = source if isinstance(source, Published) else load_published(source)
     chunks = profiles.chunks(chunk_size)
     with ThreadPoolExecutor(max(1, min(THREADS, len(chunks)))) as pool:

@@ -32,7 +32,7 @@ from imgpipeline.advice.profile import VISA_LABEL, ApplicantProfile, parse_profi
 from imgpipeline.advice.published import Published
 from imgpipeline.advice.risk import Clause, as_values, holds_all
 from imgpipeline.rulebook import Rulebook
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, given
 from imgpipeline.text import pct
 
 if TYPE_CHECKING:
@@ -571,7 +571,7 @@ def build_plan(
     changed profiles (all at once, with the applicant's own: ``core.score``; ``sized=False``
     skips the re-runs and says so). ``recommend`` scores them with the applicant directly.
     The rules are those of ``settings`` (the environment's without, read for this call)."""
-    settings = settings or Settings()
+    settings = given(settings)
     prep = core.prepare(data, settings)
     main = core.applicant(profile, as_of_year, prep)
     steps = pending_steps(main, prep, settings, sized)

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, given
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -370,7 +370,7 @@ def parse_profile(data: dict[str, Any], source: str = "profile", settings: Setti
     """A profile from a mapping, checked against the bounds and passing scores of the
     settings' rulebook (the environment's without settings, read for this call); every bad
     field is reported at once in a ``ProfileError``."""
-    settings = settings or Settings()
+    settings = given(settings)
     if not isinstance(data, dict):
         raise ProfileError([("profile", "must be a mapping of fields")], source)
     try:
@@ -384,7 +384,7 @@ def load_profile(path: str | Path, settings: Settings | None = None) -> Applican
     aliases, duplicate keys, nesting: ``safe_input.InputRefused``) then validated."""
     from imgpipeline.advice.safe_input import read_profile_mapping
 
-    settings = settings or Settings()
+    settings = given(settings)
     data = read_profile_mapping(path, settings=settings)
     return parse_profile(data, "<stdin>" if str(path) == "-" else str(path), settings)
 
@@ -393,7 +393,7 @@ def profile_from_bytes(body: bytes, source: str = "profile", settings: Settings 
     """A profile from YAML bytes (an HTTP request body), through the same checks as a file."""
     from imgpipeline.advice.safe_input import read_profile_mapping
 
-    settings = settings or Settings()
+    settings = given(settings)
     return parse_profile(read_profile_mapping(body, source, settings), source, settings)
 
 

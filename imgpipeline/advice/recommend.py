@@ -32,7 +32,7 @@ from imgpipeline.advice.profile import ApplicantProfile
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import Readiness, unknown_policies
 from imgpipeline.advice.risk import RiskAssessment
-from imgpipeline.settings import Settings
+from imgpipeline.settings import Settings, given
 from imgpipeline.vocabulary import FREIDA_ACCEPTING_YEAR
 
 
@@ -207,7 +207,7 @@ def recommend(
     with this one in one pass: ``core.score``). The rules are those of ``settings`` (else of
     ``source`` when it is settings, else the environment's, read for this call: a caller
     advising many applicants passes its settings)."""
-    settings = settings or (source if isinstance(source, Settings) else None) or Settings()
+    settings = given(settings, source)
     data = source if isinstance(source, Published) else load_published(source)
     prep = core.prepare(data, settings)
     main = core.applicant(profile, as_of_year, prep)
