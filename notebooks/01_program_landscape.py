@@ -135,7 +135,10 @@ print(len(new), "new programs;", int(features["new_program"].isna().sum()), "of 
 print(int((new["img_share_basis"] == "stated").sum()), "of the new programs have a stated IMG share")
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 ages = features["accreditation_age_years"].dropna().astype(int)
-axes[0].hist(ages, bins=range(0, int(ages.max()) + 2), color="tab:gray")
+if len(ages):
+    axes[0].hist(ages, bins=range(0, int(ages.max()) + 2), color="tab:gray")
+else:  # a FREIDA snapshot without the first ACGME year (the 2025-05-24 one): say so
+    axes[0].text(0.5, 0.5, "no accreditation age in this version's sources", ha="center", va="center", transform=axes[0].transAxes)
 axes[0].set_xlabel("years in ACGME records (the last bar: since 2000 or earlier)")
 axes[0].set_ylabel("programs")
 axes[0].set_title("Accreditation age")

@@ -130,3 +130,20 @@ def test_run_notebooks_keeps_the_executed_notebook_beside_the_version(published_
 
     cells = nbformat.read(written, as_version=4).cells
     assert any(o.get("output_type") == "display_data" for c in cells for o in c.get("outputs", []))
+
+
+@pytest.mark.slow
+def test_the_landscape_notebook_runs_on_the_older_snapshots_version(published: Settings, tmp_path: Path) -> None:
+    """The first version of ``published`` (FREIDA 2025-05-24, which has no first ACGME year, so
+    no program has a known accreditation age) still gets its landscape figures: a notebook must
+    not assume a column the sources may leave empty (a copy: the runner writes beside it)."""
+    import shutil
+
+    from imgpipeline.refresh.notebooks import run_all
+
+    older = min((published.processed_dir / "versions").iterdir())
+    assert older != current_version(published)
+    copy = Path(shutil.copytree(older, tmp_path / "versions" / older.name, ignore=shutil.ignore_patterns("figures", "notebooks*")))
+    [run] = run_all(published, names=["01"], version=copy)
+    assert run.ok, run.error
+    assert "01_new_programs.png" in run.figures
