@@ -198,7 +198,14 @@ _LOCKS: dict[Path, FileLock] = {}
 @pytest.fixture(scope="session")
 def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder every worker of this run sees (pytest-xdist's recipe): the parent of the
-    workers' own temporary folders, new for each run; without xdist, the run's own."""
+    workers' own temporary folders, new for each run; without xdist, the run's own.
+
+    ``IMGPIPELINE_TEST_SHARED=<folder>`` keeps the builds in that folder across runs instead,
+    for iterating on tests that read them; the builds there are those of the code that made
+    them: delete the folder after changing the refresh."""
+    if kept := os.environ.get("IMGPIPELINE_TEST_SHARED"):
+        Path(kept).mkdir(parents=True, exist_ok=True)
+        return Path(kept)
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
