@@ -51,7 +51,7 @@ from imgpipeline.advice.profile import (
 )
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import readiness_rules
-from imgpipeline.advice.risk import assess_frame, list_sizes
+from imgpipeline.advice.risk import assess_frame, list_sizes, named_rows
 from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.advice.safe_input import Limits, binary_kind, load_yaml_file, one_line
 from imgpipeline.errors import PipelineError
@@ -605,10 +605,9 @@ NOT_STATED_COLUMNS = {
 }
 
 
-def _named(names: list[str], masks: list[np.ndarray], n: int) -> list[list[str]]:
-    """Per row, the names whose mask is true there, in the order given."""
-    fired = np.column_stack(masks) if masks else np.zeros((n, 0), dtype=bool)
-    return [[name for name, hit in zip(names, row, strict=True) if hit] for row in fired]
+def _named(names: list[str], masks: list[np.ndarray], n: int) -> np.ndarray:
+    """Per row, the names whose mask is true there, in the order given (``risk.named_rows``)."""
+    return named_rows(names, np.column_stack(masks) if masks else np.zeros((n, 0), dtype=bool))
 
 
 def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | None = None, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -685,7 +684,7 @@ def _applicant_rows(
     return pd.DataFrame({
         "profile_id": ids,
         "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
-        "risk_factors": risk["factors"].tolist(),
+        "risk_factors": risk["factors"].to_numpy(),
         "readiness": _named([r.id for r in ready], [np.asarray(r.fires(frame), dtype=bool) for r in ready], N),
         "not_stated": not_stated,
         "visa_need": apps.visa_need,
