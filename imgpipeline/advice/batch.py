@@ -575,10 +575,12 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     m, U, W = v.matrices, apps.n, v.rules.max_size
     af = _applicant_matrix(v.data.coefficients, apps, tier, pref, covers)
     pref_masks = np.ascontiguousarray(pref_masks, dtype=bool)
+    # The (U, W) rows are written only up to each key's list size (the kernel reads and writes
+    # nothing past it): np.empty leaves the pages past it untouched.
     counts, order = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.empty((U, W), dtype=np.int64)
-    preferred = np.zeros((U, W), dtype=bool)
-    p, p_low, p_high = np.zeros((U, W)), np.zeros((U, W)), np.zeros((U, W))
-    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.zeros((U, W), dtype=np.int8), np.zeros((U, k.N_OUT))
+    preferred = np.empty((U, W), dtype=bool)
+    p, p_low, p_high = np.empty((U, W)), np.empty((U, W)), np.empty((U, W))
+    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.empty((U, W), dtype=np.int8), np.zeros((U, k.N_OUT))
 
     def run(lo: int, hi: int) -> None:
         k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, counts, order, p, p_low, p_high, preferred, band, n, why, out)
