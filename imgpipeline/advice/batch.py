@@ -658,7 +658,8 @@ def _recommendation_rows(data: Published, kl: KeyLists, key: np.ndarray, ids: np
         "p_interview": p,
         "p_interview_low": p_low,
         "p_interview_high": p_high,
-        "band": _strings(np.array(BANDS, dtype=object), band),
+        # A closed set, declared a category: the kernel's codes are its codes (no string per row).
+        "band": pd.Categorical.from_codes(band, categories=BANDS[:3]),
         "preferred_state": preferred,
         "published_version": _repeated(data.version, len(who)),
     }, copy=False)
