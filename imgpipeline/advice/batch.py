@@ -51,7 +51,7 @@ from imgpipeline.advice.profile import (
 )
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import readiness_rules
-from imgpipeline.advice.risk import assess_frame, list_sizes
+from imgpipeline.advice.risk import assess_frame, list_sizes, named_rows
 from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.advice.safe_input import Limits, binary_kind, load_yaml_file, one_line
 from imgpipeline.errors import PipelineError
@@ -575,10 +575,12 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     m, U, W = v.matrices, apps.n, v.rules.max_size
     af = _applicant_matrix(v.data.coefficients, apps, tier, pref, covers)
     pref_masks = np.ascontiguousarray(pref_masks, dtype=bool)
+    # The (U, W) rows are written only up to each key's list size (the kernel reads and writes
+    # nothing past it): np.empty leaves the pages past it untouched.
     counts, order = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.empty((U, W), dtype=np.int64)
-    preferred = np.zeros((U, W), dtype=bool)
-    p, p_low, p_high = np.zeros((U, W)), np.zeros((U, W)), np.zeros((U, W))
-    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.zeros((U, W), dtype=np.int8), np.zeros((U, k.N_OUT))
+    preferred = np.empty((U, W), dtype=bool)
+    p, p_low, p_high = np.empty((U, W)), np.empty((U, W)), np.empty((U, W))
+    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.empty((U, W), dtype=np.int8), np.zeros((U, k.N_OUT))
 
     def run(lo: int, hi: int) -> None:
         k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, counts, order, p, p_low, p_high, preferred, band, n, why, out)
@@ -605,10 +607,9 @@ NOT_STATED_COLUMNS = {
 }
 
 
-def _named(names: list[str], masks: list[np.ndarray], n: int) -> list[list[str]]:
-    """Per row, the names whose mask is true there, in the order given."""
-    fired = np.column_stack(masks) if masks else np.zeros((n, 0), dtype=bool)
-    return [[name for name, hit in zip(names, row, strict=True) if hit] for row in fired]
+def _named(names: list[str], masks: list[np.ndarray], n: int) -> np.ndarray:
+    """Per row, the names whose mask is true there, in the order given (``risk.named_rows``)."""
+    return named_rows(names, np.column_stack(masks) if masks else np.zeros((n, 0), dtype=bool))
 
 
 def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | None = None, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -657,7 +658,8 @@ def _recommendation_rows(data: Published, kl: KeyLists, key: np.ndarray, ids: np
         "p_interview": p,
         "p_interview_low": p_low,
         "p_interview_high": p_high,
-        "band": _strings(np.array(BANDS, dtype=object), band),
+        # A closed set, declared a category: the kernel's codes are its codes (no string per row).
+        "band": pd.Categorical.from_codes(band, categories=BANDS[:3]),
         "preferred_state": preferred,
         "published_version": _repeated(data.version, len(who)),
     }, copy=False)
@@ -685,7 +687,7 @@ def _applicant_rows(
     return pd.DataFrame({
         "profile_id": ids,
         "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
-        "risk_factors": risk["factors"].tolist(),
+        "risk_factors": risk["factors"].to_numpy(),
         "readiness": _named([r.id for r in ready], [np.asarray(r.fires(frame), dtype=bool) for r in ready], N),
         "not_stated": not_stated,
         "visa_need": apps.visa_need,

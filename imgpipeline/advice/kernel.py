@@ -269,33 +269,37 @@ def _grid(first: int, top: int, step_: int, grid: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _advance(to: int, at: int, d: np.ndarray, p: np.ndarray) -> int:
-    """Take ranked programs into the recursion until ``to`` are taken."""
+def _advance(to: int, at: int, d: np.ndarray, p: np.ndarray, logit: np.ndarray) -> int:
+    """Take ranked programs into the recursion until ``to`` are taken, each one's
+    P(interview) (``p``, from its log-odds ``logit``) computed as it is taken: a list reads
+    only the chances the size choice reached."""
     while at < to:
+        p[at] = sigmoid(logit[at])
         step(d, p[at], at + 1)
         at += 1
     return at
 
 
 @njit(cache=True, nogil=True)
-def _reach(to: int, at: int, d: np.ndarray, p: np.ndarray, curve: np.ndarray, covers: int, snap: np.ndarray) -> int:
+def _reach(to: int, at: int, d: np.ndarray, p: np.ndarray, logit: np.ndarray, curve: np.ndarray, covers: int, snap: np.ndarray) -> int:
     """``_advance`` to ``to``, keeping P(match) and P(no interview) at the budget's size
     (``snap``) when passing it."""
     if at < covers <= to:
-        at = _advance(covers, at, d, p)
+        at = _advance(covers, at, d, p, logit)
         snap[0], snap[1] = dot(curve, d), d[0]
-    return _advance(to, at, d, p)
+    return _advance(to, at, d, p, logit)
 
 
 @njit(cache=True, nogil=True)
 def size_row(
-    s: np.ndarray, curve: np.ndarray, n_cand: int, covers: int, p: np.ndarray, d: np.ndarray,
+    s: np.ndarray, curve: np.ndarray, n_cand: int, covers: int, p: np.ndarray, logit: np.ndarray, d: np.ndarray,
     grid: np.ndarray, at_grid: np.ndarray, snap: np.ndarray,
 ) -> tuple[int, int, float, float]:
-    """``lists.choose_size`` on the size curve of the ranked chances ``p``, the recursion
-    advanced only as far as the choice reads it: (size, size rule code, P(match), P(no
-    interview) at that size). ``at_grid``: P(match) and P(no interview) at each grid point
-    reached."""
+    """``lists.choose_size`` on the size curve of the ranked chances (log-odds ``logit``), the
+    recursion advanced only as far as the choice reads it: (size, size rule code, P(match),
+    P(no interview) at that size). The chances taken are written to ``p`` (at least the first
+    ``size``: the size is never past the last grid point reached). ``at_grid``: P(match) and
+    P(no interview) at each grid point reached."""
     d[:] = 0.0
     d[0] = 1.0
     snap[0], snap[1] = dot(curve, d), 1.0
@@ -303,7 +307,7 @@ def size_row(
     if top == 0:
         return 0, NO_CANDIDATE, snap[0], snap[1]
     G = _grid(min(int(s[S_MIN_SIZE]), top), top, int(s[S_STEP]), grid)
-    at = _reach(grid[0], 0, d, p, curve, covers, snap)
+    at = _reach(grid[0], 0, d, p, logit, curve, covers, snap)
     at_grid[0, 0], at_grid[1, 0] = dot(curve, d), d[0]
     k, why = G - 1, EVERY
     for i in range(G):
@@ -311,7 +315,7 @@ def size_row(
             k, why = i, REACHED
             break
         if i + 1 < G:
-            at = _reach(grid[i + 1], at, d, p, curve, covers, snap)
+            at = _reach(grid[i + 1], at, d, p, logit, curve, covers, snap)
             at_grid[0, i + 1], at_grid[1, i + 1] = dot(curve, d), d[0]
             if at_grid[0, i + 1] - at_grid[0, i] < s[S_MIN_GAIN]:
                 k, why = i, STOPPED
@@ -358,9 +362,10 @@ def score_rows(
     band: np.ndarray, n_out: np.ndarray, why: np.ndarray, out: np.ndarray,
 ) -> None:
     """Keys ``start``..``stop`` (columns of ``af``) against every program: each key's status
-    counts; its first ``order.shape[1]`` candidates in rank order (program index, -1 past them)
-    with P(interview) and preferred-state flags; its list size (``n_out``) and size rule; the
-    listed programs' chance intervals and bands; the outcome (``out``, columns O_*).
+    counts; its list size (``n_out``, at most ``order.shape[1]``) and size rule; its listed
+    programs in rank order (``order``: program index) with P(interview), its interval, band
+    and preferred-state flag; the outcome (``out``, columns O_*). Only the first ``n_out[u]``
+    entries of a key's rows are written (the rest are left as they were: nobody reads them).
     ``curve``: (3, kmax + 1), the contiguous-ranks curve's P(match), low and high."""
     P, K, W = pf.shape[1], curve.shape[1] - 1, order.shape[1]
     lg, hk, hi = np.empty(P), np.empty(P), np.empty(P, dtype=np.int64)
@@ -371,12 +376,12 @@ def score_rows(
     for u in range(start, stop):
         c = candidates(pf, pb, left, af, pref, s, u, lg, hk, hi, counts[u])
         rank(hk, hi, c, keys, spare, spare_i, ranked)
-        top, mask = min(c, W), int(af[A_PREF, u])
-        for i in range(top):
-            j = ranked[i]
-            order[u, i], logit[i], preferred[u, i] = j, lg[j], pref[mask, j]
-        sigmoids(logit, p[u], top)
-        n, rule, pm, p0 = size_row(s, curve[0], c, int(af[A_COVERS, u]), p[u], d, grid, at_grid, snap)
+        for i in range(min(c, W)):
+            logit[i] = lg[ranked[i]]
+        n, rule, pm, p0 = size_row(s, curve[0], c, int(af[A_COVERS, u]), p[u], logit, d, grid, at_grid, snap)
+        mask = int(af[A_PREF, u])
+        for i in range(n):
+            order[u, i], preferred[u, i] = ranked[i], pref[mask, ranked[i]]
         n_out[u], why[u] = n, rule
         out[u, O_P_MATCH], out[u, O_P_NO_INTERVIEW] = pm, p0
         _bounds(pf, order[u], logit, n, P_LOW, x, p_low[u])

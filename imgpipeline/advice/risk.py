@@ -65,6 +65,9 @@ class Clause(BaseModel):
     def mask(self, df: pd.DataFrame) -> np.ndarray:
         """Where the clause holds; a missing value never holds."""
         col = df[self.field]
+        fast = _numeric_mask(col, self.op, self.value)
+        if fast is not None:
+            return fast
         if self.op == "in":
             hit = col.isin(self.value)
         else:
@@ -79,6 +82,40 @@ class Clause(BaseModel):
         if self.op == "in":
             return value in self.value
         return bool(_OPS[self.op](value, self.value))
+
+
+def _numeric_mask(col: pd.Series, op: str, value: Any) -> np.ndarray | None:
+    """``Clause.mask`` on a numeric or boolean column against a number, in NumPy (missing
+    values as NaN, then masked out: the same truth values as the pandas comparison, without
+    its nullable arrays); None where this does not apply (text, ``in``, a non-number)."""
+    if op == "in" or isinstance(value, str) or not isinstance(value, (int, float)):
+        return None
+    if not (pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)):
+        return None
+    values = col.to_numpy(dtype=float, na_value=np.nan)
+    known = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        return _OPS[op](values, float(value)) & known
+
+
+def named_rows(names: list[str], fired: np.ndarray) -> np.ndarray:
+    """Per row of ``fired`` (rows x names, bool), the list of the names that fired there, in
+    the order given, as an object array: each distinct pattern's list is built once and shared
+    by the rows that have it (read-only values; a batch has few patterns)."""
+    n, k = fired.shape
+    if k == 0:
+        codes = np.zeros(n, dtype=np.int64)
+    else:
+        packed = np.packbits(np.ascontiguousarray(fired, dtype=bool), axis=1)
+        codes = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_inverse=True)[1].ravel()
+    first = np.unique(codes, return_index=True)[1]
+    rows, cols = np.nonzero(fired[first])              # in row order, names in order within a row
+    ends = np.cumsum(np.bincount(rows, minlength=len(first))).tolist()
+    flat = np.array(names, dtype=object)[cols].tolist()
+    lists = np.empty(len(first), dtype=object)
+    for u, (start, end) in enumerate(zip([0, *ends[:-1]], ends, strict=True)):
+        lists[u] = flat[start:end]
+    return lists[codes] if n else np.empty(0, dtype=object)
 
 
 def holds_all(clauses: tuple[Clause, ...], row: Mapping[str, Any]) -> bool:
@@ -232,9 +269,7 @@ def assess_frame(df: pd.DataFrame, risk: RiskRules) -> pd.DataFrame:
     order = [f.id for f in risk.factors if f.effect == "raises"] + [
         f.id for f in risk.factors if f.effect == "notes"
     ]
-    values = fired[order].to_numpy()
-    names = np.array(order, dtype=object)
-    factors = [names[row].tolist() for row in values]
+    factors = named_rows(order, fired[order].to_numpy(dtype=bool))
     return pd.DataFrame(
         {
             "risk_tier": np.array(TIERS, dtype=object)[ranks],
