@@ -31,6 +31,7 @@ from imgpipeline.refresh import changes as change_steps
 from imgpipeline.refresh.alerts import alert_on_failure
 from imgpipeline.refresh.inputs import (
     current_inputs,
+    curve_inputs_key,
     differences,
     nothing_changed,
     run_inputs,
@@ -115,11 +116,20 @@ def validate_tables(frames: list[tuple[pd.DataFrame, str, str]]) -> list[dict[st
     ]
 
 
-# The build's steps as tasks (one task run each); imgpipeline.refresh.build wires them.
+# The build's steps as tasks (one task run each); imgpipeline.refresh.build wires them. The
+# match-probability fit alone is cached across runs, keyed on the digests it is a function of
+# (``curve_inputs_key``: the Charting Outcomes snapshot's sha256, the rulebook, the code, the
+# seed), never on the frames; its result is kept in Prefect's local result storage.
 STEPS = build.Steps(**{
     name: task(fn, cache_policy=NO_CACHE, name=name)
     for name, fn in vars(build.Steps()).items()
 })
+STEPS.fit_match_probability = task(
+    build.Steps().fit_match_probability,
+    name="fit_match_probability",
+    cache_key_fn=lambda _, p: curve_inputs_key(p["outcomes"], p["totals"], p["settings"]),
+    persist_result=True,
+)
 
 
 @task(cache_policy=NO_CACHE)

@@ -118,10 +118,10 @@ def test_curve_table_passes_its_declaration(curve: pd.DataFrame, staged: tuple[p
     assert len(curve) == (300 - 180 + 1) + 40
 
 
-def test_deterministic_for_a_seed(staged: tuple[pd.DataFrame, pd.DataFrame], curve: pd.DataFrame) -> None:
-    """The published table is what build_match_probability_curve gives for the default seed;
-    a seed fixes the band."""
-    pd.testing.assert_frame_equal(mp.build_match_probability_curve(*staged, Settings()), curve)
+def test_deterministic_for_a_seed(staged: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """A seed fixes the band: two fits with one seed agree to the bit (a quick fit of 20
+    bootstrap replicates; that the published table is the default seed's fit, run after run,
+    is test_unchanged_outputs' fingerprint)."""
     quick = mp.ProbabilityRules.model_validate({**mp.rules(Settings()).model_dump(), "bootstrap_replicates": 20})
     a = mp.fit_curves(*staged, Settings(random_seed=7), rules_=quick)[1].curve
     b = mp.fit_curves(*staged, Settings(random_seed=7), rules_=quick)[1].curve

@@ -170,3 +170,20 @@ def test_refresh_of_unchanged_inputs_publishes_nothing(published: Settings, data
     assert out.exit_code == 0, out.output
     assert out.output.strip().splitlines()[-1] == f"nothing changed since {current.name}"
     assert sorted(p.name for p in published.versions_dir.iterdir()) == versions
+
+
+@pytest.mark.slow
+def test_the_second_refresh_reused_the_fit_of_the_unchanged_charting_snapshot(published: Settings) -> None:
+    """The two refreshes of ``published`` differ by the FREIDA snapshot alone, so the second
+    took the match-probability fit from the cache, under the key of the Charting Outcomes
+    snapshot (sha256), rulebook, code and seed its version was built from."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    from imgpipeline.refresh.inputs import curve_inputs_key
+    from imgpipeline.store import read_table
+
+    key = curve_inputs_key(read_table("charting_outcomes", published), read_table("charting_outcomes_totals", published), published)
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="fit_match_probability")))
+    assert {r.cache_key for r in runs if r.state and r.state.name == "Cached"} >= {key}

@@ -101,3 +101,17 @@ def differences(inputs: dict[str, Any], recorded: dict[str, Any] | None) -> list
 
 def nothing_changed(version: str) -> str:
     return f"nothing changed since {version}"
+
+
+def curve_inputs_key(outcomes: Any, totals: Any, settings: Settings) -> str:
+    """What the match-probability curve is a function of, as one digest: the Charting Outcomes
+    snapshot its staged tables came from (their ``charting_sha256``), the rulebook, the code
+    and the random seed. The refresh caches the fit across runs under it (a refresh where only
+    FREIDA changed reuses the last fit; any other difference fits again)."""
+    parts = [
+        *sorted({str(v) for frame in (outcomes, totals) for v in frame["charting_sha256"].dropna().unique()}),
+        rulebook_digest(settings),
+        code_version()["source_sha256"],
+        str(settings.random_seed),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
