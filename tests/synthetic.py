@@ -54,7 +54,7 @@ def openness(n: int = 60, seed: int = 0, **overrides: object) -> pd.DataFrame:
         "img_share_basis": "stated",
         "openness": o, "openness_low": o - 0.2, "openness_high": o + 0.2,
         "openness_basis": "stated", "openness_evidence": "test",
-        "program_bonus": 0.0, "program_bonus_reasons": "",
+        "program_bonus": 0.0, "program_bonus_reasons": [[] for _ in range(n)],
         "visa_j1": np.array(["yes", "no", "unknown", "no_inferred"])[rng.integers(0, 4, n)],
         "visa_h1b": np.array(["yes", "no", "unknown"])[rng.integers(0, 3, n)],
         "yog_tolerance": np.array(["likely_tolerant", "unknown", "likely_strict"])[rng.integers(0, 3, n)],

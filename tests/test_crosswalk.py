@@ -234,6 +234,21 @@ def test_city_penalty_is_the_margin_between_two_sites_of_one_sponsor(crosswalk, 
     assert row["margin"] == pytest.approx(rules.city_mismatch_penalty)
 
 
+def test_candidates_are_records_best_first(crosswalk: pd.DataFrame, rules) -> None:
+    # Each code's top candidates as records (no 'acgme_id:score' text to split): the first is
+    # the best, the second the runner-up, scores never rising.
+    for _, row in crosswalk.iterrows():
+        cands = list(row["candidates"])
+        assert len(cands) == rules.candidates_kept
+        assert all(set(c) == {"acgme_id", "score", "city_agrees"} for c in cands)
+        assert (cands[0]["acgme_id"], cands[0]["score"]) == (row["best_acgme_id"], row["best_score"])
+        assert (cands[1]["acgme_id"], cands[1]["score"]) == (row["runner_up_acgme_id"], row["runner_up_score"])
+        assert [c["score"] for c in cands] == sorted((c["score"] for c in cands), reverse=True)
+    # AdventHealth Sebring: the Orlando program, its runner-up, is in another city.
+    sebring = list(crosswalk.loc["1102140C1", "candidates"])
+    assert sebring[1] == {"acgme_id": "1401131539", "score": crosswalk.loc["1102140C1", "runner_up_score"], "city_agrees": False}
+
+
 def test_threshold_is_honoured(inputs, rules) -> None:
     programs, _, results, freida_2016 = inputs
     strict = rules.model_copy(update={"link_threshold": 100.1})
@@ -290,4 +305,4 @@ def test_suites_pass_and_unmatched_rows_concatenate(built, inputs) -> None:
     )
     assert all(r.success for r in reports)
     assert crosswalk["nrmp_snapshot"].str.startswith("nrmp_program_results_fl@2026-04#").all()
-    assert crosswalk["candidates"].str.count(";").eq(2).all()
+    assert crosswalk["candidates"].map(len).eq(3).all()

@@ -216,3 +216,25 @@ def test_contact_data_is_checked_in_free_text_only() -> None:
     checked = [c.name for c in table.columns if table.contact_checked(c)]
     assert checked == ["thing_id", "note", "quotes"]
     assert not any(replace(table, no_contact_data=False).contact_checked(c) for c in table.columns)
+
+
+def test_feature_evidence_snapshot_ids_are_checked_item_by_item() -> None:
+    """feature_evidence.snapshot is a list: each id matches the snapshot-id pattern on its own,
+    so a joined pair is refused and one bad id among good ones is named."""
+    from imgpipeline.checks import check_chunk
+
+    table = PUBLISHED["feature_evidence"]
+    freida, acgme = "freida_programs@2025-05-26#d42ad9d78199", "acgme_programs@2025-05-02#8c820cbe048e"
+
+    def frame(snapshot: list[str], as_of: list[str]) -> pd.DataFrame:
+        return table.coerce(pd.DataFrame({
+            "acgme_id": ["1400100001"], "feature": ["tier"], "value": ["community"], "basis": ["inferred"],
+            "source": ["freida_programs+acgme_programs"], "snapshot": [snapshot], "as_of": [as_of], "evidence": ["rule"],
+        }))
+
+    assert check_chunk(frame([freida, acgme], ["2025-05-26", "2025-05-02"]), table, "test")[1] == []
+    with pytest.raises(TypeError, match="'snapshot' is a list"):
+        frame(f"{freida} + {acgme}", ["2025-05-26"])  # type: ignore[arg-type]
+    _, failures = check_chunk(frame([freida, f"{acgme} + {freida}"], ["2025-05-26", "2025-05"]), table, "test")
+    assert sorted((f.rule, f.column) for f in failures) == [
+        ("column_values_to_match_regex", "as_of"), ("column_values_to_match_regex", "snapshot")]

@@ -93,10 +93,15 @@ def test_every_row_traces_to_its_snapshots(features, programs_frame) -> None:
     ev = features.feature_evidence
     freida = programs_frame["freida_snapshot"].iloc[0]
     acgme = programs_frame["acgme_snapshot"].iloc[0]
-    assert set(ev.loc[ev["feature"] == "img_share", "snapshot"]) == {freida}
-    assert set(ev.loc[ev["feature"] == "census_region", "snapshot"]) == {acgme}
-    assert set(ev.loc[ev["feature"] == "tier", "snapshot"]) == {f"{freida} + {acgme}"}
-    assert set(ev.loc[ev["feature"] == "tier", "as_of"]) == {"2025-05-26 + 2025-05-02"}
+    # One snapshot id and one as-of date per source, in the order of the source column.
+    def items(feature: str, col: str) -> set[tuple[str, ...]]:
+        return set(ev.loc[ev["feature"] == feature, col].map(tuple))
+
+    assert items("img_share", "snapshot") == {(freida,)}
+    assert items("census_region", "snapshot") == {(acgme,)}
+    assert items("tier", "snapshot") == {(freida, acgme)}
+    assert items("tier", "as_of") == {("2025-05-26", "2025-05-02")}
+    assert set(ev.loc[ev["feature"] == "tier", "source"]) == {"freida_programs+acgme_programs"}
 
 
 def test_the_summary_reports_the_error_and_the_bases(features) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imgpipeline.advice.model import sigmoid
+from imgpipeline.advice.model import Programs, sigmoid
 from imgpipeline.refresh.interview import (
     build_program_openness,
     interview_rules,
@@ -15,6 +15,7 @@ from imgpipeline.refresh.interview import (
     step2ck_slope,
 )
 from imgpipeline.settings import Settings
+from imgpipeline.tables import TABLES
 from tests import synthetic
 
 RULES = interview_rules(Settings())
@@ -62,6 +63,17 @@ def test_openness_is_the_img_interview_volume_against_the_mean() -> None:
     assert list(o["visa_j1"]) == ["yes", "no", "unknown", "no_inferred"]
     assert o.loc["1400000001", "program_bonus"] == pytest.approx(RULES.openness.imgs_welcome)
     assert o.loc["1400000003", "program_bonus"] == pytest.approx(RULES.openness.new_program)
+
+
+def test_the_stated_openings_are_a_list_in_the_rulebook_order() -> None:
+    f = features(holistic_review=[True, None, True, None])
+    programs = pd.DataFrame({"acgme_id": f["acgme_id"], "city": ["a", "b", "c", "d"]})
+    o = TABLES["program_openness"].coerce(build_program_openness(f, programs, None, RULES)).set_index("acgme_id")
+    assert o["program_bonus_reasons"].tolist() == [
+        ["states holistic review", "states IMGs are welcome"], [], ["new program", "states holistic review"], []]
+    # The explanations quote them '; '-joined, as before the column was a list.
+    ps = Programs.from_table(o.reset_index())
+    assert ps.bonus_reasons.tolist() == ["states holistic review; states IMGs are welcome", "", "new program; states holistic review", ""]
 
 
 def test_the_calibration_brings_the_nrmp_interviews_over_the_targeted_list() -> None:

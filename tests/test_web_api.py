@@ -106,7 +106,11 @@ def test_programs_list_filters_and_one_program(client: httpx.Client, published):
     got = client.get(f"/api/programs/{row['acgme_id']}").json()
     feat = {f["feature"]: f for f in got["features"]}["usce_policy"]
     assert (feat["value"], feat["basis"], feat["evidence"], feat["snapshot"], feat["as_of"]) == (
-        row["value"], row["basis"], row["evidence"], row["snapshot"], row["as_of"])
+        row["value"], row["basis"], row["evidence"], list(row["snapshot"]), list(row["as_of"]))
+    # One snapshot id per source, each with its as-of date in the same place of as_of.
+    assert feat["snapshot"] and len(feat["snapshot"]) == len(feat["as_of"])
+    assert all(s.split("@")[1].startswith(d) for s, d in zip(feat["snapshot"], feat["as_of"], strict=True))
+    assert feat["snapshot"][0].startswith("freida_programs@")
     assert got["program_name"] == features.set_index("acgme_id").loc[row["acgme_id"], "program_name"]
 
     assert client.get("/api/programs/1409999999").status_code == 404

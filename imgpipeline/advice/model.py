@@ -64,6 +64,18 @@ def _col(df: pd.DataFrame, name: str, dtype: type = float, fill: object = np.nan
     return pd.to_numeric(s, errors="coerce").astype(float).to_numpy(dtype=float, na_value=np.nan)
 
 
+def _joined(df: pd.DataFrame, name: str, sep: str = "; ") -> np.ndarray:
+    """A ``list<string>`` column as one text per row, its items ``sep``-joined (empty for an
+    empty or missing list): the words the explanations quote. A version published before the
+    column was a list holds the joined text already: it is kept as it is."""
+    def one(v: Any) -> str:
+        if isinstance(v, str):
+            return v
+        return "" if v is None or isinstance(v, float) else sep.join(map(str, v))
+
+    return np.array([one(v) for v in df[name]], dtype=object)
+
+
 @dataclass
 class Programs:
     """``program_openness`` as per-program arrays (length P), read once per version."""
@@ -89,7 +101,7 @@ class Programs:
     step2_min_2016: np.ndarray
     openness_basis: np.ndarray
     openness_evidence: np.ndarray
-    bonus_reasons: np.ndarray
+    bonus_reasons: np.ndarray         # program_bonus_reasons, '; '-joined ("" for none)
     ecfmg_required: np.ndarray
     visa_either: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
 
@@ -126,7 +138,7 @@ class Programs:
             step2_min_2016=_col(t, "step2_min_2016"),
             openness_basis=_col(t, "openness_basis", object, "unknown"),
             openness_evidence=_col(t, "openness_evidence", object, ""),
-            bonus_reasons=_col(t, "program_bonus_reasons", object, ""),
+            bonus_reasons=_joined(t, "program_bonus_reasons"),
             ecfmg_required=_col(t, "ecfmg_required", bool, False),
         )
 

@@ -424,9 +424,7 @@ def _link_code(row: pd.Series, targets: Targets, rules: CrosswalkRules, code_201
         "site_hint": hint,
         "freida_2016_acgme_id": code_2016,
         "agrees_with_2016": None if code_2016 is None or linked is None else linked.acgme_id == code_2016,
-        "candidates": "; ".join(
-            f"{c.acgme_id}:{c.score:g}{'' if c.city_agrees else ' (city differs)'}" for c in shown
-        ),
+        "candidates": [{"acgme_id": c.acgme_id, "score": c.score, "city_agrees": c.city_agrees} for c in shown],
         "explanation": reason,
     }
 

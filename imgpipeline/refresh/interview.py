@@ -151,16 +151,17 @@ def _volume_basis(share_basis: pd.Series, iv_basis: pd.Series) -> np.ndarray:
     ).astype(object)
 
 
-def _bonus(f: pd.DataFrame, rules: Openness) -> tuple[np.ndarray, np.ndarray]:
-    """Stated openings to IMGs as log-odds, and their words."""
+def _bonus(f: pd.DataFrame, rules: Openness) -> tuple[np.ndarray, list[list[str]]]:
+    """Stated openings to IMGs as log-odds, and their words: one list per program, in the
+    rulebook's order (empty when none)."""
     total = np.zeros(len(f))
-    words = [np.full(len(f), "", dtype=object)]
+    words: list[list[str]] = [[] for _ in range(len(f))]
     for col, says in (("new_program", "new program"), ("holistic_review", "states holistic review"), ("imgs_welcome", "states IMGs are welcome")):
         yes = f[col].astype("boolean").eq(True).fillna(False).to_numpy()
         total = total + np.where(yes, getattr(rules, col), 0.0)
-        words.append(np.where(yes, says, ""))
-    text = ["; ".join(w for w in parts if w) for parts in zip(*words[1:], strict=True)]
-    return total, np.array(text, dtype=object)
+        for i in np.flatnonzero(yes):
+            words[i].append(says)
+    return total, words
 
 
 def _minimums(ids: pd.Series, minimums: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +203,7 @@ def build_program_openness(
     def openness(v: pd.Series) -> np.ndarray:
         return scale * np.log(v.clip(lower=o.min_img_interviews).to_numpy() / mean)
 
-    bonus, bonus_text = _bonus(f, o)
+    bonus, bonus_words = _bonus(f, o)
     step1_min, step2_min = _minimums(ids, minimums)
     city = ids.map(programs.astype({"acgme_id": str}).drop_duplicates("acgme_id").set_index("acgme_id")["city"])
     tier = f["tier"].astype("object").where(f["tier"].isin(PROGRAM_TIERS), "mid_tier_academic_hybrid")
@@ -223,7 +224,7 @@ def build_program_openness(
         "openness": openness(volume), "openness_low": openness(iv * low), "openness_high": openness(iv * high),
         "openness_basis": _volume_basis(sbasis, ivbasis),
         "openness_evidence": _openness_evidence(share, sbasis, iv, ivbasis, volume),
-        "program_bonus": bonus, "program_bonus_reasons": bonus_text,
+        "program_bonus": bonus, "program_bonus_reasons": bonus_words,
         "visa_j1": _visa(f["sponsors_j1"], f["sponsors_j1_basis"]),
         "visa_h1b": _visa(f["sponsors_h1b"], f["sponsors_h1b_basis"]),
         "yog_tolerance": f["yog_tolerance"].astype("object").fillna("unknown"),

@@ -4,14 +4,15 @@ from imgpipeline.declare import Column, Table
 from imgpipeline.tables._common import acgme_id
 from imgpipeline.vocabulary import BASES
 
-SNAPSHOT_ID = r"^[a-z0-9_]+@[0-9-]+#[0-9a-f]{12}(?: \+ [a-z0-9_]+@[0-9-]+#[0-9a-f]{12})*$"
+# One snapshot id (source@as-of#sha256[:12]): each item of ``snapshot`` matches it.
+SNAPSHOT_ID = r"^[a-z0-9_]+@[0-9-]+#[0-9a-f]{12}$"
 
 TABLE = Table(
     name="feature_evidence",
     title="Evidence behind each program feature",
     grain="one row per program and feature",
     key=("acgme_id", "feature"),
-    schema_version="2.0",
+    schema_version="3.0",
     published=True,
     source="imgpipeline.refresh.features, from programs (ACGME list joined with FREIDA)",
     description=(
@@ -28,8 +29,8 @@ TABLE = Table(
         Column("value", "string", "The feature's value as text (true/false for flags); missing where unknown"),
         Column("basis", "category", "stated / imputed / inferred / unknown", nullable=False, allowed=BASES),
         Column("source", "category", "Source table(s) the evidence comes from", nullable=False, allowed=("freida_programs", "acgme_programs", "freida_programs+acgme_programs")),
-        Column("snapshot", "string", "Snapshot id(s) of that evidence: source@as-of#sha256[:12], joined by ' + '", source="manifest", nullable=False, pattern=SNAPSHOT_ID),
-        Column("as_of", "string", "As-of date(s) of those snapshots", source="manifest", nullable=False),
+        Column("snapshot", "list<string>", "Snapshot id of each source of that evidence (source@as-of#sha256[:12]), in the order of `source`", source="manifest", nullable=False, pattern=SNAPSHOT_ID),
+        Column("as_of", "list<string>", "As-of date (YYYY-MM-DD) of each of those snapshots, in the same order", source="manifest", nullable=False, pattern=r"^\d{4}-\d{2}-\d{2}$"),
         Column("evidence", "string", "The field, quoted program sentence, rule or model behind the value", nullable=False),
     ),
 )

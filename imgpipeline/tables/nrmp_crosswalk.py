@@ -6,6 +6,8 @@ from imgpipeline.tables._common import provenance, state
 
 R = results.TABLE
 METHODS = ("fuzzy", "freida_2016_code", "none")
+# One candidate of ``candidates`` (``imgpipeline.refresh.crosswalk.Candidate``).
+CANDIDATE_FIELDS = (("acgme_id", "string"), ("score", "float64"), ("city_agrees", "bool"))
 
 
 def score(name: str, what: str) -> Column:
@@ -17,7 +19,7 @@ TABLE = Table(
     title="NRMP-to-ACGME crosswalk, Florida internal medicine",
     grain="one row per NRMP internal-medicine program code (specialty 140, any track)",
     key=("program_code",),
-    schema_version="2.0",
+    schema_version="3.0",
     published=True,
     source="NRMP Florida program results, ACGME program list, FREIDA pages (2025 names, 2016 NRMP codes)",
     description=(
@@ -52,7 +54,7 @@ TABLE = Table(
         Column("site_hint", "string", "Site named in the NRMP label after '/' and used in the score; empty when none was used", source="pipeline"),
         Column("freida_2016_acgme_id", "string", "ACGME id whose 2016 FREIDA page listed this NRMP code, if any", source="FREIDA 2016", pattern=ACGME_ID_PATTERN),
         Column("agrees_with_2016", "bool", "Whether the link is the id the 2016 page gives; missing when either is missing", source="pipeline"),
-        Column("candidates", "string", "Top candidates considered, 'acgme_id:score' joined by '; '", source="pipeline", nullable=False),
+        Column("candidates", "list<struct>", "Top candidates considered, best first: each ACGME program's id, its score (as match_score) and whether its ACGME city is the NRMP site city", source="pipeline", nullable=False, fields=CANDIDATE_FIELDS),
         Column("explanation", "string", "Why the code is linked (score and margin, or the 2016 listing) or not (city differs, below threshold, ambiguous), in words", source="pipeline", nullable=False),
         *provenance("nrmp", "NRMP Florida program results", full_date=False),
         *provenance("acgme", "ACGME program list"),

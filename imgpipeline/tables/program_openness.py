@@ -21,7 +21,7 @@ TABLE = Table(
     title="The program side of the interview-chance model",
     grain="one row per ACGME-accredited IM program",
     key=("acgme_id",),
-    schema_version="2.0",
+    schema_version="3.0",
     published=True,
     source="program_features, programs (city) and program_minimums_2016, with the rulebook's interview section",
     description=(
@@ -58,7 +58,7 @@ TABLE = Table(
         Column("openness_basis", "category", "stated when both the IMG share and the interviews are stated; unknown when the share is unknown; else imputed", source=D, nullable=False, allowed=BASES),
         Column("openness_evidence", "string", "The openness in words: share x interviews = IMG interviews a year", source=D, nullable=False),
         num("program_bonus", "Stated openings as log-odds: new program, holistic review, IMGs welcome (rulebook)", "log-odds", 0.0, 5.0),
-        Column("program_bonus_reasons", "string", "Which stated openings make up program_bonus ('; '-joined; empty for none)", source=D, nullable=False),
+        Column("program_bonus_reasons", "list<string>", "Which stated openings make up program_bonus, in the rulebook's order (new program, holistic review, IMGs welcome); empty for none", source=D, nullable=False),
         Column("visa_j1", "category", "J-1 sponsorship: yes / no (stated) / no_inferred (FREIDA lists no visa type) / unknown", source=D, nullable=False, allowed=VISA_STATES),
         Column("visa_h1b", "category", "H-1B sponsorship: yes / no / no_inferred / unknown", source=D, nullable=False, allowed=VISA_STATES),
         Column("yog_tolerance", "category", "Tolerance of older graduates (program_features; unknown when none)", source="program_features", nullable=False, allowed=YOG_LEVELS),

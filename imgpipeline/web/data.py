@@ -47,6 +47,18 @@ def jsonable(v: Any) -> Any:
     return v
 
 
+def texts(v: Any) -> list[str] | None:
+    """A list-of-strings value (an array as read back) as a plain list of its items; missing
+    as None. A version published when the column was text holds the items ' + '-joined."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v.split(" + ") if v else []
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return [str(x) for x in v]
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as plain JSON-ready dicts (missing as None, timestamps as ISO text), vectorised."""
     df = df.copy()
@@ -99,8 +111,8 @@ class VersionData:
                 "basis": jsonable(row.get(f"{name}_basis")) or ev.get("basis"),
                 "evidence": ev.get("evidence"),
                 "source": ev.get("source"),
-                "snapshot": ev.get("snapshot"),
-                "as_of": ev.get("as_of"),
+                "snapshot": texts(ev.get("snapshot")),
+                "as_of": texts(ev.get("as_of")),
             })
             if name == "img_share" and f"{name}_low" in row and pd.notna(row[f"{name}_low"]):
                 feats[-1]["interval"] = [jsonable(row[f"{name}_low"]), jsonable(row[f"{name}_high"])]

@@ -171,14 +171,16 @@ def build_features(programs: pd.DataFrame, settings: Settings | None = None) -> 
     long = []
     for name in FEATURES:
         f = feats[name]
-        snapshot = pd.Series("", index=programs.index)
-        as_of = pd.Series("", index=programs.index)
+        # One snapshot id and one as-of date per source of the evidence, in the source's order.
+        snapshot = pd.Series([[] for _ in programs.index], index=programs.index, dtype=object)
+        as_of = pd.Series([[] for _ in programs.index], index=programs.index, dtype=object)
         for combo in f["source"].unique():
             rows = f["source"].eq(combo)
             parts = combo.split("+")
-            snapshot[rows] = programs.loc[rows, [f"{p}_snapshot" for p in parts]].agg(" + ".join, axis=1)
+            ids = programs.loc[rows, [f"{p}_snapshot" for p in parts]]
             dates = programs.loc[rows, [f"{p}_as_of" for p in parts]].apply(lambda d: d.dt.strftime("%Y-%m-%d"))
-            as_of[rows] = dates.agg(" + ".join, axis=1)
+            snapshot[rows] = pd.Series(ids.to_numpy().tolist(), index=ids.index, dtype=object)
+            as_of[rows] = pd.Series(dates.to_numpy().tolist(), index=dates.index, dtype=object)
         long.append(
             pd.DataFrame(
                 {
