@@ -20,6 +20,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet --no-deps -e .
+	@echo "compiling the batch kernel once (Numba's cache, about 20 s)"
+	$(BIN)/python -m imgpipeline.advice.kernel
 	touch $(STAMP)
 
 run: $(STAMP)

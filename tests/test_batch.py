@@ -229,3 +229,14 @@ def test_cli_batch_refuses_a_missing_file_before_starting_prefect(tmp_path: Path
     result = CliRunner().invoke(app, ["batch", str(tmp_path / "missing.csv"), "--processed-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "missing.csv: no such file" in result.output and not (tmp_path / "batches").exists()
+
+
+def test_warm_compiles_the_signatures_the_batch_uses(many: bt.Profiles, data: Published, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """``kernel.warm`` (run by ``make setup``) compiles each entry point for the very types and
+    layouts the batch passes: after it and a real batch, each has one compiled signature (a
+    mismatch would compile a second one at the first batch run)."""
+    from imgpipeline.advice import kernel
+
+    kernel.warm()
+    bt.score_profiles(many, data, chunk_size=50)
+    assert {f.__name__: len(f.signatures) for f in kernel.ENTRY_POINTS} == {f.__name__: 1 for f in kernel.ENTRY_POINTS}

@@ -4,6 +4,7 @@ current version publishes nothing and says so; any difference recomputes."""
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -175,15 +176,21 @@ def test_refresh_of_unchanged_inputs_publishes_nothing(published: Settings, data
 @pytest.mark.slow
 def test_the_second_refresh_reused_the_fit_of_the_unchanged_charting_snapshot(published: Settings) -> None:
     """The two refreshes of ``published`` differ by the FREIDA snapshot alone, so the second
-    took the match-probability fit from the cache, under the key of the Charting Outcomes
-    snapshot (sha256), rulebook, code and seed its version was built from."""
+    took the match-probability fit from the cache: its task run ended Cached, and Prefect's
+    result storage holds the fit under the key of the Charting Outcomes snapshot (sha256),
+    rulebook, code and seed its version was built from."""
     from prefect import get_client
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH
 
     from imgpipeline.refresh.inputs import curve_inputs_key
     from imgpipeline.store import read_table
 
     key = curve_inputs_key(read_table("charting_outcomes", published), read_table("charting_outcomes_totals", published), published)
+    assert (Path(PREFECT_LOCAL_STORAGE_PATH.value()) / key).is_file()
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="fit_match_probability")))
-    assert {r.cache_key for r in runs if r.state and r.state.name == "Cached"} >= {key}
+    if os.environ.get("IMGPIPELINE_TEST_SHARED") and not runs:
+        pytest.skip("published was built by an earlier run (IMGPIPELINE_TEST_SHARED): its task runs are not on this run's server")
+    last = max(runs, key=lambda r: r.start_time or r.expected_start_time)
+    assert last.state is not None and last.state.name == "Cached", [(r.name, r.state_name) for r in runs]
