@@ -262,6 +262,7 @@ def published(shared_dir: Path, data_dir: Path) -> Settings:
             "raw_dir": str(settings.raw_dir),
             "processed_dir": str(settings.processed_dir),
         }
+        (base / "server.txt").write_text(os.environ.get("PREFECT_API_URL", ""))
         race = refresh_race(settings, OLDER_FREIDA)
         (base / "race.json").write_text(json.dumps(race, indent=2))
         if race["current"] is None:
@@ -291,6 +292,18 @@ def refresh_race(settings: Settings, freida_file: str) -> dict:
         "versions": sorted(v.name for v in versions.iterdir()) if versions.is_dir() else [],
         "current": current.resolve().name if current.exists() else None,
     }
+
+
+@pytest.fixture
+def published_runs(published: Settings) -> Settings:
+    """``published``, for a test that reads what its refreshes left on this run's Prefect
+    server (task runs, artifacts): skipped when the build was kept from an earlier run
+    (``IMGPIPELINE_TEST_SHARED``), whose server is gone."""
+    record = published.processed_dir.parent / "server.txt"
+    built_on = record.read_text() if record.exists() else None
+    if built_on != os.environ.get("PREFECT_API_URL", ""):
+        pytest.skip("published was built by an earlier test run (IMGPIPELINE_TEST_SHARED): its flow runs are on that run's server")
+    return published
 
 
 @pytest.fixture

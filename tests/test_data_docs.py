@@ -156,7 +156,8 @@ def test_the_data_docs_open_offline_from_a_copied_version(
     assert offline_page.blocked == []
 
 
-def test_the_run_summary_artifact_links_the_data_docs(published: Settings) -> None:
+def test_the_run_summary_artifact_links_the_data_docs(published_runs: Settings) -> None:
+    published = published_runs
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 

@@ -155,7 +155,7 @@ def test_no_email_or_phone_in_any_published_file(version: Path) -> None:
     assert scanned > 688 * 20
 
 
-def test_the_flow_run_is_recorded_by_prefect(published: Settings) -> None:
+def test_the_flow_run_is_recorded_by_prefect(published_runs: Settings) -> None:
     """Both refreshes of ``published`` are completed flow runs on the run's Prefect server,
     with their run-summary artifacts (other tests' refreshes are on the same server: only the
     runs on this processed folder count)."""
@@ -170,7 +170,7 @@ def test_the_flow_run_is_recorded_by_prefect(published: Settings) -> None:
 
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["refresh"])))
-        ours = [r for r in runs if r.parameters.get("processed_dir") == str(published.processed_dir)]
+        ours = [r for r in runs if r.parameters.get("processed_dir") == str(published_runs.processed_dir)]
         completed = [r for r in ours if r.state and r.state.is_completed()]
         assert len(completed) >= 2, [r.state for r in ours]
         summaries = client.read_artifacts(
