@@ -123,13 +123,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     workers (started in pytest-xdist's own ``pytest_sessionstart``, after this one) and the
     CLI children of the tests. One server, so a test on any worker sees the flow runs of
     ``published``. Started in the background: the workers start and collect meanwhile, and
-    each waits for it before its first test (``_prefect_server``)."""
+    each waits for it before the first test that needs it (``prefect_server``)."""
     if hasattr(session.config, "workerinput") or session.config.getoption("collectonly"):
         return
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     folder = Path(tempfile.mkdtemp(prefix="imgpipeline-test-prefect-"))
+    from prefect_db import template_path  # tests/prefect_db.py (made by `make setup`)
+
+    if template_path().exists():  # already migrated: the server starts without migrating
+        shutil.copyfile(template_path(), folder / "prefect.db")
     env = {**os.environ, "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{folder / 'prefect.db'}"}
     env.pop("PREFECT_API_URL", None)
     command = [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
@@ -162,10 +166,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _prefect_server() -> None:
-    """Wait (once per process) until the run's Prefect server answers its health check;
-    fail every test, with the server's log, if it does not within Prefect's start timeout."""
+@pytest.fixture(scope="session")
+def prefect_server() -> None:
+    """Wait (once per process) until the run's Prefect server answers its health check; fail
+    the test, with the server's log, if it does not within Prefect's start timeout. Asked for
+    by ``published`` and by the modules whose tests run flows or read the server
+    (``pytestmark = pytest.mark.usefixtures("prefect_server")``): the other tests start while
+    the server is still starting."""
     import httpx
 
     url = os.environ.get("PREFECT_API_URL")
@@ -238,7 +245,7 @@ def _build_once(folder: Path, build: Callable[[Path], None]) -> None:
 
 
 @pytest.fixture(scope="session")
-def published(shared_dir: Path, data_dir: Path) -> Settings:
+def published(shared_dir: Path, data_dir: Path, prefect_server: None) -> Settings:
     """Two real refreshes through the Prefect flow, as a schedule would run them: the older
     FREIDA snapshot (2025-05-24), then the current sources with the analysis notebooks. The
     current version is the second; its changes.parquet is the real difference between the two
@@ -352,15 +359,25 @@ def _needs(item: pytest.Item) -> list[str]:
     return [name for name in SHARED if name in names]
 
 
+def _order(item: pytest.Item) -> int:
+    """Those of ``published`` last; before them, those that wait for the Prefect server; before
+    them, those of ``features``; the others first."""
+    if "published" in _needs(item):
+        return 3
+    if "prefect_server" in getattr(item, "fixturenames", ()):
+        return 2
+    return len(_needs(item))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests that need a shared build run last, those of ``published`` at the very end (a
     stable sort: otherwise in their order), so that a worker not building runs the others
-    meanwhile."""
-    items.sort(key=lambda item: 2 if "published" in _needs(item) else len(_needs(item)))
+    meanwhile; the tests that need the Prefect server run after those that do not."""
+    items.sort(key=_order)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _start_shared_builds(request: pytest.FixtureRequest, _prefect_server: None) -> None:
+def _start_shared_builds(request: pytest.FixtureRequest) -> None:
     """At each worker's first test, start the shared builds this run needs that no other
     worker has started: one worker refreshes while the other runs the tests that need neither,
     and only waits at a test that does. A build that fails fails the tests that need it (as the

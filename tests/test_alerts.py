@@ -13,6 +13,9 @@ import pytest
 
 from imgpipeline.settings import get_settings
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 
 class Receiver(BaseHTTPRequestHandler):
     received: list[dict] = []

@@ -18,6 +18,9 @@ from imgpipeline.settings import get_settings
 from imgpipeline.store import current_version
 from imgpipeline.tables import TABLES
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 
 @pytest.mark.slow
 def test_batch_flow_default_and_dask_publish_the_same_tables(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -17,6 +17,9 @@ from imgpipeline.advice.recommend import recommend
 from imgpipeline.store import current_version
 from imgpipeline.tables import TABLES
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 
 @pytest.mark.slow
 def test_batch_plans_are_what_recommend_gives_each_profile(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -20,6 +20,9 @@ from imgpipeline.settings import Settings, get_settings
 from imgpipeline.store import current_version, publish_version
 from imgpipeline.store import read_manifest as read_version_manifest
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 NYU = "1403521292"
 
 runner = CliRunner()

@@ -14,6 +14,9 @@ from imgpipeline.settings import Settings
 from imgpipeline.store import current_version, read_manifest
 from imgpipeline.tables import TABLES
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PHONE = re.compile(r"(?:\(\d{3}\)\s?|\b\d{3}[-.\s])\d{3}[-.\s]\d{4}\b")
 

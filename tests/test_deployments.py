@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -24,6 +24,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "failure_modes.md"
 IMGPIPELINE = ROOT / ".venv" / "bin" / "imgpipeline"

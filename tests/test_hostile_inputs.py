@@ -19,6 +19,9 @@ from imgpipeline.advice.csv_out import neutralise, write_csv
 from imgpipeline.settings import Settings, get_settings
 from imgpipeline.store import read_manifest
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 SETTINGS = Settings()  # the rules every call here is given
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,5 +41,6 @@ def test_the_cli_recommend_path_imports_nothing_heavy(published, tmp_path: Path)
 def test_the_batch_core_and_chunk_checks_import_neither_prefect_nor_gx() -> None:
     loaded = _loaded("import imgpipeline.advice.batch, imgpipeline.checks\n")
     assert loaded["prefect"] == [] and loaded["great_expectations"] == [], loaded
-    # The probe itself can fail: importing Prefect is seen.
-    assert _loaded("import prefect\n")["prefect"]
+    # The probe itself can fail: a heavy import is seen (Numba's: a second's import, where
+    # Prefect's takes several).
+    assert _loaded("import numba\n")["numba"]

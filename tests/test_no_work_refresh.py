@@ -25,6 +25,9 @@ from imgpipeline.rulebook import DEFAULT_PATH, rulebook_digest
 from imgpipeline.settings import Settings, get_settings
 from imgpipeline.store import current_version, publish_version, read_manifest
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 SOURCES = ("acgme_programs", "freida_programs", "freida_2016", "nrmp_charting_outcomes", "nrmp_program_results_fl")
 
 

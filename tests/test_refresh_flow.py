@@ -17,6 +17,9 @@ from imgpipeline.settings import Settings
 from imgpipeline.store import current_version, read_manifest, read_table
 from imgpipeline.tables import TABLES
 
+# Runs flows or reads the run's Prefect server: waits for it (conftest.prefect_server).
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
 NYU = "1403521292"
 # The test's own patterns, broader than the pipeline's: any e-mail address, and US phone
 # numbers written as (612) 863-4649, 612-863-4649, 612.863.4649 or 612 863 4649.
