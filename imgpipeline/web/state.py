@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -80,7 +79,7 @@ class WebState:
         return recommend(key.profile, load_published(folder), settings=self.settings)
 
     def _recommend_json(self, folder: Path, key: _Key) -> bytes:
-        return orjson.dumps(self._cached(folder, key).to_json(), default=str)
+        return self._cached(folder, key).json_bytes()
 
     def advise(self, profile: ApplicantProfile) -> Recommendation:
         """One recommendation per version and profile: the page, its filters and its downloads
