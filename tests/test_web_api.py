@@ -220,3 +220,46 @@ def test_imgpipeline_serve_serves_the_given_processed_folder(published):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_served_connections_get_tcp_nodelay_on_a_socket_uvicorn_binds_itself():
+    """``uvicorn --workers`` binds the socket itself (``socket.socket(family)``: proto 0), and
+    asyncio sets TCP_NODELAY only on proto-6 sockets: every response then waited for a delayed
+    ACK (>= 40 ms). The protocol ``imgpipeline serve`` and the bench use sets it itself."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    from imgpipeline.web.server import HTTP_PROTOCOL, NoDelayH11, set_nodelay
+
+    seen: dict[str, object] = {}
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport):  # type: ignore[override]
+            sock = transport.get_extra_info("socket")
+            seen["set"] = set_nodelay(transport)
+            seen["nodelay"] = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            transport.close()
+
+    async def main() -> None:
+        listener = socket.socket(socket.AF_INET)        # as uvicorn binds it for --workers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        assert listener.proto == 0
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        reader, writer = await asyncio.open_connection(*listener.getsockname())
+        await asyncio.wait_for(reader.read(), 10)       # until the probe closes it
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
+    assert seen == {"set": True, "nodelay": 1}
+
+    async def app(scope, receive, send):  # pragma: no cover - never called
+        pass
+
+    config = uvicorn.Config(app, http=HTTP_PROTOCOL)
+    config.load()
+    assert config.http_protocol_class is NoDelayH11
