@@ -66,34 +66,29 @@ def _as_written(values: np.ndarray) -> list[Any]:
     return json.loads(pd.Series(values, dtype=float).to_json(orient="values")) if len(values) else []
 
 
-_TERM_OPEN = np.array([f'{{"term":{json.dumps(t)},"log_odds":' for t in TERMS], dtype=object)
-
-
-def _json_values(values: np.ndarray) -> np.ndarray:
-    """Each value as the JSON text ``orjson.dumps`` writes of it."""
-    return np.array([orjson.dumps(v).decode() for v in values.tolist()], dtype=object)
-
-
-def _json_texts(rows: list[list[str]]) -> np.ndarray:
-    """Texts (rows of them) as the JSON strings ``orjson.dumps`` writes of them, each distinct
-    text escaped once: a flat array."""
-    flat = [t for row in rows for t in row]
-    text = {t: orjson.dumps(t).decode() for t in set(flat)}
-    return np.array([text[t] for t in flat], dtype=object)
+_TERM_OPEN = tuple(f'{{"term":{json.dumps(t)},"log_odds":' for t in TERMS)
 
 
 def contribution_texts(written_lo: np.ndarray, written_om: np.ndarray, index: np.ndarray, bases: list[list[str]], evidence: list[list[str]]) -> list[bytes]:
-    """Per program, the JSON text ``orjson.dumps`` writes of its contributions (``explain.contribution_rows``
-    of the written log-odds and odds multipliers ``written_*[index]``, the bases and the evidence):
-    the same keys and values, put together as arrays of text (one operation per key, not per cell)."""
-    if not len(bases):
-        return []
-    shape = index.shape
-    lo = _json_values(written_lo)[index]
-    om = _json_values(written_om)[index]
-    cells = (np.broadcast_to(_TERM_OPEN, shape) + lo + ',"odds_multiplier":' + om + ',"basis":'
-             + _json_texts(bases).reshape(shape) + ',"evidence":' + _json_texts(evidence).reshape(shape) + "}")
-    return [("[" + ",".join(row) + "]").encode() for row in cells.tolist()]
+    """Per program, the JSON text ``orjson.dumps`` writes of its contributions
+    (``explain.contribution_rows`` of the written log-odds and odds multipliers
+    ``written_*[index]``, the bases and the evidence): the same keys, values and order, put
+    together as text, each distinct value and text written by orjson once."""
+    lo = [orjson.dumps(v).decode() for v in written_lo.tolist()]
+    om = [orjson.dumps(v).decode() for v in written_om.tolist()]
+    escaped: dict[str, str] = {}
+
+    def text(t: str) -> str:
+        out = escaped.get(t)
+        if out is None:
+            out = escaped[t] = orjson.dumps(t).decode()
+        return out
+
+    return [
+        ("[" + ",".join([f'{o}{lo[i]},"odds_multiplier":{om[i]},"basis":{text(b)},"evidence":{text(e)}}}'
+                         for o, i, b, e in zip(_TERM_OPEN, irow, brow, erow, strict=True)]) + "]").encode()
+        for irow, brow, erow in zip(index.tolist(), bases, evidence, strict=True)
+    ]
 
 
 @dataclass
