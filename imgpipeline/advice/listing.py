@@ -76,16 +76,9 @@ def contribution_texts(written_lo: np.ndarray, written_om: np.ndarray, index: np
     together as text, each distinct value and text written by orjson once."""
     lo = [orjson.dumps(v).decode() for v in written_lo.tolist()]
     om = [orjson.dumps(v).decode() for v in written_om.tolist()]
-    escaped: dict[str, str] = {}
-
-    def text(t: str) -> str:
-        out = escaped.get(t)
-        if out is None:
-            out = escaped[t] = orjson.dumps(t).decode()
-        return out
-
+    escaped = {t: orjson.dumps(t).decode() for t in {t for rows in (bases, evidence) for row in rows for t in row}}
     return [
-        ("[" + ",".join([f'{o}{lo[i]},"odds_multiplier":{om[i]},"basis":{text(b)},"evidence":{text(e)}}}'
+        ("[" + ",".join([f'{o}{lo[i]},"odds_multiplier":{om[i]},"basis":{escaped[b]},"evidence":{escaped[e]}}}'
                          for o, i, b, e in zip(_TERM_OPEN, irow, brow, erow, strict=True)]) + "]").encode()
         for irow, brow, erow in zip(index.tolist(), bases, evidence, strict=True)
     ]
