@@ -198,7 +198,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per scenario and concurrency")
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--scenarios", default="program,recommend-repeat,recommend-new")
-    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (with 2, every response waited >= 40 ms at 1 client: a delayed-ACK signature)")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (served with TCP_NODELAY on every connection: imgpipeline.web.server)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))
