@@ -36,6 +36,7 @@ from typing import Any
 import yaml
 
 from imgpipeline.settings import apply_run_environment
+from imgpipeline.web.server import HTTP_PROTOCOL
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -54,7 +55,7 @@ def start_server(processed_dir: Path, workers: int) -> tuple[subprocess.Popen, i
     env = {**os.environ, "IMGPIPELINE_PROCESSED_DIR": str(processed_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "imgpipeline.web.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--workers", str(workers), "--http", HTTP_PROTOCOL, "--log-level", "warning", "--no-access-log"],
         cwd=ROOT, env=env,
     )
     deadline = time.monotonic() + 180
@@ -197,7 +198,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per scenario and concurrency")
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--scenarios", default="program,recommend-repeat,recommend-new")
-    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (with 2, every response waited >= 40 ms at 1 client: a delayed-ACK signature)")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (served with TCP_NODELAY on every connection: imgpipeline.web.server)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))

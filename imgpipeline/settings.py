@@ -65,11 +65,15 @@ class Settings(BaseSettings):
     def rulebook(self) -> Rulebook:
         """The rulebook these settings name (``rulebook_path``, or the default beside the
         package), read once per settings object."""
-        if self._rulebook is None:
+        # Read from the private attributes' dict: ``self._rulebook`` goes through pydantic's
+        # ``__getattr__`` (about 10 us), and a profile's validation asks a dozen times.
+        private = self.__pydantic_private__
+        book = private.get("_rulebook") if private is not None else None
+        if book is None:
             from imgpipeline.rulebook import DEFAULT_PATH, Rulebook
 
-            self._rulebook = Rulebook(self.rulebook_path or DEFAULT_PATH)
-        return self._rulebook
+            self._rulebook = book = Rulebook(self.rulebook_path or DEFAULT_PATH)
+        return book
 
     @property
     def current_dir(self) -> Path:

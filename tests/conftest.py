@@ -473,7 +473,9 @@ def web_server(published: Settings):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(published), host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    from imgpipeline.web.server import HTTP_PROTOCOL
+
+    server = uvicorn.Server(uvicorn.Config(create_app(published), host="127.0.0.1", port=port, http=HTTP_PROTOCOL, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="web-server", daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"

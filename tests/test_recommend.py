@@ -167,6 +167,22 @@ def test_files_hold_the_list_and_the_curve(recs: dict[str, Recommendation], tmp_
     assert files["size_curve_svg"].read_text().startswith("<svg") and "<polyline" in files["size_curve_svg"].read_text()
 
 
+@pytest.mark.parametrize("which", sorted({*PROFILES, "moderate", "very_high"}))
+def test_json_bytes_is_the_object_the_cli_writes(recs: dict[str, Recommendation], which: str) -> None:
+    """What the API sends (``json_bytes``: each program's contributions written as text from
+    the arrays) is byte for byte orjson's writing of ``to_json()``, and reads back as the
+    object the CLI writes to recommendation.json."""
+    import orjson
+
+    rec = recs[which]
+    body = rec.json_bytes()
+    assert body == orjson.dumps(rec.to_json(), default=str)
+    doc = json.loads(body)
+    assert doc == json.loads(json.dumps(rec.to_json(), default=str))
+    assert len(doc["list"]) == rec.n_listed
+    assert all(len(p["contributions"]) == len(doc["list"][0]["contributions"]) > 0 for p in doc["list"])
+
+
 def test_a_version_without_the_model_is_refused(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{}")
     with pytest.raises(NotPublished, match="predates the interview-chance model"):

@@ -40,6 +40,7 @@ def test_recommend_is_the_object_the_cli_writes(client: httpx.Client, published,
 
     r = client.post("/api/recommend", json=example(name))
     assert r.status_code == 200, r.text
+    assert r.headers.get("content-encoding") == "gzip"   # httpx accepts gzip: the ~300 KB answer is compressed
     got = r.json()
     want = json.loads(json.dumps(recommend(parse_profile(example(name), settings=SETTINGS), published).to_json(), default=str))
     assert got["risk_tier"] == want["risk_tier"]
@@ -220,3 +221,46 @@ def test_imgpipeline_serve_serves_the_given_processed_folder(published):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_served_connections_get_tcp_nodelay_on_a_socket_uvicorn_binds_itself():
+    """``uvicorn --workers`` binds the socket itself (``socket.socket(family)``: proto 0), and
+    asyncio sets TCP_NODELAY only on proto-6 sockets: every response then waited for a delayed
+    ACK (>= 40 ms). The protocol ``imgpipeline serve`` and the bench use sets it itself."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    from imgpipeline.web.server import HTTP_PROTOCOL, NoDelayH11, set_nodelay
+
+    seen: dict[str, object] = {}
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport):  # type: ignore[override]
+            sock = transport.get_extra_info("socket")
+            seen["set"] = set_nodelay(transport)
+            seen["nodelay"] = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+            transport.close()
+
+    async def main() -> None:
+        listener = socket.socket(socket.AF_INET)        # as uvicorn binds it for --workers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        assert listener.proto == 0
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        reader, writer = await asyncio.open_connection(*listener.getsockname())
+        await asyncio.wait_for(reader.read(), 10)       # until the probe closes it
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(main())
+    assert seen == {"set": True, "nodelay": 1}
+
+    async def app(scope, receive, send):  # pragma: no cover - never called
+        pass
+
+    config = uvicorn.Config(app, http=HTTP_PROTOCOL)
+    config.load()
+    assert config.http_protocol_class is NoDelayH11

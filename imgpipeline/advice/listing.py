@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from imgpipeline.advice import core, explain, lists
-from imgpipeline.advice.model import band_of
+from imgpipeline.advice.model import TERMS, band_of
 from imgpipeline.vocabulary import BANDS, PROGRAM_TIERS
 
 YOG_WINDOWS = ["stated_limit", "stated_preference", "stated_no_limit"]
@@ -63,6 +64,24 @@ def _as_written(values: np.ndarray) -> list[Any]:
     """Floats as ``DataFrame.to_json`` writes them, read back (its encoder rounds to 10
     decimals and writes -0.0 as 0.0; nan as None): one encoder call for all of them."""
     return json.loads(pd.Series(values, dtype=float).to_json(orient="values")) if len(values) else []
+
+
+_TERM_OPEN = tuple(f'{{"term":{json.dumps(t)},"log_odds":' for t in TERMS)
+
+
+def contribution_texts(written_lo: np.ndarray, written_om: np.ndarray, index: np.ndarray, bases: list[list[str]], evidence: list[list[str]]) -> list[bytes]:
+    """Per program, the JSON text ``orjson.dumps`` writes of its contributions
+    (``explain.contribution_rows`` of the written log-odds and odds multipliers
+    ``written_*[index]``, the bases and the evidence): the same keys, values and order, put
+    together as text, each distinct value and text written by orjson once."""
+    lo = [orjson.dumps(v).decode() for v in written_lo.tolist()]
+    om = [orjson.dumps(v).decode() for v in written_om.tolist()]
+    escaped = {t: orjson.dumps(t).decode() for t in {t for rows in (bases, evidence) for row in rows for t in row}}
+    return [
+        ("[" + ",".join([f'{o}{lo[i]},"odds_multiplier":{om[i]},"basis":{escaped[b]},"evidence":{escaped[e]}}}'
+                         for o, i, b, e in zip(_TERM_OPEN, irow, brow, erow, strict=True)]) + "]").encode()
+        for irow, brow, erow in zip(index.tolist(), bases, evidence, strict=True)
+    ]
 
 
 @dataclass
@@ -118,9 +137,10 @@ class Listing:
             )
         return self._cache["explained"]
 
-    def records(self) -> list[dict[str, Any]]:
-        """The list as ``programs.to_json(orient="records")`` reads back, contributions as
-        lists: without building the frame."""
+    def _columns(self) -> tuple[dict[str, list[Any]], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The list's columns as ``programs.to_json(orient="records")`` reads them back, but for
+        ``contributions``; and the contributions' written log-odds and odds multipliers (each
+        distinct value once) with each cell's index into them."""
         s, js, n = self.s, self.listed, len(self.listed)
         cols, ex = program_columns(s.prep), self.explained()
         sh = ex.shown
@@ -129,7 +149,6 @@ class Listing:
         k = len(sh.log_odds)
         written_lo = np.array(rounded[4 * n : 4 * n + k], dtype=object)
         written_om = np.array(rounded[4 * n + k :], dtype=object)
-        contributions = explain.contribution_rows(written_lo[sh.index].tolist(), written_om[sh.index].tolist(), ex.bases, ex.evidence)
         values = {
             "rank": self.rank[js].tolist(),
             **{k: cols["text"][k][js].tolist() for k in _TEXT},
@@ -142,8 +161,24 @@ class Listing:
             "states_failed_attempts_policy": cols["states_failed_attempts_policy"][js].tolist(),
             "states_yog_window": cols["states_yog_window"][js].tolist(),
             "published_version": [s.prep.data.version] * n, "cautions": ex.cautions,
-            "contributions": contributions,
         }
+        return values, (written_lo, written_om, sh.index)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The list as ``programs.to_json(orient="records")`` reads back, contributions as
+        lists: without building the frame."""
+        values, (written_lo, written_om, index) = self._columns()
+        ex = self.explained()
+        values["contributions"] = explain.contribution_rows(written_lo[index].tolist(), written_om[index].tolist(), ex.bases, ex.evidence)
+        return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in zip(*(values[k] for k in LIST_COLUMNS), strict=True)]
+
+    def records_json(self) -> list[dict[str, Any]]:
+        """``records`` for ``orjson.dumps``: the same rows, each program's contributions as one
+        ``orjson.Fragment`` (the JSON text ``orjson.dumps`` writes of its ``records`` list),
+        written from the arrays without a mapping per term."""
+        values, (written_lo, written_om, index) = self._columns()
+        ex = self.explained()
+        values["contributions"] = [orjson.Fragment(x) for x in contribution_texts(written_lo, written_om, index, ex.bases, ex.evidence)]
         return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in zip(*(values[k] for k in LIST_COLUMNS), strict=True)]
 
     def table(self) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from imgpipeline.advice import core, lists, outcome
@@ -108,6 +109,11 @@ class Recommendation:
     def to_json(self) -> dict[str, Any]:
         """The summary and the list (``programs`` as JSON records, contributions as lists)."""
         return {**self.summary(), "list": self.listing.records()}
+
+    def json_bytes(self) -> bytes:
+        """``to_json()`` as compact JSON bytes (orjson; values ``default=str`` as the CLI's file),
+        each program's contributions written from the arrays (``Listing.records_json``)."""
+        return orjson.dumps({**self.summary(), "list": self.listing.records_json()}, default=str)
 
     def write(self, out: str | Path) -> dict[str, Path]:
         """The list as CSV, Parquet and JSON (with the summary), every program's status and the

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -64,6 +64,11 @@ class WebState:
         self.settings, self.has_swagger = settings, has_swagger
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals.update(tier_label=TIER_LABEL, pct=pct)
+        # The model runs one at a time per process: requests computing at once in the thread
+        # pool only contended for the GIL (more CPU per request, none finished sooner).
+        # Re-entrant: the JSON of a profile runs its recommendation inside. A cached answer
+        # does not wait for it.
+        self._compute = threading.RLock()
         self._cached = functools.lru_cache(maxsize=128)(self._recommend)
         self._cached_json = functools.lru_cache(maxsize=128)(self._recommend_json)
 
@@ -77,10 +82,12 @@ class WebState:
         return load_version_data(self.version_folder())
 
     def _recommend(self, folder: Path, key: _Key) -> Recommendation:
-        return recommend(key.profile, load_published(folder), settings=self.settings)
+        with self._compute:
+            return recommend(key.profile, load_published(folder), settings=self.settings)
 
     def _recommend_json(self, folder: Path, key: _Key) -> bytes:
-        return orjson.dumps(self._cached(folder, key).to_json(), default=str)
+        with self._compute:
+            return self._cached(folder, key).json_bytes()
 
     def advise(self, profile: ApplicantProfile) -> Recommendation:
         """One recommendation per version and profile: the page, its filters and its downloads
