@@ -28,8 +28,12 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(BIN)/imgpipeline refresh
 
+# PYTHONDONTWRITEBYTECODE cleared: the tests start some sixty Python processes (the CLI, the
+# notebooks' kernels, Dask workers) that import the package, and pytest rewrites every test
+# module at each collection; with the byte-code cache (in git-ignored __pycache__ folders)
+# each is compiled once per clone instead of in every process.
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -n 2 --dist load
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2 --dist load
 
 # The browser tests drive Debian's Chromium (Playwright cannot download browsers here): install
 # it when missing and we are root; otherwise say how (the browser tests then fail, naming it).
