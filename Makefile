@@ -14,7 +14,9 @@ STAMP := $(VENV)/.installed
 setup: $(STAMP)
 
 # PYTHONWARNINGS: setuptools warns on every editable install about same-named folders
-# (nothing to act on).
+# (nothing to act on). An editable install compiles nothing: the package is byte-compiled
+# here as pip compiles a regular install, so a process started with PYTHONDONTWRITEBYTECODE
+# (as in many containers) still reads compiled modules. The batch kernel is compiled once.
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -22,6 +24,7 @@ $(STAMP): requirements.lock pyproject.toml
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet --no-deps -e .
 	@echo "compiling the batch kernel once (Numba's cache, about 20 s)"
 	$(BIN)/python -m imgpipeline.advice.kernel
+	$(BIN)/python -m compileall -q imgpipeline flows
 	$(BIN)/python tests/prefect_db.py
 	touch $(STAMP)
 

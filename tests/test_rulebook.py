@@ -112,3 +112,17 @@ def test_interview_section_and_its_tier_profiles_are_the_article_examples() -> N
     assert r.bands.target_multiple < r.bands.likely_multiple
     with pytest.raises(ValidationError, match="first_failure"):
         InterviewRules.model_validate({**r.model_dump(), "applicant": {**a.model_dump(), "first_failure": 0.5}})
+
+
+def test_the_rulebook_reads_the_same_with_libyaml_and_pure_python() -> None:
+    """The rulebook is parsed by PyYAML's libyaml safe loader when there is one: the same
+    sections, values and types as the pure-Python safe loader's."""
+    import yaml
+
+    from imgpipeline.rulebook import DEFAULT_PATH, SAFE_LOADER
+
+    raw = DEFAULT_PATH.read_bytes()
+    assert SAFE_LOADER is yaml.CSafeLoader  # the wheels pinned in requirements.lock have libyaml
+    fast, pure = yaml.load(raw, Loader=SAFE_LOADER), yaml.load(raw, Loader=yaml.SafeLoader)
+    assert fast == pure and len(fast) > 10
+    assert repr(fast) == repr(pure)  # same types too (1 vs 1.0, dates, None)
