@@ -98,6 +98,19 @@ def staged_freida(freida_csv: Path):
     return TABLES["freida_programs"].coerce(staged)
 
 
+@pytest.fixture(scope="session")
+def staged_freida_2016(tmp_path_factory: pytest.TempPathFactory, data_dir: Path):
+    """The staged ``freida_2016_programs`` table (parsing the 2016 pages takes seconds), read
+    from a landed snapshot as the flow does. Shared: tests copy it before changing it."""
+    from imgpipeline.refresh.land import land_snapshot
+    from imgpipeline.refresh.stage.freida2016 import parse_freida_2016
+    from imgpipeline.tables import TABLES
+
+    base = tmp_path_factory.mktemp("freida2016")
+    settings = get_settings(source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "processed")
+    return TABLES["freida_2016_programs"].coerce(parse_freida_2016(land_snapshot("freida_2016", settings).local_path))
+
+
 @pytest.fixture
 def tmp_settings(tmp_path: Path, data_dir: Path) -> Settings:
     """Settings reading the real mirror and writing into a fresh temporary project."""
