@@ -78,11 +78,19 @@ def freida_csv_old(data_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def staged_acgme(acgme_pdf: Path):
+def parsed_acgme(acgme_pdf: Path):
+    """``parse_acgme`` of the real PDF, before coercion (reading the PDF takes a second or
+    more): shared, never changed."""
     from imgpipeline.refresh.stage.acgme import parse_acgme
+
+    return parse_acgme(acgme_pdf)
+
+
+@pytest.fixture(scope="session")
+def staged_acgme(parsed_acgme):
     from imgpipeline.tables import TABLES
 
-    return TABLES["acgme_programs"].coerce(parse_acgme(acgme_pdf))
+    return TABLES["acgme_programs"].coerce(parsed_acgme)
 
 
 @pytest.fixture(scope="session")
