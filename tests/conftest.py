@@ -78,11 +78,19 @@ def freida_csv_old(data_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def staged_acgme(acgme_pdf: Path):
+def parsed_acgme(acgme_pdf: Path):
+    """``parse_acgme`` of the real PDF, before coercion (reading the PDF takes a second or
+    more): shared, never changed."""
     from imgpipeline.refresh.stage.acgme import parse_acgme
+
+    return parse_acgme(acgme_pdf)
+
+
+@pytest.fixture(scope="session")
+def staged_acgme(parsed_acgme):
     from imgpipeline.tables import TABLES
 
-    return TABLES["acgme_programs"].coerce(parse_acgme(acgme_pdf))
+    return TABLES["acgme_programs"].coerce(parsed_acgme)
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +104,19 @@ def staged_freida(freida_csv: Path):
 
     staged, _ = collapse_exact_duplicates(parse_freida(read_freida_csv(freida_csv)), "acgme_id")
     return TABLES["freida_programs"].coerce(staged)
+
+
+@pytest.fixture(scope="session")
+def staged_freida_2016(tmp_path_factory: pytest.TempPathFactory, data_dir: Path):
+    """The staged ``freida_2016_programs`` table (parsing the 2016 pages takes seconds), read
+    from a landed snapshot as the flow does. Shared: tests copy it before changing it."""
+    from imgpipeline.refresh.land import land_snapshot
+    from imgpipeline.refresh.stage.freida2016 import parse_freida_2016
+    from imgpipeline.tables import TABLES
+
+    base = tmp_path_factory.mktemp("freida2016")
+    settings = get_settings(source_dir=str(data_dir), raw_dir=base / "raw", processed_dir=base / "processed")
+    return TABLES["freida_2016_programs"].coerce(parse_freida_2016(land_snapshot("freida_2016", settings).local_path))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from imgpipeline.refresh.conflicts import VISA_TEXT_COLUMNS, build_conflicts, classify
 from imgpipeline.refresh.land import Snapshot, land_snapshot
 from imgpipeline.refresh.programs import build_programs
-from imgpipeline.refresh.stage.freida2016 import build_minimums_2016, parse_freida_2016
+from imgpipeline.refresh.stage.freida2016 import build_minimums_2016
 from imgpipeline.settings import get_settings
 from imgpipeline.tables import TABLES
 
@@ -33,9 +33,8 @@ def programs(staged_acgme, staged_freida, snaps) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def minimums(programs, snaps) -> pd.DataFrame:
-    staged = TABLES["freida_2016_programs"].coerce(parse_freida_2016(snaps["freida_2016"].local_path))
-    return build_minimums_2016(staged, programs, snaps["freida_2016"])
+def minimums(programs, snaps, staged_freida_2016) -> pd.DataFrame:
+    return build_minimums_2016(staged_freida_2016, programs, snaps["freida_2016"])
 
 
 @pytest.fixture(scope="module")

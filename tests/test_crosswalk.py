@@ -20,7 +20,6 @@ from imgpipeline.refresh.crosswalk import (
 )
 from imgpipeline.refresh.land import Snapshot, land_snapshot
 from imgpipeline.refresh.programs import build_programs
-from imgpipeline.refresh.stage.freida2016 import parse_freida_2016
 from imgpipeline.refresh.stage.nrmp_results import parse_nrmp_results
 from imgpipeline.settings import Settings, get_settings
 from imgpipeline.tables import TABLES
@@ -72,13 +71,13 @@ def snaps(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str,
 
 
 @pytest.fixture(scope="module")
-def inputs(staged_acgme, staged_freida, snaps):
+def inputs(staged_acgme, staged_freida, staged_freida_2016, snaps):
     programs, unmatched = build_programs(
         staged_acgme, staged_freida, snaps["acgme_programs"], snaps["freida_programs"]
     )
     results = parse_nrmp_results(snaps["nrmp_program_results_fl"].local_path)
-    freida_2016 = parse_freida_2016(snaps["freida_2016"].local_path)
-    return programs, unmatched, results, freida_2016
+    # The staged (coerced) 2016 table, as the flow gives build_crosswalk.
+    return programs, unmatched, results, staged_freida_2016
 
 
 @pytest.fixture(scope="module")

@@ -120,11 +120,17 @@ def test_curve_table_passes_its_declaration(curve: pd.DataFrame, staged: tuple[p
 
 def test_deterministic_for_a_seed(staged: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     """A seed fixes the band: two fits with one seed agree to the bit (a quick fit of 20
-    bootstrap replicates; that the published table is the default seed's fit, run after run,
-    is test_unchanged_outputs' fingerprint)."""
-    quick = mp.ProbabilityRules.model_validate({**mp.rules(Settings()).model_dump(), "bootstrap_replicates": 20})
-    a = mp.fit_curves(*staged, Settings(random_seed=7), rules_=quick)[1].curve
-    b = mp.fit_curves(*staged, Settings(random_seed=7), rules_=quick)[1].curve
+    bootstrap replicates of the contiguous-ranks curve alone, whose reconstruction is cheap:
+    the seed only drives the bootstrap, the step2ck reconstruction's optimiser is seedless;
+    that the published table is the default seed's fit, run after run, is
+    test_unchanged_outputs' fingerprint)."""
+    full = mp.rules(Settings()).model_dump()
+    quick = mp.ProbabilityRules.model_validate(
+        {**full, "bootstrap_replicates": 20, "measures": {"contiguous_ranks": full["measures"]["contiguous_ranks"]}}
+    )
+    a = mp.fit_curves(*staged, Settings(random_seed=8), rules_=quick)[0].curve
+    b = mp.fit_curves(*staged, Settings(random_seed=8), rules_=quick)[0].curve
+    assert set(a["measure"]) == {"contiguous_ranks"} and a["p_match"].notna().any()
     pd.testing.assert_frame_equal(a, b)
 
 

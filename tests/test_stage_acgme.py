@@ -14,7 +14,7 @@ import pandas as pd
 import pypdfium2 as pdfium
 import pytest
 
-from imgpipeline.refresh.stage.acgme import _logical_lines, _split_address, parse_acgme
+from imgpipeline.refresh.stage.acgme import _logical_lines, _split_address
 
 STRING_COLUMNS = ["program_name", "site", "street", "city", "state", "zip", "accreditation_status"]
 
@@ -38,8 +38,8 @@ def segments(pdf_text: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def raw_staged(acgme_pdf: Path) -> pd.DataFrame:
-    return parse_acgme(acgme_pdf)
+def raw_staged(parsed_acgme: pd.DataFrame) -> pd.DataFrame:
+    return parsed_acgme  # parse_acgme(acgme_pdf), conftest's
 
 
 @pytest.fixture(scope="module")

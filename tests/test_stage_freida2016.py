@@ -53,9 +53,9 @@ def snaps(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> dict[str,
 
 
 @pytest.fixture(scope="module")
-def staged(snaps: dict[str, Snapshot]) -> pd.DataFrame:
-    # Read from the landed snapshot, as the flow does.
-    return STAGED.coerce(parse_freida_2016(snaps["freida_2016"].local_path))
+def staged(staged_freida_2016: pd.DataFrame) -> pd.DataFrame:
+    # Read from a landed snapshot, as the flow does (conftest's, shared with other modules).
+    return staged_freida_2016
 
 
 @pytest.fixture(scope="module")
