@@ -10,7 +10,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.table import Table as RichTable
 
 from imgpipeline.errors import PipelineError
@@ -44,6 +43,8 @@ def emit_markdown(title: str | None, text: str) -> None:
     if console.is_terminal:
         if title:
             console.rule(title)
+        from rich.markdown import Markdown  # markdown-it and its plugins: only for a terminal
+
         console.print(Markdown(text))
         return
     if title:

@@ -12,7 +12,6 @@ Imports neither Prefect, GX nor scikit-learn: this is what an applicant (or an a
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -133,7 +132,8 @@ class Recommendation:
         }
         write_csv(self.programs, files["csv"])
         self.programs.to_parquet(files["parquet"], index=False)
-        files["json"].write_text(json.dumps(self.to_json(), indent=2, default=str))
+        # orjson (the web API's writer too): the same object, a tenth of the json module's time.
+        files["json"].write_bytes(orjson.dumps(self.to_json(), default=str, option=orjson.OPT_INDENT_2))
         write_csv(self.all_programs, files["all_programs"])
         write_csv(pd.DataFrame([o.as_dict() for o in self.size_curve]), files["size_curve"])
         files["size_curve_svg"].write_text(size_curve_svg(self))
