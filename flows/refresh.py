@@ -120,16 +120,14 @@ def validate_tables(frames: list[tuple[pd.DataFrame, str, str]]) -> list[dict[st
 # match-probability fit alone is cached across runs, keyed on the digests it is a function of
 # (``curve_inputs_key``: the Charting Outcomes snapshot's sha256, the rulebook, the code, the
 # seed), never on the frames; its result is kept in Prefect's local result storage.
-STEPS = build.Steps(**{
-    name: task(fn, cache_policy=NO_CACHE, name=name)
-    for name, fn in vars(build.Steps()).items()
-})
-STEPS.fit_match_probability = task(
-    build.Steps().fit_match_probability,
-    name="fit_match_probability",
-    cache_key_fn=lambda _, p: curve_inputs_key(p["outcomes"], p["totals"], p["settings"]),
-    persist_result=True,
-)
+def _step_task(name: str, fn: Any) -> Any:
+    if name == "fit_match_probability":
+        return task(fn, name=name, persist_result=True,
+                    cache_key_fn=lambda _, p: curve_inputs_key(p["outcomes"], p["totals"], p["settings"]))
+    return task(fn, cache_policy=NO_CACHE, name=name)
+
+
+STEPS = build.Steps(**{name: _step_task(name, fn) for name, fn in vars(build.Steps()).items()})
 
 
 @task(cache_policy=NO_CACHE)

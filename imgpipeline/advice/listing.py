@@ -84,6 +84,11 @@ def contribution_texts(written_lo: np.ndarray, written_om: np.ndarray, index: np
     ]
 
 
+def _rows(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The list's records from its columns, in ``LIST_COLUMNS`` order."""
+    return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in zip(*(values[k] for k in LIST_COLUMNS), strict=True)]
+
+
 @dataclass
 class Explained:
     """The listed programs' reasons, in rank order: each term's log-odds as shown and its basis
@@ -170,7 +175,7 @@ class Listing:
         values, (written_lo, written_om, index) = self._columns()
         ex = self.explained()
         values["contributions"] = explain.contribution_rows(written_lo[index].tolist(), written_om[index].tolist(), ex.bases, ex.evidence)
-        return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in zip(*(values[k] for k in LIST_COLUMNS), strict=True)]
+        return _rows(values)
 
     def records_json(self) -> list[dict[str, Any]]:
         """``records`` for ``orjson.dumps``: the same rows, each program's contributions as one
@@ -179,7 +184,7 @@ class Listing:
         values, (written_lo, written_om, index) = self._columns()
         ex = self.explained()
         values["contributions"] = [orjson.Fragment(x) for x in contribution_texts(written_lo, written_om, index, ex.bases, ex.evidence)]
-        return [dict(zip(LIST_COLUMNS, row, strict=True)) for row in zip(*(values[k] for k in LIST_COLUMNS), strict=True)]
+        return _rows(values)
 
     def table(self) -> pd.DataFrame:
         """Every program with its chance, band, status and rank, in the version's order."""
