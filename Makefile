@@ -24,6 +24,7 @@ $(STAMP): requirements.lock pyproject.toml
 	PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install --quiet --no-deps -e .
 	@echo "compiling the batch kernel once (Numba's cache, about 20 s)"
 	$(BIN)/python -m imgpipeline.advice.kernel
+	$(BIN)/python -m imgpipeline.advice.compiled
 	$(BIN)/python -m compileall -q imgpipeline flows
 	$(BIN)/python tests/prefect_db.py
 	touch $(STAMP)

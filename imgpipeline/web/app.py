@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from imgpipeline.advice import compiled
 from imgpipeline.advice.published import NotPublished
 from imgpipeline.settings import Settings
 from imgpipeline.web import api, downloads, pages
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
         has_swagger = False
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.web = WebState(settings or Settings(), has_swagger)
+    # A server advises many applicants: the outcome recursion compiled (the same numbers).
+    compiled.install()
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(NotPublished, _not_published)
     app.add_exception_handler(StarletteHTTPException, _http)
