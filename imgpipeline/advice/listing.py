@@ -5,7 +5,7 @@ the list as JSON records (``records``: what ``Recommendation.to_json`` returns, 
 building a frame).
 
 The records are the frame's ``to_json(orient="records")`` read back: the same keys in the same
-order, floats rounded by the same encoder (pandas', through ``Series.to_json``), missing values
+order, floats rounded by the same encoder (pandas' ``ujson_dumps``, as ``to_json``), missing values
 as None. Imports neither Prefect, GX nor scikit-learn.
 """
 
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+from pandas.io.json import ujson_dumps
 
 from imgpipeline.advice import core, explain, lists
 from imgpipeline.advice.model import TERMS, band_of
@@ -61,9 +62,10 @@ def program_columns(prep: core.Prepared) -> dict[str, np.ndarray]:
 
 
 def _as_written(values: np.ndarray) -> list[Any]:
-    """Floats as ``DataFrame.to_json`` writes them, read back (its encoder rounds to 10
-    decimals and writes -0.0 as 0.0; nan as None): one encoder call for all of them."""
-    return json.loads(pd.Series(values, dtype=float).to_json(orient="values")) if len(values) else []
+    """Floats as ``DataFrame.to_json`` writes them, read back (its encoder, ``ujson_dumps``,
+    rounds to 10 decimals and writes -0.0 as 0.0; nan as None): one encoder call for all of
+    them, on the array itself (no Series), read back by orjson (the same floats as ``json``)."""
+    return orjson.loads(ujson_dumps(np.asarray(values, dtype=float), double_precision=10)) if len(values) else []
 
 
 _TERM_OPEN = tuple(f'{{"term":{json.dumps(t)},"log_odds":' for t in TERMS)
