@@ -482,30 +482,10 @@ def offline_page(chromium):
 def web_server(published: Settings):
     """The web app (``imgpipeline serve``'s) served by uvicorn on a free 127.0.0.1 port in a
     background thread, over the ``published`` version; one per test worker. Yields its base URL."""
-    import socket
-    import threading
-    import time
-
     import httpx
-    import uvicorn
 
-    from imgpipeline.web.app import create_app
+    from tests.served import serve_app
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    from imgpipeline.web.server import HTTP_PROTOCOL
-
-    server = uvicorn.Server(uvicorn.Config(create_app(published), host="127.0.0.1", port=port, http=HTTP_PROTOCOL, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="web-server", daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web app did not start within 60 s")
-        time.sleep(0.05)
-    httpx.get(f"{base}/api/version", timeout=120).raise_for_status()   # reads the version once
-    yield base
-    server.should_exit = True
-    thread.join(30)
+    with serve_app(published) as base:
+        httpx.get(f"{base}/api/version", timeout=120).raise_for_status()   # reads the version once
+        yield base

@@ -142,16 +142,14 @@ def test_openapi_and_docs_are_served_locally(client: httpx.Client):
 
 def test_a_switch_of_current_is_picked_up(published, tmp_path: Path):
     """Two real versions: the app answers with the one ``current`` points to at each request."""
-    from fastapi.testclient import TestClient
-
     from imgpipeline.settings import get_settings
-    from imgpipeline.web.app import create_app
+    from tests.served import serve_app
 
     versions = sorted(p for p in published.versions_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(versions) >= 2
     settings = get_settings(processed_dir=tmp_path)
     (tmp_path / "current").symlink_to(versions[0])
-    with TestClient(create_app(settings)) as c:
+    with serve_app(settings) as base, httpx.Client(base_url=base, timeout=120) as c:
         assert c.get("/api/version").json()["version"] == versions[0].name
         first = c.post("/api/recommend", json=example("very_high_h1b")).json()["published_version"]
         (tmp_path / "current").unlink()
@@ -162,12 +160,10 @@ def test_a_switch_of_current_is_picked_up(published, tmp_path: Path):
 
 
 def test_nothing_published_is_a_503_naming_it(tmp_path: Path):
-    from fastapi.testclient import TestClient
-
     from imgpipeline.settings import get_settings
-    from imgpipeline.web.app import create_app
+    from tests.served import serve_app
 
-    with TestClient(create_app(get_settings(processed_dir=tmp_path))) as c:
+    with serve_app(get_settings(processed_dir=tmp_path)) as base, httpx.Client(base_url=base, timeout=120) as c:
         r = c.get("/api/version")
         assert r.status_code == 503 and "nothing published" in r.json()["detail"][0]["message"]
         assert c.get("/").status_code == 200          # the form still shows
@@ -177,16 +173,16 @@ def test_the_app_path_imports_no_prefect_gx_or_sklearn(published):
     """Serving a recommendation imports neither Prefect, Great Expectations nor scikit-learn."""
     code = textwrap.dedent(f"""
         import json, sys
-        from fastapi.testclient import TestClient
+        import httpx
         from imgpipeline.settings import get_settings
-        from imgpipeline.web.app import create_app
-        c = TestClient(create_app(get_settings(processed_dir={str(published.processed_dir)!r})))
-        profile = json.loads({json.dumps(json.dumps(example("moderately_low_j1")))})
-        assert c.post("/api/recommend", json=profile).status_code == 200
-        q = "graduation_year=2024&step2ck.score=223"
-        assert c.get("/recommend?" + q).status_code == 200
-        assert c.get("/programs/" + c.get("/api/programs").json()["programs"][0]["acgme_id"]).status_code == 200
-        assert c.get("/sources").status_code == 200
+        from tests.served import serve_app
+        with serve_app(get_settings(processed_dir={str(published.processed_dir)!r})) as base, httpx.Client(base_url=base, timeout=120) as c:
+            profile = json.loads({json.dumps(json.dumps(example("moderately_low_j1")))})
+            assert c.post("/api/recommend", json=profile).status_code == 200
+            q = "graduation_year=2024&step2ck.score=223"
+            assert c.get("/recommend?" + q).status_code == 200
+            assert c.get("/programs/" + c.get("/api/programs").json()["programs"][0]["acgme_id"]).status_code == 200
+            assert c.get("/sources").status_code == 200
         print(json.dumps(sorted(m for m in ("prefect", "great_expectations", "sklearn") if m in sys.modules)))
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
