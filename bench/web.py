@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from imgpipeline.settings import apply_run_environment
-from imgpipeline.web.server import HTTP_PROTOCOL
+from imgpipeline.web.server import HTTP_PROTOCOL, LOOP
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -55,7 +55,7 @@ def start_server(processed_dir: Path, workers: int) -> tuple[subprocess.Popen, i
     env = {**os.environ, "IMGPIPELINE_PROCESSED_DIR": str(processed_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "imgpipeline.web.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--http", HTTP_PROTOCOL, "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--workers", str(workers), "--http", HTTP_PROTOCOL, "--loop", LOOP, "--log-level", "warning", "--no-access-log"],
         cwd=ROOT, env=env,
     )
     deadline = time.monotonic() + 180

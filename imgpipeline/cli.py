@@ -390,14 +390,14 @@ def serve(
     version is picked up by the next request. No Prefect, no Great Expectations."""
     import uvicorn
 
-    from imgpipeline.web.server import HTTP_PROTOCOL
+    from imgpipeline.web.server import HTTP_PROTOCOL, LOOP
 
     if processed_dir is not None:
         os.environ["IMGPIPELINE_PROCESSED_DIR"] = str(processed_dir.resolve())
     settings = get_settings(processed_dir=processed_dir)
     console.print(f"serving {settings.current_dir} on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
     uvicorn.run("imgpipeline.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                http=HTTP_PROTOCOL, log_level="warning", access_log=False)
+                http=HTTP_PROTOCOL, loop=LOOP, log_level="warning", access_log=False)
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import uvicorn
 
 from imgpipeline.settings import Settings
 from imgpipeline.web.app import create_app
-from imgpipeline.web.server import HTTP_PROTOCOL
+from imgpipeline.web.server import HTTP_PROTOCOL, LOOP
 
 
 @contextmanager
@@ -22,7 +22,7 @@ def serve_app(settings: Settings, start_within: float = 60.0) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, http=HTTP_PROTOCOL, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, http=HTTP_PROTOCOL, loop=LOOP, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, name="web-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + start_within

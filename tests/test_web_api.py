@@ -228,7 +228,7 @@ def test_served_connections_get_tcp_nodelay_on_a_socket_uvicorn_binds_itself():
 
     import uvicorn
 
-    from imgpipeline.web.server import HTTP_PROTOCOL, NoDelayH11, set_nodelay
+    from imgpipeline.web.server import HTTP_PROTOCOL, LOOP, NoDelayHttpTools, set_nodelay
 
     seen: dict[str, object] = {}
 
@@ -257,6 +257,7 @@ def test_served_connections_get_tcp_nodelay_on_a_socket_uvicorn_binds_itself():
     async def app(scope, receive, send):  # pragma: no cover - never called
         pass
 
-    config = uvicorn.Config(app, http=HTTP_PROTOCOL)
+    config = uvicorn.Config(app, http=HTTP_PROTOCOL, loop=LOOP)
     config.load()
-    assert config.http_protocol_class is NoDelayH11
+    assert config.http_protocol_class is NoDelayHttpTools
+    assert config.get_loop_factory() is not None and config.get_loop_factory().__module__.startswith("uvloop")
