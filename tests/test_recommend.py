@@ -226,6 +226,41 @@ def test_cli_prints_the_outcome_and_writes_the_files(published, recs: dict[str, 
     assert "Applications -> expected interviews -> P(match)" in flat and "Outcome: " in flat
 
 
+def test_cli_piped_prints_each_program_on_one_line(published, recs: dict[str, Recommendation], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Not on a terminal (a pipe, a log, a test's capture), the tables are one line per row with
+    every value named, as the other commands' tables (a drawn table wraps at 80 columns)."""
+    result = CliRunner().invoke(
+        app, ["recommend", str(MODERATE), "--processed-dir", str(published.processed_dir), "--out", str(tmp_path / "out"), "--rows", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    rec = recs["moderate"]
+    rows = [line for line in result.output.splitlines() if line.startswith(f"Your list: first 5 of {rec.n_listed}: # ")]
+    assert len(rows) == 5
+    for line, (_, p) in zip(rows, rec.programs.head(5).iterrows(), strict=True):
+        assert f"# {p['rank']}, program (state) {p['program_name']} ({p['state']}" in line and p["why"] in line
+    curve = [line for line in result.output.splitlines() if line.startswith("Applications -> expected interviews -> P(match): programs ")]
+    assert len(curve) == len(rec.size_curve)
+    assert not any(c in result.output for c in "┏│└")
+
+
+def test_cli_on_a_terminal_draws_the_tables(published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich's own switch: draw as for a terminal
+    monkeypatch.setenv("COLUMNS", "160")
+    import imgpipeline.cli as cli
+
+    cli.console.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["recommend", str(MODERATE), "--processed-dir", str(published.processed_dir), "--out", str(tmp_path / "out"), "--rows", "5"]
+        )
+    finally:
+        cli.console.cache_clear()
+    assert result.exit_code == 0, result.output
+    flat = re.sub(r"\s+", " ", re.sub(r"\x1b\[[0-9;]*m", "", result.output))
+    assert "┏" in result.output and "Applications -> expected interviews -> P(match)" in flat and "Your list: first 5 of" in flat
+    assert not re.search(r"Your list: first 5 of \d+: # ", flat) and "Files: " in flat
+
+
 def test_cli_names_the_bad_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("graduation_year: 2020\nstep2ck: {score: 350}\n")
