@@ -24,11 +24,11 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from imgpipeline.catalog import CATALOG, datapackage
 from imgpipeline.errors import PipelineError, disk_message
-from imgpipeline.locks import pinned, publish_lock
 from imgpipeline.settings import Settings
-from imgpipeline.tables import TABLES
+
+# The table declarations, the catalog and the locks are imported by the functions that write
+# (or prune): a reader (the advice, the CLI's `recommend`) does not pay for them.
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,8 @@ def new_version_id(now: datetime | None = None) -> str:
 def write_table(df: pd.DataFrame, name: str, folder: Path) -> Path:
     """One published table as Parquet with its declared schema (types, descriptions,
     schema_version in the metadata)."""
+    from imgpipeline.tables import TABLES
+
     path = folder / f"{name}.parquet"
     pq.write_table(TABLES[name].to_arrow(df), path)
     return path
@@ -110,6 +112,9 @@ def _publish(
     lock_dir: Path | None,
     streamed: dict[str, tuple[Path, int]],
 ) -> Path:
+    from imgpipeline.locks import publish_lock
+    from imgpipeline.tables import TABLES
+
     undeclared = [n for n in [*tables, *streamed] if n not in TABLES or not TABLES[n].published]
     if undeclared:
         raise ValueError(f"not declared as published tables: {undeclared}")
@@ -138,6 +143,8 @@ def _publish(
 
 def _listed(name: str, path: Path, rows: int) -> dict[str, Any]:
     """A table's entry in the manifest."""
+    from imgpipeline.tables import TABLES
+
     table = TABLES[name]
     return {"file": path.name, "rows": rows, "schema_version": table.schema_version, "schema_fingerprint": table.fingerprint()}
 
@@ -164,6 +171,9 @@ def _write_manifest(incoming: Path, version_id: str, summary: dict[str, Any], fi
     """The manifest and the data package catalog, flushed. The run summary first; what the
     publisher knows (the version, its files) wins over the summary's placeholders, and paths
     of this machine stay out of the folder."""
+    from imgpipeline.catalog import CATALOG, datapackage
+    from imgpipeline.tables import TABLES
+
     manifest = {
         **{k: v for k, v in summary.items() if k not in LOCAL_KEYS},
         "version": version_id,
@@ -270,6 +280,8 @@ def read_tables(version: Path) -> dict[str, pd.DataFrame]:
 def prune_versions(settings: Settings) -> list[Path]:
     """Remove the oldest versions beyond ``keep_versions`` (never the current one) and
     incoming folders left by killed runs (see ``_abandoned``)."""
+    from imgpipeline.locks import pinned
+
     versions = settings.versions_dir
     current = current_version(settings)
     removed = []
