@@ -74,12 +74,17 @@ class Published:
         return out
 
 
+# Where ``_load`` keeps a version's arrays when it is not told: the cache folder of the
+# environment's settings, read only when the version is not in this process's cache yet (an app
+# asking for a loaded version pays nothing).
+ENVIRONMENT = "environment"
+
+
 def load_published(source: Settings | Path | str | None = None) -> Published:
     """The advice's inputs of the version ``source`` resolves to (``store.resolve_version``),
     kept between processes in the cache folder of ``source`` when it is settings, else of the
     environment's settings."""
-    cache_dir = (source if isinstance(source, Settings) else Settings()).cache_dir
-    return _load(resolve_version(source), cache_dir / "advice")
+    return _load(resolve_version(source), source.cache_dir / "advice" if isinstance(source, Settings) else ENVIRONMENT)
 
 
 def display_names(t: pd.DataFrame) -> np.ndarray:
@@ -95,7 +100,11 @@ BUILT_BY = tuple(Path(m.__file__) for m in (sys.modules[__name__], model, outcom
 
 
 @functools.lru_cache(maxsize=4)
-def _load(folder: Path, cache_dir: Path | None = None) -> Published:
+def _load(folder: Path, cache_dir: Path | str | None = ENVIRONMENT) -> Published:
+    """``folder``'s arrays, from the cache in ``cache_dir`` (``ENVIRONMENT``: the environment's;
+    None: no cache) or read and then cached there."""
+    if cache_dir == ENVIRONMENT:
+        cache_dir = Settings().cache_dir / "advice"
     missing = [n for n in INPUT_TABLES if not has_table(n, folder)]
     if missing:
         raise NotPublished(
@@ -103,7 +112,7 @@ def _load(folder: Path, cache_dir: Path | None = None) -> Published:
             "interview-chance model; run `imgpipeline refresh` to publish a version that has it"
         )
     files = [f"{n}.parquet" for n in INPUT_TABLES] + [MANIFEST]
-    return cached(folder, "published", files, BUILT_BY, lambda: _read(folder), cache_dir, kind=Published)
+    return cached(folder, "published", files, BUILT_BY, lambda: _read(folder), Path(cache_dir) if cache_dir else None, kind=Published)
 
 
 def _read(folder: Path) -> Published:
