@@ -261,6 +261,24 @@ def test_cli_on_a_terminal_draws_the_tables(published, tmp_path: Path, monkeypat
     assert not re.search(r"Your list: first 5 of \d+: # ", flat) and "Files: " in flat
 
 
+def test_the_command_process_exits_with_its_output_and_files_whole(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The command as its own process (it skips the interpreter's last garbage collections at
+    exit: cli.skip_the_last_collections): everything printed and written is there, whole."""
+    out = tmp_path / "out"
+    code = "import sys\nfrom imgpipeline.cli import app\nsys.argv[0] = 'imgpipeline'\napp()\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "recommend", str(MODERATE), "--processed-dir", str(published.processed_dir), "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.rstrip("\n").splitlines()[-1]
+    files = [Path(p) for p in last.removeprefix("Files: ").split(", ")]
+    assert last.startswith("Files: ") and len(files) == 7 and all(p.parent == out and p.stat().st_size > 0 for p in files)
+    summary = json.loads((out / "recommendation.json").read_text())
+    assert len(summary["list"]) == summary["programs"]["listed"] > 0
+    assert (out / "size_curve.svg").read_text().rstrip().endswith("</svg>")
+
+
 def test_cli_names_the_bad_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("graduation_year: 2020\nstep2ck: {score: 350}\n")
