@@ -2,54 +2,112 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table as RichTable
 
-from imgpipeline.errors import PipelineError
-from imgpipeline.settings import get_settings
+# pydantic looks for plugins (the ``pydantic`` entry-point group) when it builds its first
+# model: a scan of every installed distribution's metadata, 20-30 ms of each command in this
+# venv, which installs none. The command line skips the scan unless the environment says
+# otherwise (PYDANTIC_DISABLE_PLUGINS set to "" loads plugins again). Before the settings'
+# model is built, below.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+from imgpipeline.errors import PipelineError  # noqa: E402
+from imgpipeline.settings import get_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(help="Open, validated IM residency program data for IMGs.", no_args_is_help=True)
-# soft_wrap: a line is never broken at the console's width (80 columns when piped, in cron or
-# CI logs), so a path or an id stays whole; the terminal wraps it on screen if it must.
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+
+
+@functools.cache
+def console() -> Console:
+    """Standard output for rich (made on first use: a command printing to a pipe never imports
+    rich). soft_wrap: a line is never broken at the console's width (80 columns when piped, in
+    cron or CI logs), so a path or an id stays whole; the terminal wraps it on screen if it must."""
+    from rich.console import Console
+
+    return Console(soft_wrap=True)
+
+
+@functools.cache
+def err() -> Console:
+    """Standard error for rich, as ``console``."""
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)
+
+
+def on_terminal() -> bool:
+    """Whether standard output is a terminal (rich draws tables and renders Markdown there).
+    A stream that is no terminal (a pipe, a file, a test's capture) is answered without importing
+    rich, unless rich's own overrides are set (FORCE_COLOR, TTY_COMPATIBLE): then rich decides."""
+    if os.environ.get("FORCE_COLOR") is None and os.environ.get("TTY_COMPATIBLE", "") in ("", "0"):
+        try:
+            if not sys.stdout.isatty():
+                return False
+        except (AttributeError, ValueError):  # no stream, or a closed one
+            return False
+    return console().is_terminal
+
+
+def skip_the_last_collections() -> None:
+    """At exit, no last garbage collection over everything the process built: ``gc.freeze``,
+    run by ``atexit`` before the interpreter's teardown. A command that read a version and wrote
+    its files holds pandas, pyarrow, pydantic and the advice's objects; the teardown's passes over
+    them took 0.3-0.5 s (more than the advice itself), 0.05-0.1 s frozen. Exit handlers still run
+    (logging's is registered earlier, so after this one), the standard streams are still flushed;
+    every file the command writes is closed before it returns. Objects held only by reference
+    cycles are not finalised, their memory is the OS's to take back."""
+    import atexit
+    import gc
+
+    atexit.unregister(gc.freeze)  # once, however many times a test process runs the command
+    atexit.register(gc.freeze)
+
+
+def say(text: str) -> None:
+    """A line (or lines) on standard output as they are: no markup, no wrapping, no rich."""
+    sys.stdout.write(text + "\n")
 
 
 def emit_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
     """A table: drawn by rich on a terminal; piped (a log), one line per row with every
     value named, since a drawn table wraps its cells at 80 columns."""
-    if console.is_terminal:
+    if on_terminal():
+        from rich.table import Table as RichTable
+
         table = RichTable(title=title)
         for h in headers:
             table.add_column(h, justify="right" if h in ("rows", "checks", "failed") else "left")
         for row in rows:
             table.add_row(*row)
-        console.print(table)
+        console().print(table)
         return
     for row in rows:
-        console.print(f"{title}: " + ", ".join(f"{h} {v}" for h, v in zip(headers, row, strict=True)), markup=False, highlight=False)
+        say(f"{title}: " + ", ".join(f"{h} {v}" for h, v in zip(headers, row, strict=True)))
 
 
 def emit_markdown(title: str | None, text: str) -> None:
     """Markdown: rendered on a terminal; piped, its source lines as they are (rich would
     re-wrap paragraphs at 80 columns)."""
-    if console.is_terminal:
+    if on_terminal():
         if title:
-            console.rule(title)
+            console().rule(title)
         from rich.markdown import Markdown  # markdown-it and its plugins: only for a terminal
 
-        console.print(Markdown(text))
+        console().print(Markdown(text))
         return
     if title:
-        console.print(f"## {title}", markup=False, highlight=False)
-    console.print(text.rstrip("\n"), markup=False, highlight=False)
+        say(f"## {title}")
+    say(text.rstrip("\n"))
 
 
 def prefect_environment() -> None:
@@ -114,18 +172,18 @@ def refresh(
         after = current_version(settings)
         plain = {"markup": False, "highlight": False}
         if after is not None and after != before:
-            err.print(f"refresh failed after publishing {after.name}.", style="bold red", **plain)
-            err.print(what, **plain)
+            err().print(f"refresh failed after publishing {after.name}.", style="bold red", **plain)
+            err().print(what, **plain)
         else:
-            err.print("refresh failed; nothing was published.", style="bold red", **plain)
-            err.print(what, **plain)
+            err().print("refresh failed; nothing was published.", style="bold red", **plain)
+            err().print(what, **plain)
             if after is not None:
-                err.print(f"The last good version is still current: {after}", **plain)
+                err().print(f"The last good version is still current: {after}", **plain)
         raise typer.Exit(1) from None
     if result.get("unchanged_since"):
         from imgpipeline.refresh.inputs import nothing_changed
 
-        console.print(nothing_changed(result["unchanged_since"]), highlight=False)
+        console().print(nothing_changed(result["unchanged_since"]), highlight=False)
         return
     print_summary(result)
 
@@ -140,23 +198,23 @@ def print_summary(result: dict) -> None:
         [[v["table"], v["source"], str(v["rows"]), str(v["evaluated"]), str(v["failed"])] for v in result["validation"]],
     )
     for what, ids in result.get("unmatched", {}).items():
-        console.print(f"{what}: {len(ids)} {', '.join(ids)}", **plain)
+        console().print(f"{what}: {len(ids)} {', '.join(ids)}", **plain)
     for src, ids in result.get("collapsed_duplicates", {}).items():
         if ids:
-            console.print(f"exact duplicate rows collapsed in {src}: {', '.join(ids)}", **plain)
+            console().print(f"exact duplicate rows collapsed in {src}: {', '.join(ids)}", **plain)
     for note in result.get("notes", []):
-        console.print(note, **plain)
+        console().print(note, **plain)
     for title, text in result.get("sections", {}).items():
         emit_markdown(title, text)
     if result.get("data_docs"):
-        console.print(f"Data Docs: {result['data_docs']}", **plain)
+        console().print(f"Data Docs: {result['data_docs']}", **plain)
     for run in result.get("notebooks", []):
         if run["ok"]:
-            console.print(f"notebook {run['notebook']}: ok, figures {', '.join(run['figures'] or []) or 'none'}", **plain)
+            console().print(f"notebook {run['notebook']}: ok, figures {', '.join(run['figures'] or []) or 'none'}", **plain)
         else:
-            console.print(f"notebook {run['notebook']}: FAILED (the data stays published): {run['error']}", style="bold red", **plain)
-    console.print(f"Published version {result['version']}", style="bold green", **plain)
-    console.print(f"outputs: {result['current_dir']} -> {result['version_dir']}", **plain)
+            console().print(f"notebook {run['notebook']}: FAILED (the data stays published): {run['error']}", style="bold red", **plain)
+    console().print(f"Published version {result['version']}", style="bold green", **plain)
+    console().print(f"outputs: {result['current_dir']} -> {result['version_dir']}", **plain)
 
 
 @app.command()
@@ -167,9 +225,9 @@ def where(processed_dir: ProcessedDir = None) -> None:
     settings = get_settings(processed_dir=processed_dir)
     current = current_version(settings)
     if current is None:
-        err.print(f"nothing published yet under {settings.processed_dir}: run `make run`")
+        err().print(f"nothing published yet under {settings.processed_dir}: run `make run`")
         raise typer.Exit(1)
-    console.print(str(current))
+    console().print(str(current))
 
 
 def refuse(message: str, prefix: str = "no recommendation") -> typer.Exit:
@@ -194,6 +252,7 @@ def recommend(
     """Your risk tier, each program's chance of interviewing you, the list by expected value,
     the interviews it should bring and P(match | list), readiness, what to confirm and your next
     steps; from the published data alone (no Prefect, no Great Expectations)."""
+    skip_the_last_collections()
     # The input is read and refused (size, encoding, YAML, shape) before anything heavy is
     # imported: a hostile file costs milliseconds and a few MB (docs/failure_modes.md).
     from imgpipeline.advice.safe_input import InputRefused, read_profile_mapping, refusal_line
@@ -211,21 +270,26 @@ def recommend(
     except ProfileError as exc:
         raise refuse(refusal_line(exc)) from None
     from imgpipeline.advice.recommend import recommend as build
-    from imgpipeline.advice.render import renderables
+    from imgpipeline.advice.render import plain_lines, renderables
 
     try:
         rec = build(applicant, version_dir or settings, settings=settings)
     except (PipelineError, FileNotFoundError) as exc:
         raise refuse(str(exc)) from None
-    for item in renderables(rec, rows):
-        console.print(item)
+    terminal = on_terminal()
+    if terminal:
+        for item in renderables(rec, rows):
+            console().print(item)
+    else:
+        say("\n".join(plain_lines(rec, rows)))
     stem = "stdin" if profile == "-" else Path(profile).stem
     files = rec.write(out or Path(f"recommendation-{stem}"))
     if report is not None:
         from imgpipeline.advice.report import write_report
 
         files["report"] = write_report(rec, report)
-    console.print("Files: " + ", ".join(str(p) for p in files.values()))
+    listed = "Files: " + ", ".join(str(p) for p in files.values())
+    console().print(listed, markup=False, highlight=False) if terminal else say(listed)
 
 
 @app.command()
@@ -267,7 +331,7 @@ def batch(
         # One line; every bad row is in the rejects file the line names.
         raise refuse(str(exc).splitlines()[0], "batch refused; nothing was published") from None
     except PipelineError as exc:
-        err.print(f"[bold red]batch failed; nothing was published.[/]\n{exc}", markup=True, highlight=False)
+        err().print(f"[bold red]batch failed; nothing was published.[/]\n{exc}", markup=True, highlight=False)
         raise typer.Exit(1) from None
     emit_markdown(None, result["markdown"])
 
@@ -280,7 +344,7 @@ def changes(processed_dir: ProcessedDir = None) -> None:
 
     settings = get_settings(processed_dir=processed_dir)
     if current_version(settings) is None:
-        err.print(f"nothing published yet under {settings.processed_dir}: run `make run`")
+        err().print(f"nothing published yet under {settings.processed_dir}: run `make run`")
         raise typer.Exit(1)
     frame = read_table("changes", settings)
     emit_markdown(None, summarize(frame, read_manifest(settings).get("changes_from")))
@@ -302,17 +366,17 @@ def notebooks(
     try:
         runs = run_all(settings, only, version=version_dir)
     except FileNotFoundError as exc:
-        err.print(str(exc), markup=False)
+        err().print(str(exc), markup=False)
         raise typer.Exit(1) from None
     plain = {"markup": False, "highlight": False}
     for run in runs:
         if run.ok:
-            console.print(f"executed {run.executed}; figures {', '.join(run.figures or []) or 'none'}", **plain)
+            console().print(f"executed {run.executed}; figures {', '.join(run.figures or []) or 'none'}", **plain)
         else:
-            err.print(f"notebook {run.notebook} failed: {run.error}", **plain)
+            err().print(f"notebook {run.notebook} failed: {run.error}", **plain)
     done = [r for r in runs if r.executed]
     if done:
-        console.print(f"figures: {Path(done[0].executed).parent.parent / 'figures'}", **plain)
+        console().print(f"figures: {Path(done[0].executed).parent.parent / 'figures'}", **plain)
     if any(not r.ok for r in runs):
         raise typer.Exit(1)
 
@@ -331,7 +395,7 @@ def sensitivity(
     settings = get_settings(processed_dir=processed_dir)
     data = load_published(settings)
     table = sens.sensitivity(data, {p.stem: load_profile(p, settings) for p in profiles}, settings=settings)
-    console.print(sens.markdown(table), soft_wrap=True)
+    console().print(sens.markdown(table), soft_wrap=True)
 
 
 @app.command()
@@ -344,11 +408,11 @@ def dictionary(
     if check:
         diff = dd.stale()
         if diff:
-            err.print(f"{dd.DICTIONARY_PATH} is out of date; run `{dd.REGENERATE}`:\n{diff}")
+            err().print(f"{dd.DICTIONARY_PATH} is out of date; run `{dd.REGENERATE}`:\n{diff}")
             raise typer.Exit(1)
-        console.print(f"{dd.DICTIONARY_PATH} is current")
+        console().print(f"{dd.DICTIONARY_PATH} is current")
         return
-    console.print(f"wrote {dd.write()}")
+    console().print(f"wrote {dd.write()}")
 
 
 @app.command("schema-lock")
@@ -363,18 +427,18 @@ def schema_lock(
     if check:
         problems = contract.check(lock)
         for p in problems:
-            err.print(f"- {p}")
+            err().print(f"- {p}")
         if problems:
             raise typer.Exit(1)
-        console.print("every published schema matches its locked version")
+        console().print("every published schema matches its locked version")
         return
     try:
         new = contract.updated(lock, only=tables)
     except ValueError as exc:
-        err.print(f"[bold red]not recorded:[/]\n{exc}")
+        err().print(f"[bold red]not recorded:[/]\n{exc}")
         raise typer.Exit(1) from None
     contract.write(new)
-    console.print(f"wrote {contract.LOCK_PATH}: " + ", ".join(f"{k} {max(v, key=contract.version_key)}" for k, v in new.items()))
+    console().print(f"wrote {contract.LOCK_PATH}: " + ", ".join(f"{k} {max(v, key=contract.version_key)}" for k, v in new.items()))
 
 
 @app.command()
@@ -395,7 +459,7 @@ def serve(
     if processed_dir is not None:
         os.environ["IMGPIPELINE_PROCESSED_DIR"] = str(processed_dir.resolve())
     settings = get_settings(processed_dir=processed_dir)
-    console.print(f"serving {settings.current_dir} on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
+    console().print(f"serving {settings.current_dir} on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops")
     uvicorn.run("imgpipeline.web.app:create_app", factory=True, host=host, port=port, workers=workers,
                 http=HTTP_PROTOCOL, loop=LOOP, log_level="warning", access_log=False)
 

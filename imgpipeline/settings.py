@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     source_files: dict[str, str] = Field(default_factory=dict)
     raw_dir: Path = PROJECT_DIR / "data" / "raw"
     processed_dir: Path = PROJECT_DIR / "data" / "processed"
+    # What is derived from a published version and kept between processes (the advice's arrays
+    # of a version: store.cached): pickles, so a folder only this project's user writes, never
+    # beside the published data.
+    cache_dir: Path = PROJECT_DIR / ".cache"
     rulebook_path: Path | None = None
     http_timeout_s: float = 60.0
     http_connect_timeout_s: float = 10.0

@@ -11,24 +11,29 @@ at any point leaves the previous version complete and current.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import pickle
 import shutil
 import socket
+import sys
+import tempfile
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from imgpipeline.catalog import CATALOG, datapackage
 from imgpipeline.errors import PipelineError, disk_message
-from imgpipeline.locks import pinned, publish_lock
 from imgpipeline.settings import Settings
-from imgpipeline.tables import TABLES
+
+# The table declarations, the catalog and the locks are imported by the functions that write
+# (or prune): a reader (the advice, the CLI's `recommend`) does not pay for them.
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,8 @@ def new_version_id(now: datetime | None = None) -> str:
 def write_table(df: pd.DataFrame, name: str, folder: Path) -> Path:
     """One published table as Parquet with its declared schema (types, descriptions,
     schema_version in the metadata)."""
+    from imgpipeline.tables import TABLES
+
     path = folder / f"{name}.parquet"
     pq.write_table(TABLES[name].to_arrow(df), path)
     return path
@@ -110,6 +117,9 @@ def _publish(
     lock_dir: Path | None,
     streamed: dict[str, tuple[Path, int]],
 ) -> Path:
+    from imgpipeline.locks import publish_lock
+    from imgpipeline.tables import TABLES
+
     undeclared = [n for n in [*tables, *streamed] if n not in TABLES or not TABLES[n].published]
     if undeclared:
         raise ValueError(f"not declared as published tables: {undeclared}")
@@ -138,6 +148,8 @@ def _publish(
 
 def _listed(name: str, path: Path, rows: int) -> dict[str, Any]:
     """A table's entry in the manifest."""
+    from imgpipeline.tables import TABLES
+
     table = TABLES[name]
     return {"file": path.name, "rows": rows, "schema_version": table.schema_version, "schema_fingerprint": table.fingerprint()}
 
@@ -164,6 +176,9 @@ def _write_manifest(incoming: Path, version_id: str, summary: dict[str, Any], fi
     """The manifest and the data package catalog, flushed. The run summary first; what the
     publisher knows (the version, its files) wins over the summary's placeholders, and paths
     of this machine stay out of the folder."""
+    from imgpipeline.catalog import CATALOG, datapackage
+    from imgpipeline.tables import TABLES
+
     manifest = {
         **{k: v for k, v in summary.items() if k not in LOCAL_KEYS},
         "version": version_id,
@@ -267,9 +282,86 @@ def read_tables(version: Path) -> dict[str, pd.DataFrame]:
     return {p.stem: pd.read_parquet(p) for p in sorted(version.glob("*.parquet"))}
 
 
+T = TypeVar("T")
+CACHE_KEEP = 16  # cached derivations kept per name (the newest); older ones are removed
+
+
+def cached(
+    version: Path, name: str, inputs: Sequence[str], code: Sequence[Path], build: Callable[[], T], cache_dir: Path | None,
+    kind: type = object,
+) -> T:
+    """``build()``, something derived from the version folder ``version`` alone, kept between
+    processes in ``cache_dir`` and reused while its key holds: the folder's path, the size and
+    modification time of its files ``inputs``, the bytes of the ``code`` that builds it and the
+    versions of Python and of the libraries whose objects it holds. Never inside a version (a
+    version holds what was published, nothing else). Written atomically (a temporary file
+    renamed over); an entry that cannot be read, is damaged, holds another key or something not
+    of type ``kind`` is ignored and built again, and one that cannot be written (read-only or full disk) is skipped.
+
+    The entries are pickles, so ``cache_dir`` must be a folder only the code's own user writes,
+    as Python's ``__pycache__``: by default the project's ``.cache`` (``Settings.cache_dir``),
+    not beside the published data, which may come from elsewhere. ``None``: no cache."""
+    if cache_dir is None:
+        return build()
+    key = _cache_key(version, inputs, code)
+    path = cache_dir / f"{name}-{version.name}-{key[:24]}.pickle"
+    try:
+        entry = pickle.loads(path.read_bytes())
+        if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("value"), kind):
+            return entry["value"]
+        log.info("cache %s holds something else: built again", path)
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # damaged, truncated, or of classes that no longer load
+        log.info("cache %s unreadable (%s: %s): built again", path, type(exc).__name__, exc)
+    value = build()
+    _write_cached(path, {"key": key, "value": value}, name)
+    return value
+
+
+def _cache_key(version: Path, inputs: Sequence[str], code: Sequence[Path]) -> str:
+    import numpy as np
+    import pyarrow as pa
+
+    h = hashlib.sha256(str(version.resolve()).encode() + b"\0")
+    for name in inputs:
+        try:
+            st = (version / name).stat()
+            h.update(f"{name} {st.st_size} {st.st_mtime_ns}\0".encode())
+        except FileNotFoundError:
+            h.update(f"{name} -\0".encode())
+    for path in code:
+        h.update(path.read_bytes() + b"\0")
+    h.update(f"{sys.version} numpy {np.__version__} pandas {pd.__version__} pyarrow {pa.__version__}".encode())
+    return h.hexdigest()
+
+
+def _write_cached(path: Path, entry: dict[str, Any], name: str) -> None:
+    """``entry`` pickled to ``path`` atomically, then the oldest entries of ``name`` beyond
+    ``CACHE_KEEP`` removed; any OSError only skips the cache."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as fh:
+            tmp = Path(fh.name)
+            pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        tmp = None
+        entries = sorted(path.parent.glob(f"{name}-*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in entries[CACHE_KEEP:]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.info("cache %s not written (%s)", path, exc)
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
 def prune_versions(settings: Settings) -> list[Path]:
     """Remove the oldest versions beyond ``keep_versions`` (never the current one) and
     incoming folders left by killed runs (see ``_abandoned``)."""
+    from imgpipeline.locks import pinned
+
     versions = settings.versions_dir
     current = current_version(settings)
     removed = []

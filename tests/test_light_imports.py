@@ -28,10 +28,13 @@ def _loaded(code: str) -> dict[str, list[str]]:
 
 def test_the_cli_recommend_path_imports_nothing_heavy(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     code = (
+        "import sys\n"
         "from typer.testing import CliRunner\n"
         "from imgpipeline.cli import app\n"
         f"r = CliRunner().invoke(app, ['recommend', {str(EXAMPLE)!r}, '--processed-dir', {str(published.processed_dir)!r}, '--out', {str(tmp_path / 'out')!r}])\n"
         "assert r.exit_code == 0, r.output\n"
+        # Not on a terminal (CliRunner's capture), nothing is drawn: rich is not imported either.
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'rich'], 'rich imported'\n"
     )
     loaded = _loaded(code)
     assert (tmp_path / "out" / "recommendation.json").exists()  # the command really ran

@@ -226,6 +226,59 @@ def test_cli_prints_the_outcome_and_writes_the_files(published, recs: dict[str, 
     assert "Applications -> expected interviews -> P(match)" in flat and "Outcome: " in flat
 
 
+def test_cli_piped_prints_each_program_on_one_line(published, recs: dict[str, Recommendation], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Not on a terminal (a pipe, a log, a test's capture), the tables are one line per row with
+    every value named, as the other commands' tables (a drawn table wraps at 80 columns)."""
+    result = CliRunner().invoke(
+        app, ["recommend", str(MODERATE), "--processed-dir", str(published.processed_dir), "--out", str(tmp_path / "out"), "--rows", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    rec = recs["moderate"]
+    rows = [line for line in result.output.splitlines() if line.startswith(f"Your list: first 5 of {rec.n_listed}: # ")]
+    assert len(rows) == 5
+    for line, (_, p) in zip(rows, rec.programs.head(5).iterrows(), strict=True):
+        assert f"# {p['rank']}, program (state) {p['program_name']} ({p['state']}" in line and p["why"] in line
+    curve = [line for line in result.output.splitlines() if line.startswith("Applications -> expected interviews -> P(match): programs ")]
+    assert len(curve) == len(rec.size_curve)
+    assert not any(c in result.output for c in "┏│└")
+
+
+def test_cli_on_a_terminal_draws_the_tables(published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich's own switch: draw as for a terminal
+    monkeypatch.setenv("COLUMNS", "160")
+    import imgpipeline.cli as cli
+
+    cli.console.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["recommend", str(MODERATE), "--processed-dir", str(published.processed_dir), "--out", str(tmp_path / "out"), "--rows", "5"]
+        )
+    finally:
+        cli.console.cache_clear()
+    assert result.exit_code == 0, result.output
+    flat = re.sub(r"\s+", " ", re.sub(r"\x1b\[[0-9;]*m", "", result.output))
+    assert "┏" in result.output and "Applications -> expected interviews -> P(match)" in flat and "Your list: first 5 of" in flat
+    assert not re.search(r"Your list: first 5 of \d+: # ", flat) and "Files: " in flat
+
+
+def test_the_command_process_exits_with_its_output_and_files_whole(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The command as its own process (it skips the interpreter's last garbage collections at
+    exit: cli.skip_the_last_collections): everything printed and written is there, whole."""
+    out = tmp_path / "out"
+    code = "import sys\nfrom imgpipeline.cli import app\nsys.argv[0] = 'imgpipeline'\napp()\n"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "recommend", str(MODERATE), "--processed-dir", str(published.processed_dir), "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.rstrip("\n").splitlines()[-1]
+    files = [Path(p) for p in last.removeprefix("Files: ").split(", ")]
+    assert last.startswith("Files: ") and len(files) == 7 and all(p.parent == out and p.stat().st_size > 0 for p in files)
+    summary = json.loads((out / "recommendation.json").read_text())
+    assert len(summary["list"]) == summary["programs"]["listed"] > 0
+    assert (out / "size_curve.svg").read_text().rstrip().endswith("</svg>")
+
+
 def test_cli_names_the_bad_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("graduation_year: 2020\nstep2ck: {score: 350}\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -24,16 +25,19 @@ def neutralise_cell(value: Any) -> Any:
 
 
 def neutralise(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells cannot run as formulas (numbers untouched)."""
-    out = df.copy()
-    for col in out.columns:
-        s = out[col]
+    """``df`` with text cells that cannot run as formulas (numbers untouched): a copy when a cell
+    had to change, else ``df`` itself."""
+    out = None
+    for col in df.columns:
+        s = df[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            text = s.astype(object)
-            risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES))
+            values = s.to_numpy(dtype=object)
+            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in values), dtype=bool, count=len(values))
             if risky.any():
+                out = df.copy() if out is None else out
+                text = s.astype(object)
                 out[col] = text.where(~risky, "'" + text[risky].astype(str))
-    return out
+    return df if out is None else out
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, **kwargs: Any) -> Path:

@@ -1,5 +1,6 @@
-"""A recommendation for people: the terminal view (rich renderables) and the size-curve plot
-(SVG written directly, so nothing on an applicant's path imports a plotting library).
+"""A recommendation for people: the terminal view (rich renderables), the same as plain lines
+for a pipe or a log (rich not imported), and the size-curve plot (SVG written directly, so
+nothing on an applicant's path imports a plotting library).
 
 Text only: every number comes from the ``Recommendation``."""
 
@@ -54,37 +55,83 @@ def head_lines(rec: Recommendation) -> list[str]:
     return lines
 
 
+CURVE_TITLE = "Applications -> expected interviews -> P(match)"
+CURVE_HEADERS = ("programs", "interviews", "range", "P(match)", "P(match) range")
+LIST_HEADERS = ("#", "program (state)", "tier", "IMG", "P(int.)", "band", "why; cautions")
+
+
+def curve_rows(rec: Recommendation) -> list[list[str]]:
+    """The size curve's rows as shown (the list's own size marked ``<``)."""
+    return [
+        [f"{o.n}{' <' if o.n == rec.size['programs'] else ''}", count(o.expected_interviews),
+         f"{count(o.interviews_low)}-{count(o.interviews_high)}", pct(o.p_match), f"{pct(o.p_match_low)}-{pct(o.p_match_high)}"]
+        for o in rec.size_curve
+    ]
+
+
+def list_title(rec: Recommendation, rows: int) -> str:
+    return f"Your list: first {min(rows, rec.n_listed)} of {rec.n_listed}"
+
+
+def list_rows(rec: Recommendation, rows: int) -> list[tuple[list[str], str]]:
+    """The first ``rows`` programs of the list as shown: each row's cells but the last, and its
+    cautions (the last cell is the why, then the cautions)."""
+    out = []
+    for r in rec.programs.head(rows).itertuples():
+        share = f"{r.img_share:.2f}" + ("" if r.img_share_basis == "stated" else "~" if r.img_share_basis == "imputed" else "?")
+        cells = [str(r.rank), f"{r.program_name} ({r.state}{'*' if r.preferred_state else ''})", TIER_SHORT[r.program_tier], share, pct(r.p_interview), r.band, r.why]
+        out.append((cells, r.cautions or ""))
+    return out
+
+
+def foot_text(rec: Recommendation) -> str:
+    bands = "; ".join(f"{k}: {v}" for k, v in rec.bands.items())
+    return (
+        "* preferred state; IMG share ~ imputed, ? unknown (counted at the median). P(int.): chance the program "
+        f"interviews you. Why: odds multipliers against the typical applicant at the average program. Bands: {bands}. "
+        "Every row's contributions with their evidence, the cautions and the provenance are in the files."
+    )
+
+
 def renderables(rec: Recommendation, rows: int = 25) -> list[Any]:
-    """What ``imgpipeline recommend`` prints: the summary, the size curve and the first
-    ``rows`` programs of the list with their reasons."""
+    """What ``imgpipeline recommend`` prints on a terminal: the summary, the size curve and the
+    first ``rows`` programs of the list with their reasons (rich tables)."""
     from rich.table import Table as RichTable
     from rich.text import Text
 
-    curve = RichTable(title="Applications -> expected interviews -> P(match)", pad_edge=False)
-    for col in ("programs", "interviews", "range", "P(match)", "P(match) range"):
+    curve = RichTable(title=CURVE_TITLE, pad_edge=False)
+    for col in CURVE_HEADERS:
         curve.add_column(col, justify="right")
-    for o in rec.size_curve:
-        mark = " <" if o.n == rec.size["programs"] else ""
-        curve.add_row(f"{o.n}{mark}", count(o.expected_interviews), f"{count(o.interviews_low)}-{count(o.interviews_high)}", pct(o.p_match), f"{pct(o.p_match_low)}-{pct(o.p_match_high)}")
-    table = RichTable(title=f"Your list: first {min(rows, rec.n_listed)} of {rec.n_listed}", pad_edge=False)
-    for col, kw in (("#", {"justify": "right"}), ("program (state)", {"ratio": 5, "overflow": "fold"}), ("tier", {}),
-                    ("IMG", {"justify": "right"}), ("P(int.)", {"justify": "right"}), ("band", {}), ("why; cautions", {"ratio": 4, "overflow": "fold"})):
+    for row in curve_rows(rec):
+        curve.add_row(*row)
+    table = RichTable(title=list_title(rec, rows), pad_edge=False)
+    for col, kw in zip(LIST_HEADERS, ({"justify": "right"}, {"ratio": 5, "overflow": "fold"}, {}, {"justify": "right"}, {"justify": "right"}, {}, {"ratio": 4, "overflow": "fold"}), strict=True):
         table.add_column(col, **kw)
-    for r in rec.programs.head(rows).itertuples():
-        share = f"{r.img_share:.2f}" + ("" if r.img_share_basis == "stated" else "~" if r.img_share_basis == "imputed" else "?")
-        why = r.why + (f"; [yellow]{r.cautions}[/]" if r.cautions else "")
-        table.add_row(str(r.rank), f"{r.program_name} ({r.state}{'*' if r.preferred_state else ''})", TIER_SHORT[r.program_tier], share, pct(r.p_interview), r.band, why)
-    bands = "; ".join(f"{k}: {v}" for k, v in rec.bands.items())
-    foot = Text(
-        "* preferred state; IMG share ~ imputed, ? unknown (counted at the median). P(int.): chance the program "
-        f"interviews you. Why: odds multipliers against the typical applicant at the average program. Bands: {bands}. "
-        "Every row's contributions with their evidence, the cautions and the provenance are in the files.",
-        style="dim",
-    )
-    out = [Text("\n".join(head_lines(rec)) + "\n"), curve, table, foot]
+    for cells, cautions in list_rows(rec, rows):
+        why = Text(cells[-1])
+        if cautions:
+            why.append("; ").append(cautions, style="yellow")
+        table.add_row(*cells[:-1], why)
+    out = [Text("\n".join(head_lines(rec)) + "\n"), curve, table, Text(foot_text(rec), style="dim")]
     if rec.plan is not None:
         out.append(Text("\n" + "\n".join(plan_lines(rec))))
     return out
+
+
+def plain_lines(rec: Recommendation, rows: int = 25) -> list[str]:
+    """What ``imgpipeline recommend`` prints when its output is not a terminal (a pipe, a file,
+    a log): the same as ``renderables``, each table row on one line with every value named
+    (a drawn table wraps its cells at 80 columns), without rich."""
+    lines = [*head_lines(rec), ""]
+    lines += [f"{CURVE_TITLE}: " + ", ".join(f"{h} {v}" for h, v in zip(CURVE_HEADERS, row, strict=True)) for row in curve_rows(rec)]
+    title = list_title(rec, rows)
+    for cells, cautions in list_rows(rec, rows):
+        cells = [*cells[:-1], cells[-1] + (f"; {cautions}" if cautions else "")]
+        lines.append(f"{title}: " + ", ".join(f"{h} {v}" for h, v in zip(LIST_HEADERS, cells, strict=True)))
+    lines.append(foot_text(rec))
+    if rec.plan is not None:
+        lines += ["", *plan_lines(rec)]
+    return lines
 
 
 def plan_lines(rec: Recommendation) -> list[str]:
