@@ -5,6 +5,7 @@ the ``Web`` dependency, and the small helpers the pages, downloads and API all u
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import threading
 from pathlib import Path
@@ -71,9 +72,25 @@ class WebState:
         self._compute = threading.RLock()
         self._cached = functools.lru_cache(maxsize=128)(self._recommend)
         self._cached_json = functools.lru_cache(maxsize=128)(self._recommend_json)
+        self._settled: set[Path] = set()
 
     def version_folder(self) -> Path:
-        return resolve_version(self.settings)
+        folder = resolve_version(self.settings)
+        if folder not in self._settled:
+            self._settle(folder)
+        return folder
+
+    def _settle(self, folder: Path) -> None:
+        """A version's data read once (both caches), then left out of the garbage collector's
+        passes (``gc.freeze``): the version's hundred thousand-odd objects live as long as the
+        version is served, and each full pass over them cost a new recommendation about 0.5-1
+        ms on average. Frozen objects are still freed when nothing refers to them (but not when
+        only a reference cycle does)."""
+        load_published(folder)
+        load_version_data(folder)
+        gc.collect()   # what is garbage now is freed, not frozen
+        gc.freeze()
+        self._settled.add(folder)
 
     def published(self) -> Published:
         return load_published(self.version_folder())
