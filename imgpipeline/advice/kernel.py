@@ -272,9 +272,11 @@ def _grid(first: int, top: int, step_: int, grid: np.ndarray) -> int:
 def _advance(to: int, at: int, d: np.ndarray, p: np.ndarray, logit: np.ndarray) -> int:
     """Take ranked programs into the recursion until ``to`` are taken, each one's
     P(interview) (``p``, from its log-odds ``logit``) computed as it is taken: a list reads
-    only the chances the size choice reached."""
+    only the chances the size choice reached. The chances first, in a loop of their own (it
+    vectorises: the same operations on each element), then the steps."""
+    for i in range(at, to):
+        p[i] = sigmoid(logit[i])
     while at < to:
-        p[at] = sigmoid(logit[at])
         step(d, p[at], at + 1)
         at += 1
     return at
