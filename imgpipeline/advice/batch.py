@@ -429,6 +429,7 @@ class _Version:
     acgme_snapshot: str
     freida_snapshot: str
     matrices: _Matrices
+    acgme_ids: pa.LargeStringArray    # the programs' ids, for the listed rows' gather
 
 
 _PREPARED: dict[tuple[int, int, int], _Version] = {}
@@ -457,6 +458,7 @@ def _prepare(data: Published, settings: Settings) -> _Version:
         data, rules, schedule, left, t["state"].astype(str).to_numpy(dtype=object),
         c["band_likely"], c["band_target"], snapshots("acgme_snapshot"), snapshots("freida_snapshot"),
         _matrices(data, rules, left, c["band_likely"], c["band_target"]),
+        pa.array(np.asarray(data.programs.acgme_id, dtype=object), type=pa.large_string()),
     )
     if len(_PREPARED) > 8:
         _PREPARED.clear()
@@ -639,22 +641,24 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     U = len(first)
 
     kl = score_keys(v, apps.take(first), tier[first], pref_masks, pref_code[first], covers[first])
-    ids = frame["profile_id"].astype(str).to_numpy(dtype=object)
-    recs = _recommendation_rows(data, kl, key, ids)
+    ids = pa.array(frame["profile_id"].astype(str).array, type=pa.large_string())
+    recs = _recommendation_rows(v, kl, key, ids)
     applicants = _applicant_rows(v, kl, key, frame, ids, risk, apps, budgets, settings)
     log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, len(recs))
     return applicants, recs
 
 
-def _recommendation_rows(data: Published, kl: KeyLists, key: np.ndarray, ids: np.ndarray) -> pd.DataFrame:
-    """The ``batch_recommendations`` rows: one per applicant (of key ``key``) per listed program."""
+def _recommendation_rows(v: _Version, kl: KeyLists, key: np.ndarray, ids: pa.LargeStringArray) -> pd.DataFrame:
+    """The ``batch_recommendations`` rows: one per applicant (of key ``key``, profile id
+    ``ids``) per listed program."""
     from imgpipeline.advice.kernel import listed_rows
 
+    data = v.data
     who, rank, prog, p, p_low, p_high, band, preferred = listed_rows(key, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred)
     return pd.DataFrame({
         "profile_id": _strings(ids, who),
         "rank": rank,
-        "acgme_id": _strings(data.programs.acgme_id, prog),
+        "acgme_id": _strings(v.acgme_ids, prog),
         "p_interview": p,
         "p_interview_low": p_low,
         "p_interview_high": p_high,
@@ -666,7 +670,7 @@ def _recommendation_rows(data: Published, kl: KeyLists, key: np.ndarray, ids: np
 
 
 def _applicant_rows(
-    v: _Version, kl: KeyLists, key: np.ndarray, frame: pd.DataFrame, ids: np.ndarray, risk: pd.DataFrame,
+    v: _Version, kl: KeyLists, key: np.ndarray, frame: pd.DataFrame, ids: pa.LargeStringArray, risk: pd.DataFrame,
     apps: Applicants, budgets: np.ndarray, settings: Settings,
 ) -> pd.DataFrame:
     """The ``batch_applicants`` rows: one per applicant (of key ``key``; the list sizes and
@@ -685,7 +689,7 @@ def _applicant_rows(
     left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
     o = kl.outcome
     return pd.DataFrame({
-        "profile_id": ids,
+        "profile_id": pd.array(ids, dtype="str"),
         "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
         "risk_factors": risk["factors"].to_numpy(),
         "readiness": _named([r.id for r in ready], [np.asarray(r.fires(frame), dtype=bool) for r in ready], N),
@@ -713,17 +717,29 @@ def _applicant_rows(
     }, copy=False)
 
 
+# Per value, the longest Arrow array of it repeated built so far (``_repeated`` reads slices).
+_REPEATED: dict[str, pa.LargeStringArray] = {}
+
+
 def _repeated(value: str, n: int) -> pd.api.extensions.ExtensionArray:
-    """``value`` n times as pandas' string dtype, its Arrow buffers built at once."""
-    data = value.encode()
-    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
-    arrow = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
-    return pd.array(arrow, dtype="str")
+    """``value`` n times as pandas' string dtype: a slice (no copy) of an Arrow array of it
+    repeated, built once per value and length class (its buffers built at once; building them
+    for every chunk was a fifth of the core's time holding the GIL)."""
+    arrow = _REPEATED.get(value)
+    if arrow is None or len(arrow) < n:
+        size = max(n + n // 4, 1024)
+        data = value.encode()
+        offsets = np.arange(size + 1, dtype=np.int64) * len(data)
+        arrow = pa.LargeStringArray.from_buffers(size, pa.py_buffer(offsets), pa.py_buffer(data * size))
+        if len(_REPEATED) > 8:
+            _REPEATED.clear()
+        _REPEATED[value] = arrow
+    return pd.array(arrow.slice(0, n), dtype="str")
 
 
-def _strings(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+def _strings(values: pa.LargeStringArray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``values[codes]`` as pandas' string dtype, gathered by Arrow (no Python string per row)."""
-    return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype="str")
+    return pd.array(values.take(pa.array(codes)), dtype="str")
 
 
 def score_profiles(profiles: Profiles, source: Published | Settings | str | Path | None = None, chunk_size: int = 5000, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
