@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import re
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -93,10 +94,13 @@ MAX_REPORTED_PROBLEMS = 50
 # Parsed profiles held at once while reading, each batch then kept as a frame of derived
 # columns (judgement: 100k pydantic profiles at once were most of a 100k batch's memory).
 PARSE_BATCH = 10_000
-# The kernel runs blocks of keys on this many threads (the CPUs this process may use), each
-# block at least MIN_KEYS_PER_THREAD keys (judgement: below that a thread costs more than it saves).
+# The kernel runs on this many threads (the CPUs this process may use), shared by every chunk
+# scored in the process: each chunk's keys are cut into blocks of at most KEYS_PER_BLOCK, which
+# the threads take in turn (judgement: a block is a few milliseconds, so both cores stay busy
+# while another chunk's rows are built under the GIL, and a call's overhead is nothing).
+# Each key is computed alone: the rows do not depend on the threads or the blocks.
 THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-MIN_KEYS_PER_THREAD = 64
+KEYS_PER_BLOCK = 256
 
 
 class BatchInputError(PipelineError):
@@ -587,10 +591,10 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     def run(lo: int, hi: int) -> None:
         k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, counts, order, p, p_low, p_high, preferred, band, n, why, out)
 
-    cuts = np.linspace(0, U, min(THREADS, max(1, U // MIN_KEYS_PER_THREAD)) + 1).astype(int)
-    if len(cuts) > 2:
-        with ThreadPoolExecutor(len(cuts) - 1) as pool:
-            list(pool.map(run, cuts[:-1], cuts[1:]))
+    cuts = list(range(0, U, KEYS_PER_BLOCK)) + [U]
+    if THREADS > 1 and len(cuts) > 2:
+        for done in [_kernel_pool().submit(run, lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]:
+            done.result()
     else:
         run(0, U)
     names = ("excluded", "avoided_program_tier", "avoided_few_imgs", "not_accepting", "long_shot", "candidates")
@@ -600,6 +604,20 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
         counts={name: counts[:, i] for i, name in enumerate(names)}, size_rule=why,
         outcome={name: out[:, i] for i, name in enumerate(outcome)},
     )
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _kernel_pool() -> ThreadPoolExecutor:
+    """The process's ``THREADS`` kernel threads (made on first use, again in a forked child:
+    a pool's threads do not survive a fork)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            _POOL = (os.getpid(), ThreadPoolExecutor(THREADS, thread_name_prefix="imgpipeline-kernel"))
+        return _POOL[1]
 
 
 NOT_STATED_COLUMNS = {
