@@ -493,15 +493,16 @@ def _distinct(apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.n
 @dataclass
 class KeyLists:
     """Each distinct key's list: the listed programs in rank order (``top``: program index;
-    read only the first ``n`` of a row) with their chances, and the outcome of the list."""
+    key u's n[u] rows from at[u]) with their chances, and the outcome of the list."""
 
     n: np.ndarray                 # listed programs (U,)
-    top: np.ndarray               # (U, W) program indices by rank
-    p: np.ndarray                 # (U, W) P(interview) of the ranked programs
+    at: np.ndarray                # (U,) where each key's listed rows start in the flat arrays below
+    top: np.ndarray               # program indices by rank (flat: key u's at[u] .. at[u] + n[u])
+    p: np.ndarray                 # P(interview) of the ranked programs (flat)
     p_low: np.ndarray
     p_high: np.ndarray
-    band: np.ndarray              # (U, W) codes into BANDS
-    preferred: np.ndarray         # (U, W) bool
+    band: np.ndarray              # codes into BANDS (flat)
+    preferred: np.ndarray         # bool (flat)
     counts: dict[str, np.ndarray]
     size_rule: np.ndarray         # (U,) codes into SIZE_RULES
     outcome: dict[str, np.ndarray]
@@ -581,15 +582,15 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     m, U, W = v.matrices, apps.n, v.rules.max_size
     af = _applicant_matrix(v.data.coefficients, apps, tier, pref, covers)
     pref_masks = np.ascontiguousarray(pref_masks, dtype=bool)
-    # The (U, W) rows are written only up to each key's list size (the kernel reads and writes
-    # nothing past it): np.empty leaves the pages past it untouched.
-    counts, order = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.empty((U, W), dtype=np.int64)
-    preferred = np.empty((U, W), dtype=bool)
-    p, p_low, p_high = np.empty((U, W)), np.empty((U, W)), np.empty((U, W))
-    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.empty((U, W), dtype=np.int8), np.zeros((U, k.N_OUT))
+    # Room for W listed rows per key, flat; the kernel writes each block's lists one after the
+    # other from the block's start, so np.empty leaves the pages past them untouched.
+    counts, at, order = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.zeros(U, dtype=np.int64), np.empty(U * W, dtype=np.int64)
+    preferred = np.empty(U * W, dtype=bool)
+    p, p_low, p_high = np.empty(U * W), np.empty(U * W), np.empty(U * W)
+    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.empty(U * W, dtype=np.int8), np.zeros((U, k.N_OUT))
 
     def run(lo: int, hi: int) -> None:
-        k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, counts, order, p, p_low, p_high, preferred, band, n, why, out)
+        k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, W, counts, at, order, p, p_low, p_high, preferred, band, n, why, out)
 
     cuts = list(range(0, U, KEYS_PER_BLOCK)) + [U]
     if THREADS > 1 and len(cuts) > 2:
@@ -600,7 +601,7 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     names = ("excluded", "avoided_program_tier", "avoided_few_imgs", "not_accepting", "long_shot", "candidates")
     outcome = ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")
     return KeyLists(
-        n=n, top=order, p=p, p_low=p_low, p_high=p_high, band=band, preferred=preferred,
+        n=n, at=at, top=order, p=p, p_low=p_low, p_high=p_high, band=band, preferred=preferred,
         counts={name: counts[:, i] for i, name in enumerate(names)}, size_rule=why,
         outcome={name: out[:, i] for i, name in enumerate(outcome)},
     )
@@ -672,7 +673,7 @@ def _recommendation_rows(v: _Version, kl: KeyLists, key: np.ndarray, ids: pa.Lar
     from imgpipeline.advice.kernel import listed_rows
 
     data = v.data
-    who, rank, prog, p, p_low, p_high, band, preferred = listed_rows(key, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred)
+    who, rank, prog, p, p_low, p_high, band, preferred = listed_rows(key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred)
     return pd.DataFrame({
         "profile_id": _strings(ids, who),
         "rank": rank,
@@ -701,7 +702,7 @@ def _applicant_rows(
     hi = np.array([sizes[t].max for t in RISK_TIERS])[tier]
     listed = kl.n[key].astype(np.int64)
     fee_of = {int(n): v.schedule.cost(int(n)) for n in np.unique(listed)}
-    per_key = key_counts(kl.n, kl.band, kl.preferred)[key]
+    per_key = key_counts(kl.at, kl.n, kl.band, kl.preferred)[key]
     ready = readiness_rules(settings)
     not_stated = _named(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
     left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
