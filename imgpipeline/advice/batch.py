@@ -673,7 +673,11 @@ def _recommendation_rows(v: _Version, kl: KeyLists, key: np.ndarray, ids: pa.Lar
     from imgpipeline.advice.kernel import listed_rows
 
     data = v.data
-    who, rank, prog, p, p_low, p_high, band, preferred = listed_rows(key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred)
+    total = int(kl.n[key].sum())
+    who, rank, prog = np.empty(total, dtype=np.int32), np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int32)
+    p, p_low, p_high = np.empty(total), np.empty(total), np.empty(total)
+    band, preferred = np.empty(total, dtype=np.int8), np.empty(total, dtype=bool)
+    listed_rows(key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, who, rank, prog, p, p_low, p_high, band, preferred)
     return pd.DataFrame({
         "profile_id": _strings(ids, who),
         "rank": rank,
