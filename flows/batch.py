@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from imgpipeline.advice import batch as batch_steps
 from imgpipeline.advice.csv_out import write_csv
@@ -179,7 +180,9 @@ def _stream(chunks: list[batch_steps.Profiles], version: Path, lists_path: Path,
         while todo or pending:
             while todo and len(pending) < max(1, in_flight):
                 i, c = todo.popleft()
-                pending.append(score_chunk.submit(c, str(version), i, settings))
+                # quote: Prefect would otherwise walk the chunk's every field and tuple (twice
+                # per task: 20 s of GIL-holding work at 100k profiles) looking for futures.
+                pending.append(score_chunk.submit(quote(c), str(version), i, settings))
             scored = pending.popleft().result()
             apps, recs = scored
             scored.clear()
@@ -205,7 +208,7 @@ def _stream_plans(chunks: list[batch_steps.Profiles], version: Path, plans_path:
     table = TABLES["batch_plan_steps"]
     report = ChunkReport("batch_plan_steps")
     with pq.ParquetWriter(plans_path, table.arrow_schema()) as writer:
-        for future in [plan_chunk.submit(c, str(version), i, settings) for i, c in enumerate(chunks)]:
+        for future in [plan_chunk.submit(quote(c), str(version), i, settings) for i, c in enumerate(chunks)]:
             rows = table.coerce(future.result())
             evaluated, failures = check_chunk(rows, table, "batch", report.rows)
             report.rows += len(rows)
