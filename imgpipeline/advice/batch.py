@@ -475,9 +475,18 @@ def _prepare(data: Published, settings: Settings) -> _Version:
 _KEY_FLOATS = ("step2ck", "step1", "step1_failures", "failures", "years", "hands_on", "observership", "letters", "recent_clinical", "gaps")
 
 
+def _visa_codes(apps: Applicants) -> np.ndarray:
+    """Each applicant's visa need as its index in ``VISA_NEEDS`` (a hash lookup, not a Python
+    loop); an unknown need is an error, as ``VISA_NEEDS.index`` would raise."""
+    codes = pd.Index(VISA_NEEDS).get_indexer(np.asarray(apps.visa_need, dtype=object)) if apps.n else np.zeros(0, dtype=np.int64)
+    if (codes < 0).any():
+        raise ValueError(f"unknown visa needs: {sorted(set(np.asarray(apps.visa_need, dtype=object)[codes < 0]))}")
+    return codes.astype(np.int64)
+
+
 def _distinct(apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the first applicant of each distinct list key, and each applicant's key."""
-    visa = np.array([VISA_NEEDS.index(v) for v in apps.visa_need], dtype=float) if apps.n else np.zeros(0)
+    visa = _visa_codes(apps).astype(float)
     cols = [np.ascontiguousarray(getattr(apps, f), dtype=float) for f in _KEY_FLOATS]
     cols += [visa, apps.step3_passed.astype(float), apps.service_member.astype(float), tier.astype(float), pref.astype(float), covers.astype(float)]
     m = np.column_stack(cols)
@@ -565,7 +574,7 @@ def _applicant_matrix(c: Any, apps: Applicants, tier: np.ndarray, pref: np.ndarr
         (k.A_S2, parts["step2ck"]), (k.A_CK, apps.step2ck), (k.A_S1, apps.step1), (k.A_FAIL, parts["failures"]),
         (k.A_OLDER, parts["older"]), (k.A_USCE, parts["usce"]), (k.A_HANDS, apps.hands_on), (k.A_LETTERS, parts["letters"]),
         (k.A_RECENT, parts["recent_clinical"]), (k.A_GAPS, parts["gaps"]), (k.A_YEARS, apps.years), (k.A_HAS_FAIL, apps.failures > 0),
-        (k.A_SERVICE, apps.service_member), (k.A_VISA, [VISA_NEEDS.index(x) for x in apps.visa_need]), (k.A_STEP3, apps.step3_passed),
+        (k.A_SERVICE, apps.service_member), (k.A_VISA, _visa_codes(apps)), (k.A_STEP3, apps.step3_passed),
         (k.A_TIER, tier), (k.A_COVERS, covers), (k.A_PREF, pref),
     ):
         af[row] = values
@@ -650,8 +659,11 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     risk = assess_frame(frame, risk_rules(settings))
     tier = risk["risk_rank"].to_numpy(dtype=np.int64)
     apps = Applicants.from_frame(frame)
-    pref_code, pref_sets = pd.factorize(pd.Series([";".join(p) for p in profiles.preferred], dtype=object))
-    pref_masks = np.stack([np.isin(v.state, s.split(";")) if s else np.zeros(P, dtype=bool) for s in pref_sets]) if len(pref_sets) else np.zeros((1, P), dtype=bool)
+    # The distinct preferred-state sets in order of first appearance (as pd.factorize), each
+    # applicant's index into them.
+    seen: dict[tuple[str, ...], int] = {}
+    pref_code = np.fromiter((seen.setdefault(tuple(p), len(seen)) for p in profiles.preferred), dtype=np.int64, count=N)
+    pref_masks = np.stack([np.isin(v.state, list(s)) if s else np.zeros(P, dtype=bool) for s in seen]) if seen else np.zeros((1, P), dtype=bool)
     budgets = np.asarray(profiles.budgets, dtype=float)
     covers = np.full(N, -1, dtype=np.int64)
     for b in np.unique(budgets[~np.isnan(budgets)]):
