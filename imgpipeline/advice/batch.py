@@ -475,13 +475,13 @@ def _prepare(data: Published, settings: Settings) -> _Version:
 _KEY_FLOATS = ("step2ck", "step1", "step1_failures", "failures", "years", "hands_on", "observership", "letters", "recent_clinical", "gaps")
 
 
+_VISA_CODE = {need: i for i, need in enumerate(VISA_NEEDS)}
+
+
 def _visa_codes(apps: Applicants) -> np.ndarray:
-    """Each applicant's visa need as its index in ``VISA_NEEDS`` (a hash lookup, not a Python
-    loop); an unknown need is an error, as ``VISA_NEEDS.index`` would raise."""
-    codes = pd.Index(VISA_NEEDS).get_indexer(np.asarray(apps.visa_need, dtype=object)) if apps.n else np.zeros(0, dtype=np.int64)
-    if (codes < 0).any():
-        raise ValueError(f"unknown visa needs: {sorted(set(np.asarray(apps.visa_need, dtype=object)[codes < 0]))}")
-    return codes.astype(np.int64)
+    """Each applicant's visa need as its index in ``VISA_NEEDS`` (a dict lookup per row; an
+    unknown need raises KeyError, as ``VISA_NEEDS.index`` raised ValueError)."""
+    return np.fromiter(map(_VISA_CODE.__getitem__, apps.visa_need), dtype=np.int64, count=len(apps.visa_need))
 
 
 def _distinct(apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
