@@ -52,19 +52,32 @@ def read_profiles(path: str, skip_bad_rows: bool = False, rejects_path: str | No
     return batch_steps.read_profiles(path, skip_bad_rows=skip_bad_rows, rejects_path=rejects_path, settings=settings, keep_profiles=plans)
 
 
+class Chunk:
+    """One chunk of profiles handed to a task as a single opaque object. Prefect walks a task's
+    parameters (lists, tuples, dataclasses, twice per task) looking for futures: through a
+    ``Profiles`` it visited every preferred-states tuple, about 20 s of GIL-holding work at
+    100k profiles. (Prefect's ``quote`` does the same on the default runner, but Dask delivers
+    it to the task as a plain tuple.)"""
+
+    __slots__ = ("profiles",)
+
+    def __init__(self, profiles: batch_steps.Profiles):
+        self.profiles = profiles
+
+
 @task(cache_policy=NO_CACHE, task_run_name="plan_chunk-{index}")
-def plan_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int, settings: Settings) -> pd.DataFrame:
+def plan_chunk(chunk: Chunk, version_dir: str, index: int, settings: Settings) -> pd.DataFrame:
     """Each applicant's plan in one chunk (``batch_plan_steps`` rows), by the settings' rulebook."""
-    return batch_steps.plan_chunk(chunk, load_published(Path(version_dir)), settings)
+    return batch_steps.plan_chunk(chunk.profiles, load_published(Path(version_dir)), settings)
 
 
 @task(cache_policy=NO_CACHE, task_run_name="score_chunk-{index}")
-def score_chunk(chunk: batch_steps.Profiles, version_dir: str, index: int, settings: Settings) -> list[pd.DataFrame]:
+def score_chunk(chunk: Chunk, version_dir: str, index: int, settings: Settings) -> list[pd.DataFrame]:
     """Score one chunk against every program (the published data is loaded once per process),
     by the settings' rulebook: ``[applicants, recommendations]``, a list the flow empties once
     it has written them (Prefect keeps a finished task's result for the rest of the run, so a
     chunk's rows would otherwise stay in memory until the flow ends)."""
-    return list(batch_steps.score_chunk(chunk, load_published(Path(version_dir)), settings))
+    return list(batch_steps.score_chunk(chunk.profiles, load_published(Path(version_dir)), settings))
 
 
 @task(cache_policy=NO_CACHE)
@@ -179,7 +192,7 @@ def _stream(chunks: list[batch_steps.Profiles], version: Path, lists_path: Path,
         while todo or pending:
             while todo and len(pending) < max(1, in_flight):
                 i, c = todo.popleft()
-                pending.append(score_chunk.submit(c, str(version), i, settings))
+                pending.append(score_chunk.submit(Chunk(c), str(version), i, settings))
             scored = pending.popleft().result()
             apps, recs = scored
             scored.clear()
@@ -205,7 +218,7 @@ def _stream_plans(chunks: list[batch_steps.Profiles], version: Path, plans_path:
     table = TABLES["batch_plan_steps"]
     report = ChunkReport("batch_plan_steps")
     with pq.ParquetWriter(plans_path, table.arrow_schema()) as writer:
-        for future in [plan_chunk.submit(c, str(version), i, settings) for i, c in enumerate(chunks)]:
+        for future in [plan_chunk.submit(Chunk(c), str(version), i, settings) for i, c in enumerate(chunks)]:
             rows = table.coerce(future.result())
             evaluated, failures = check_chunk(rows, table, "batch", report.rows)
             report.rows += len(rows)

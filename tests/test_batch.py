@@ -174,6 +174,18 @@ def test_chunking_changes_nothing(many: bt.Profiles, data: Published, scored: tu
     pd.testing.assert_frame_equal(small[1], scored[1], check_exact=True)
 
 
+def test_threads_and_blocks_change_nothing(many: bt.Profiles, data: Published, scored: tuple[pd.DataFrame, pd.DataFrame], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel's blocks on one thread, or small blocks taken in turn by the pool's threads
+    (two chunks at once), give the same rows, value for value."""
+    for threads, block in ((1, 256), (2, 16), (3, 7)):
+        monkeypatch.setattr(bt, "THREADS", threads)
+        monkeypatch.setattr(bt, "KEYS_PER_BLOCK", block)
+        monkeypatch.setattr(bt, "_POOL", None)
+        got = bt.score_profiles(many, data, chunk_size=150)
+        pd.testing.assert_frame_equal(got[0], scored[0], check_exact=True)
+        pd.testing.assert_frame_equal(got[1], scored[1], check_exact=True)
+
+
 def test_every_hard_exclusion_holds_and_lists_follow_the_rules(many: bt.Profiles, data: Published, scored: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     apps, recs = scored
     t = data.table.set_index("acgme_id")

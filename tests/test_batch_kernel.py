@@ -56,6 +56,16 @@ def test_sigmoid_is_the_models_within_a_few_units_in_the_last_place() -> None:
         assert np.max(np.abs(got - 1 / (1 + np.exp(-x * (1 + 1e-12))))) > 1e-13
 
 
+def test_sigmoid_range_is_the_scalar_sigmoid_to_the_last_bit() -> None:
+    x = np.concatenate([np.linspace(-40, 40, 20_001), np.random.default_rng(2).normal(-3, 3, 10_000), [-800.0, 800.0, 0.0, -0.0, 700.0, -700.0, 1e-300]])
+    want = np.array([kernel.sigmoid(v) for v in x])
+    got = np.full_like(x, np.nan)
+    ks = np.empty(len(x), dtype=np.int64)
+    kernel.sigmoid_range(x, got, 5, len(x), ks)
+    assert np.isnan(got[:5]).all()      # only the range asked for is written
+    assert (got[5:].view(np.int64) == want[5:].view(np.int64)).all()
+
+
 def test_the_recursion_is_outcomes_to_the_last_bit() -> None:
     rng = np.random.default_rng(3)
     p = rng.uniform(0, 0.4, 300)

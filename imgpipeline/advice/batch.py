@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import re
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -93,10 +94,13 @@ MAX_REPORTED_PROBLEMS = 50
 # Parsed profiles held at once while reading, each batch then kept as a frame of derived
 # columns (judgement: 100k pydantic profiles at once were most of a 100k batch's memory).
 PARSE_BATCH = 10_000
-# The kernel runs blocks of keys on this many threads (the CPUs this process may use), each
-# block at least MIN_KEYS_PER_THREAD keys (judgement: below that a thread costs more than it saves).
+# The kernel runs on this many threads (the CPUs this process may use), shared by every chunk
+# scored in the process: each chunk's keys are cut into blocks of at most KEYS_PER_BLOCK, which
+# the threads take in turn (judgement: a block is a few milliseconds, so both cores stay busy
+# while another chunk's rows are built under the GIL, and a call's overhead is nothing).
+# Each key is computed alone: the rows do not depend on the threads or the blocks.
 THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-MIN_KEYS_PER_THREAD = 64
+KEYS_PER_BLOCK = 256
 
 
 class BatchInputError(PipelineError):
@@ -429,6 +433,7 @@ class _Version:
     acgme_snapshot: str
     freida_snapshot: str
     matrices: _Matrices
+    acgme_ids: pa.LargeStringArray    # the programs' ids, for the listed rows' gather
 
 
 _PREPARED: dict[tuple[int, int, int], _Version] = {}
@@ -457,6 +462,7 @@ def _prepare(data: Published, settings: Settings) -> _Version:
         data, rules, schedule, left, t["state"].astype(str).to_numpy(dtype=object),
         c["band_likely"], c["band_target"], snapshots("acgme_snapshot"), snapshots("freida_snapshot"),
         _matrices(data, rules, left, c["band_likely"], c["band_target"]),
+        pa.array(np.asarray(data.programs.acgme_id, dtype=object), type=pa.large_string()),
     )
     if len(_PREPARED) > 8:
         _PREPARED.clear()
@@ -469,9 +475,18 @@ def _prepare(data: Published, settings: Settings) -> _Version:
 _KEY_FLOATS = ("step2ck", "step1", "step1_failures", "failures", "years", "hands_on", "observership", "letters", "recent_clinical", "gaps")
 
 
+_VISA_CODE = {need: i for i, need in enumerate(VISA_NEEDS)}
+
+
+def _visa_codes(apps: Applicants) -> np.ndarray:
+    """Each applicant's visa need as its index in ``VISA_NEEDS`` (a dict lookup per row; an
+    unknown need raises KeyError, as ``VISA_NEEDS.index`` raised ValueError)."""
+    return np.fromiter(map(_VISA_CODE.__getitem__, apps.visa_need), dtype=np.int64, count=len(apps.visa_need))
+
+
 def _distinct(apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the first applicant of each distinct list key, and each applicant's key."""
-    visa = np.array([VISA_NEEDS.index(v) for v in apps.visa_need], dtype=float) if apps.n else np.zeros(0)
+    visa = _visa_codes(apps).astype(float)
     cols = [np.ascontiguousarray(getattr(apps, f), dtype=float) for f in _KEY_FLOATS]
     cols += [visa, apps.step3_passed.astype(float), apps.service_member.astype(float), tier.astype(float), pref.astype(float), covers.astype(float)]
     m = np.column_stack(cols)
@@ -487,15 +502,16 @@ def _distinct(apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.n
 @dataclass
 class KeyLists:
     """Each distinct key's list: the listed programs in rank order (``top``: program index;
-    read only the first ``n`` of a row) with their chances, and the outcome of the list."""
+    key u's n[u] rows from at[u]) with their chances, and the outcome of the list."""
 
     n: np.ndarray                 # listed programs (U,)
-    top: np.ndarray               # (U, W) program indices by rank
-    p: np.ndarray                 # (U, W) P(interview) of the ranked programs
+    at: np.ndarray                # (U,) where each key's listed rows start in the flat arrays below
+    top: np.ndarray               # program indices by rank (flat: key u's at[u] .. at[u] + n[u])
+    p: np.ndarray                 # P(interview) of the ranked programs (flat)
     p_low: np.ndarray
     p_high: np.ndarray
-    band: np.ndarray              # (U, W) codes into BANDS
-    preferred: np.ndarray         # (U, W) bool
+    band: np.ndarray              # codes into BANDS (flat)
+    preferred: np.ndarray         # bool (flat)
     counts: dict[str, np.ndarray]
     size_rule: np.ndarray         # (U,) codes into SIZE_RULES
     outcome: dict[str, np.ndarray]
@@ -558,7 +574,7 @@ def _applicant_matrix(c: Any, apps: Applicants, tier: np.ndarray, pref: np.ndarr
         (k.A_S2, parts["step2ck"]), (k.A_CK, apps.step2ck), (k.A_S1, apps.step1), (k.A_FAIL, parts["failures"]),
         (k.A_OLDER, parts["older"]), (k.A_USCE, parts["usce"]), (k.A_HANDS, apps.hands_on), (k.A_LETTERS, parts["letters"]),
         (k.A_RECENT, parts["recent_clinical"]), (k.A_GAPS, parts["gaps"]), (k.A_YEARS, apps.years), (k.A_HAS_FAIL, apps.failures > 0),
-        (k.A_SERVICE, apps.service_member), (k.A_VISA, [VISA_NEEDS.index(x) for x in apps.visa_need]), (k.A_STEP3, apps.step3_passed),
+        (k.A_SERVICE, apps.service_member), (k.A_VISA, _visa_codes(apps)), (k.A_STEP3, apps.step3_passed),
         (k.A_TIER, tier), (k.A_COVERS, covers), (k.A_PREF, pref),
     ):
         af[row] = values
@@ -575,29 +591,43 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     m, U, W = v.matrices, apps.n, v.rules.max_size
     af = _applicant_matrix(v.data.coefficients, apps, tier, pref, covers)
     pref_masks = np.ascontiguousarray(pref_masks, dtype=bool)
-    # The (U, W) rows are written only up to each key's list size (the kernel reads and writes
-    # nothing past it): np.empty leaves the pages past it untouched.
-    counts, order = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.empty((U, W), dtype=np.int64)
-    preferred = np.empty((U, W), dtype=bool)
-    p, p_low, p_high = np.empty((U, W)), np.empty((U, W)), np.empty((U, W))
-    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.empty((U, W), dtype=np.int8), np.zeros((U, k.N_OUT))
+    # Room for W listed rows per key, flat; the kernel writes each block's lists one after the
+    # other from the block's start, so np.empty leaves the pages past them untouched.
+    counts, at, order = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.zeros(U, dtype=np.int64), np.empty(U * W, dtype=np.int64)
+    preferred = np.empty(U * W, dtype=bool)
+    p, p_low, p_high = np.empty(U * W), np.empty(U * W), np.empty(U * W)
+    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.empty(U * W, dtype=np.int8), np.zeros((U, k.N_OUT))
 
     def run(lo: int, hi: int) -> None:
-        k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, counts, order, p, p_low, p_high, preferred, band, n, why, out)
+        k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, W, counts, at, order, p, p_low, p_high, preferred, band, n, why, out)
 
-    cuts = np.linspace(0, U, min(THREADS, max(1, U // MIN_KEYS_PER_THREAD)) + 1).astype(int)
-    if len(cuts) > 2:
-        with ThreadPoolExecutor(len(cuts) - 1) as pool:
-            list(pool.map(run, cuts[:-1], cuts[1:]))
+    cuts = list(range(0, U, KEYS_PER_BLOCK)) + [U]
+    if THREADS > 1 and len(cuts) > 2:
+        for done in [_kernel_pool().submit(run, lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]:
+            done.result()
     else:
         run(0, U)
     names = ("excluded", "avoided_program_tier", "avoided_few_imgs", "not_accepting", "long_shot", "candidates")
     outcome = ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")
     return KeyLists(
-        n=n, top=order, p=p, p_low=p_low, p_high=p_high, band=band, preferred=preferred,
+        n=n, at=at, top=order, p=p, p_low=p_low, p_high=p_high, band=band, preferred=preferred,
         counts={name: counts[:, i] for i, name in enumerate(names)}, size_rule=why,
         outcome={name: out[:, i] for i, name in enumerate(outcome)},
     )
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _kernel_pool() -> ThreadPoolExecutor:
+    """The process's ``THREADS`` kernel threads (made on first use, again in a forked child:
+    a pool's threads do not survive a fork)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid():
+            _POOL = (os.getpid(), ThreadPoolExecutor(THREADS, thread_name_prefix="imgpipeline-kernel"))
+        return _POOL[1]
 
 
 NOT_STATED_COLUMNS = {
@@ -629,8 +659,11 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     risk = assess_frame(frame, risk_rules(settings))
     tier = risk["risk_rank"].to_numpy(dtype=np.int64)
     apps = Applicants.from_frame(frame)
-    pref_code, pref_sets = pd.factorize(pd.Series([";".join(p) for p in profiles.preferred], dtype=object))
-    pref_masks = np.stack([np.isin(v.state, s.split(";")) if s else np.zeros(P, dtype=bool) for s in pref_sets]) if len(pref_sets) else np.zeros((1, P), dtype=bool)
+    # The distinct preferred-state sets in order of first appearance (as pd.factorize), each
+    # applicant's index into them.
+    seen: dict[tuple[str, ...], int] = {}
+    pref_code = np.fromiter((seen.setdefault(tuple(p), len(seen)) for p in profiles.preferred), dtype=np.int64, count=N)
+    pref_masks = np.stack([np.isin(v.state, list(s)) if s else np.zeros(P, dtype=bool) for s in seen]) if seen else np.zeros((1, P), dtype=bool)
     budgets = np.asarray(profiles.budgets, dtype=float)
     covers = np.full(N, -1, dtype=np.int64)
     for b in np.unique(budgets[~np.isnan(budgets)]):
@@ -639,22 +672,28 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     U = len(first)
 
     kl = score_keys(v, apps.take(first), tier[first], pref_masks, pref_code[first], covers[first])
-    ids = frame["profile_id"].astype(str).to_numpy(dtype=object)
-    recs = _recommendation_rows(data, kl, key, ids)
+    ids = pa.array(frame["profile_id"].astype(str).array, type=pa.large_string())
+    recs = _recommendation_rows(v, kl, key, ids)
     applicants = _applicant_rows(v, kl, key, frame, ids, risk, apps, budgets, settings)
     log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, len(recs))
     return applicants, recs
 
 
-def _recommendation_rows(data: Published, kl: KeyLists, key: np.ndarray, ids: np.ndarray) -> pd.DataFrame:
-    """The ``batch_recommendations`` rows: one per applicant (of key ``key``) per listed program."""
+def _recommendation_rows(v: _Version, kl: KeyLists, key: np.ndarray, ids: pa.LargeStringArray) -> pd.DataFrame:
+    """The ``batch_recommendations`` rows: one per applicant (of key ``key``, profile id
+    ``ids``) per listed program."""
     from imgpipeline.advice.kernel import listed_rows
 
-    who, rank, prog, p, p_low, p_high, band, preferred = listed_rows(key, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred)
+    data = v.data
+    total = int(kl.n[key].sum())
+    who, rank, prog = np.empty(total, dtype=np.int32), np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int32)
+    p, p_low, p_high = np.empty(total), np.empty(total), np.empty(total)
+    band, preferred = np.empty(total, dtype=np.int8), np.empty(total, dtype=bool)
+    listed_rows(key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, who, rank, prog, p, p_low, p_high, band, preferred)
     return pd.DataFrame({
         "profile_id": _strings(ids, who),
         "rank": rank,
-        "acgme_id": _strings(data.programs.acgme_id, prog),
+        "acgme_id": _strings(v.acgme_ids, prog),
         "p_interview": p,
         "p_interview_low": p_low,
         "p_interview_high": p_high,
@@ -666,7 +705,7 @@ def _recommendation_rows(data: Published, kl: KeyLists, key: np.ndarray, ids: np
 
 
 def _applicant_rows(
-    v: _Version, kl: KeyLists, key: np.ndarray, frame: pd.DataFrame, ids: np.ndarray, risk: pd.DataFrame,
+    v: _Version, kl: KeyLists, key: np.ndarray, frame: pd.DataFrame, ids: pa.LargeStringArray, risk: pd.DataFrame,
     apps: Applicants, budgets: np.ndarray, settings: Settings,
 ) -> pd.DataFrame:
     """The ``batch_applicants`` rows: one per applicant (of key ``key``; the list sizes and
@@ -679,13 +718,13 @@ def _applicant_rows(
     hi = np.array([sizes[t].max for t in RISK_TIERS])[tier]
     listed = kl.n[key].astype(np.int64)
     fee_of = {int(n): v.schedule.cost(int(n)) for n in np.unique(listed)}
-    per_key = key_counts(kl.n, kl.band, kl.preferred)[key]
+    per_key = key_counts(kl.at, kl.n, kl.band, kl.preferred)[key]
     ready = readiness_rules(settings)
     not_stated = _named(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
     left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
     o = kl.outcome
     return pd.DataFrame({
-        "profile_id": ids,
+        "profile_id": pd.array(ids, dtype="str"),
         "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
         "risk_factors": risk["factors"].to_numpy(),
         "readiness": _named([r.id for r in ready], [np.asarray(r.fires(frame), dtype=bool) for r in ready], N),
@@ -713,17 +752,29 @@ def _applicant_rows(
     }, copy=False)
 
 
+# Per value, the longest Arrow array of it repeated built so far (``_repeated`` reads slices).
+_REPEATED: dict[str, pa.LargeStringArray] = {}
+
+
 def _repeated(value: str, n: int) -> pd.api.extensions.ExtensionArray:
-    """``value`` n times as pandas' string dtype, its Arrow buffers built at once."""
-    data = value.encode()
-    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
-    arrow = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
-    return pd.array(arrow, dtype="str")
+    """``value`` n times as pandas' string dtype: a slice (no copy) of an Arrow array of it
+    repeated, built once per value and length class (its buffers built at once; building them
+    for every chunk was a fifth of the core's time holding the GIL)."""
+    arrow = _REPEATED.get(value)
+    if arrow is None or len(arrow) < n:
+        size = max(n + n // 4, 1024)
+        data = value.encode()
+        offsets = np.arange(size + 1, dtype=np.int64) * len(data)
+        arrow = pa.LargeStringArray.from_buffers(size, pa.py_buffer(offsets), pa.py_buffer(data * size))
+        if len(_REPEATED) > 8:
+            _REPEATED.clear()
+        _REPEATED[value] = arrow
+    return pd.array(arrow.slice(0, n), dtype="str")
 
 
-def _strings(values: np.ndarray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+def _strings(values: pa.LargeStringArray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``values[codes]`` as pandas' string dtype, gathered by Arrow (no Python string per row)."""
-    return pd.array(pa.array(values, type=pa.large_string()).take(pa.array(codes)), dtype="str")
+    return pd.array(values.take(pa.array(codes)), dtype="str")
 
 
 def score_profiles(profiles: Profiles, source: Published | Settings | str | Path | None = None, chunk_size: int = 5000, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -84,10 +84,40 @@ def sigmoid(x: float) -> float:
 
 
 @njit(cache=True, nogil=True)
+def sigmoid_range(x: np.ndarray, out: np.ndarray, lo: int, hi: int, ks: np.ndarray) -> None:
+    """``sigmoid`` of ``x[lo:hi]`` into ``out[lo:hi]``, to the last bit (the same operations in
+    the same order), in two loops that vectorise: the polynomial (its Horner steps written out)
+    and the exponent k of each (``ks``, scratch of at least ``hi`` integers), then the table's
+    2^k and the quotient (a gather in the first loop kept it scalar: about 6 ns an element
+    instead of 16)."""
+    for i in range(lo, hi):
+        y = min(max(-x[i], -EXP_LIMIT), EXP_LIMIT)
+        k = math.floor(y * INV_LN2 + 0.5)
+        r = (y - k * LN2_HI) - k * LN2_LO
+        poly = 1.0 / 6227020800.0
+        poly = poly * r + 1.0 / 479001600.0
+        poly = poly * r + 1.0 / 39916800.0
+        poly = poly * r + 1.0 / 3628800.0
+        poly = poly * r + 1.0 / 362880.0
+        poly = poly * r + 1.0 / 40320.0
+        poly = poly * r + 1.0 / 5040.0
+        poly = poly * r + 1.0 / 720.0
+        poly = poly * r + 1.0 / 120.0
+        poly = poly * r + 1.0 / 24.0
+        poly = poly * r + 1.0 / 6.0
+        poly = poly * r + 0.5
+        poly = poly * r + 1.0
+        poly = poly * r + 1.0
+        out[i] = poly
+        ks[i] = np.int64(k) + 1022
+    for i in range(lo, hi):
+        out[i] = 1.0 / (1.0 + out[i] * POW2[ks[i]])
+
+
+@njit(cache=True, nogil=True)
 def sigmoids(x: np.ndarray, out: np.ndarray, n: int) -> None:
     """``sigmoid`` of the first n of ``x`` into ``out``."""
-    for i in range(n):
-        out[i] = sigmoid(x[i])
+    sigmoid_range(x, out, 0, n, np.empty(n, dtype=np.int64))
 
 
 @njit(cache=True, nogil=True)
@@ -269,31 +299,33 @@ def _grid(first: int, top: int, step_: int, grid: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _advance(to: int, at: int, d: np.ndarray, p: np.ndarray, logit: np.ndarray) -> int:
+def _advance(to: int, at: int, d: np.ndarray, p: np.ndarray, logit: np.ndarray, ks: np.ndarray) -> int:
     """Take ranked programs into the recursion until ``to`` are taken, each one's
     P(interview) (``p``, from its log-odds ``logit``) computed as it is taken: a list reads
-    only the chances the size choice reached."""
+    only the chances the size choice reached. The chances first (``sigmoid_range``, ``ks`` its
+    scratch), then the steps."""
+    if at < to:
+        sigmoid_range(logit, p, at, to, ks)
     while at < to:
-        p[at] = sigmoid(logit[at])
         step(d, p[at], at + 1)
         at += 1
     return at
 
 
 @njit(cache=True, nogil=True)
-def _reach(to: int, at: int, d: np.ndarray, p: np.ndarray, logit: np.ndarray, curve: np.ndarray, covers: int, snap: np.ndarray) -> int:
+def _reach(to: int, at: int, d: np.ndarray, p: np.ndarray, logit: np.ndarray, curve: np.ndarray, covers: int, snap: np.ndarray, ks: np.ndarray) -> int:
     """``_advance`` to ``to``, keeping P(match) and P(no interview) at the budget's size
     (``snap``) when passing it."""
     if at < covers <= to:
-        at = _advance(covers, at, d, p, logit)
+        at = _advance(covers, at, d, p, logit, ks)
         snap[0], snap[1] = dot(curve, d), d[0]
-    return _advance(to, at, d, p, logit)
+    return _advance(to, at, d, p, logit, ks)
 
 
 @njit(cache=True, nogil=True)
 def size_row(
     s: np.ndarray, curve: np.ndarray, n_cand: int, covers: int, p: np.ndarray, logit: np.ndarray, d: np.ndarray,
-    grid: np.ndarray, at_grid: np.ndarray, snap: np.ndarray,
+    grid: np.ndarray, at_grid: np.ndarray, snap: np.ndarray, ks: np.ndarray,
 ) -> tuple[int, int, float, float]:
     """``lists.choose_size`` on the size curve of the ranked chances (log-odds ``logit``), the
     recursion advanced only as far as the choice reads it: (size, size rule code, P(match),
@@ -307,7 +339,7 @@ def size_row(
     if top == 0:
         return 0, NO_CANDIDATE, snap[0], snap[1]
     G = _grid(min(int(s[S_MIN_SIZE]), top), top, int(s[S_STEP]), grid)
-    at = _reach(grid[0], 0, d, p, logit, curve, covers, snap)
+    at = _reach(grid[0], 0, d, p, logit, curve, covers, snap, ks)
     at_grid[0, 0], at_grid[1, 0] = dot(curve, d), d[0]
     k, why = G - 1, EVERY
     for i in range(G):
@@ -315,7 +347,7 @@ def size_row(
             k, why = i, REACHED
             break
         if i + 1 < G:
-            at = _reach(grid[i + 1], at, d, p, logit, curve, covers, snap)
+            at = _reach(grid[i + 1], at, d, p, logit, curve, covers, snap, ks)
             at_grid[0, i + 1], at_grid[1, i + 1] = dot(curve, d), d[0]
             if at_grid[0, i + 1] - at_grid[0, i] < s[S_MIN_GAIN]:
                 k, why = i, STOPPED
@@ -346,81 +378,89 @@ def outcome_row(s: np.ndarray, curve: np.ndarray, n: int, p: np.ndarray, p_low: 
 
 
 @njit(cache=True, nogil=True)
-def _bounds(pf: np.ndarray, order: np.ndarray, logit: np.ndarray, n: int, end: int, x: np.ndarray, into: np.ndarray) -> None:
+def _bounds(pf: np.ndarray, order: np.ndarray, logit: np.ndarray, n: int, end: int, x: np.ndarray, into: np.ndarray, ks: np.ndarray) -> None:
     """The chance at an end of the baseline's interval (row ``end``: P_LOW or P_HIGH) of the
     first n ranked programs: sigmoid(logit - baseline + end), as ``batch`` always computed it."""
     for i in range(n):
         j = order[i]
         x[i] = logit[i] - pf[P_BASE, j] + pf[end, j]
-    sigmoids(x, into, n)
+    sigmoid_range(x, into, 0, n, ks)
 
 
 @njit(cache=True, nogil=True)
 def score_rows(
     pf: np.ndarray, pb: np.ndarray, left: np.ndarray, af: np.ndarray, pref: np.ndarray, s: np.ndarray, curve: np.ndarray,
-    start: int, stop: int, counts: np.ndarray, order: np.ndarray, p: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, preferred: np.ndarray,
-    band: np.ndarray, n_out: np.ndarray, why: np.ndarray, out: np.ndarray,
+    start: int, stop: int, W: int, counts: np.ndarray, at: np.ndarray, order: np.ndarray, p: np.ndarray, p_low: np.ndarray, p_high: np.ndarray,
+    preferred: np.ndarray, band: np.ndarray, n_out: np.ndarray, why: np.ndarray, out: np.ndarray,
 ) -> None:
     """Keys ``start``..``stop`` (columns of ``af``) against every program: each key's status
-    counts; its list size (``n_out``, at most ``order.shape[1]``) and size rule; its listed
-    programs in rank order (``order``: program index) with P(interview), its interval, band
-    and preferred-state flag; the outcome (``out``, columns O_*). Only the first ``n_out[u]``
-    entries of a key's rows are written (the rest are left as they were: nobody reads them).
+    counts; its list size (``n_out``, at most W) and size rule; its listed programs in rank
+    order (``order``: program index) with P(interview), its interval, band and preferred-state
+    flag; the outcome (``out``, columns O_*).
+
+    The listed rows are flat: key u's are ``at[u]`` .. ``at[u] + n_out[u]`` of ``order``, ``p``,
+    ``p_low``, ``p_high``, ``band`` and ``preferred``, the keys of the block one after the
+    other from ``start * W`` (a block never writes past ``stop * W``: each key's W entries of
+    room end there at the latest). Only the listed entries are written, so of arrays made by
+    ``np.empty`` only the pages the lists fill are ever touched (a fresh page costs a fault,
+    several microseconds on a virtual machine: with a row of W per key every page was).
     ``curve``: (3, kmax + 1), the contiguous-ranks curve's P(match), low and high."""
-    P, K, W = pf.shape[1], curve.shape[1] - 1, order.shape[1]
+    P, K = pf.shape[1], curve.shape[1] - 1
     lg, hk, hi = np.empty(P), np.empty(P), np.empty(P, dtype=np.int64)
     keys, spare, spare_i, ranked = np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64)
-    logit, x = np.empty(W), np.empty(W)
+    logit, x, ks = np.empty(W), np.empty(W), np.empty(W, dtype=np.int64)
     d, e, snap = np.empty(K + 1), np.empty(K + 1), np.empty(2)
     grid, at_grid = np.empty(W + 2, dtype=np.int64), np.empty((2, W + 2))
+    r = start * W
     for u in range(start, stop):
         c = candidates(pf, pb, left, af, pref, s, u, lg, hk, hi, counts[u])
         rank(hk, hi, c, keys, spare, spare_i, ranked)
         for i in range(min(c, W)):
             logit[i] = lg[ranked[i]]
-        n, rule, pm, p0 = size_row(s, curve[0], c, int(af[A_COVERS, u]), p[u], logit, d, grid, at_grid, snap)
+        pu, lu, hu, ou, bu = p[r : r + W], p_low[r : r + W], p_high[r : r + W], order[r : r + W], band[r : r + W]
+        n, rule, pm, p0 = size_row(s, curve[0], c, int(af[A_COVERS, u]), pu, logit, d, grid, at_grid, snap, ks)
         mask = int(af[A_PREF, u])
         for i in range(n):
-            order[u, i], preferred[u, i] = ranked[i], pref[mask, ranked[i]]
-        n_out[u], why[u] = n, rule
+            ou[i], preferred[r + i] = ranked[i], pref[mask, ranked[i]]
+        at[u], n_out[u], why[u] = r, n, rule
         out[u, O_P_MATCH], out[u, O_P_NO_INTERVIEW] = pm, p0
-        _bounds(pf, order[u], logit, n, P_LOW, x, p_low[u])
-        _bounds(pf, order[u], logit, n, P_HIGH, x, p_high[u])
-        outcome_row(s, curve, n, p[u], p_low[u], p_high[u], d, e, band[u], out[u])
+        _bounds(pf, ou, logit, n, P_LOW, x, lu, ks)
+        _bounds(pf, ou, logit, n, P_HIGH, x, hu, ks)
+        outcome_row(s, curve, n, pu, lu, hu, d, e, bu, out[u])
+        r += n
 
 
 @njit(cache=True, nogil=True)
-def key_counts(n: np.ndarray, band: np.ndarray, preferred: np.ndarray) -> np.ndarray:
-    """Per key, its listed programs in the likely, target and reach bands and in a preferred
-    state: (U, 4)."""
+def key_counts(at: np.ndarray, n: np.ndarray, band: np.ndarray, preferred: np.ndarray) -> np.ndarray:
+    """Per key, its listed programs (``at[u]`` .. ``at[u] + n[u]``) in the likely, target and
+    reach bands and in a preferred state: (U, 4)."""
     out = np.zeros((n.shape[0], 4), dtype=np.int64)
     for u in range(n.shape[0]):
-        for i in range(n[u]):
-            out[u, 2 - band[u, i]] += 1         # codes: reach 0, target 1, likely 2
-            out[u, 3] += preferred[u, i]
+        for r in range(at[u], at[u] + n[u]):
+            out[u, 2 - band[r]] += 1         # codes: reach 0, target 1, likely 2
+            out[u, 3] += preferred[r]
     return out
 
 
 @njit(cache=True, nogil=True)
-def listed_rows(key: np.ndarray, n: np.ndarray, order: np.ndarray, p: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, band: np.ndarray, preferred: np.ndarray) -> tuple:
+def listed_rows(
+    key: np.ndarray, at: np.ndarray, n: np.ndarray, order: np.ndarray, p: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, band: np.ndarray, preferred: np.ndarray,
+    who: np.ndarray, rank: np.ndarray, prog: np.ndarray, pp: np.ndarray, pl: np.ndarray, ph: np.ndarray, bd: np.ndarray, pr: np.ndarray,
+) -> None:
     """One row per applicant per listed program, in applicant order (applicant i reads key
-    ``key[i]``): (applicant, rank from 1, program, P(interview), its low and high ends, band,
-    preferred state)."""
-    total = 0
-    for i in range(key.shape[0]):
-        total += n[key[i]]
-    who, rank, prog = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
-    pp, pl, ph = np.empty(total), np.empty(total), np.empty(total)
-    bd, pr = np.empty(total, dtype=np.int8), np.empty(total, dtype=np.bool_)
+    ``key[i]``, its rows ``at[u]`` .. ``at[u] + n[u]``), into the given arrays (as many as the
+    rows): applicant (int32), rank from 1, program (int32), P(interview), its low and high
+    ends, band, preferred state. The caller allocates them with NumPy, whose large arrays get
+    huge pages (Numba's own allocations took a 4 KB page fault every 4 KB: three quarters of
+    this function's time)."""
     r = 0
     for i in range(key.shape[0]):
         u = key[i]
+        a = at[u]
         for pos in range(n[u]):
-            who[r], rank[r], prog[r] = i, pos + 1, order[u, pos]
-            pp[r], pl[r], ph[r], bd[r], pr[r] = p[u, pos], p_low[u, pos], p_high[u, pos], band[u, pos], preferred[u, pos]
+            who[r], rank[r], prog[r] = i, pos + 1, order[a + pos]
+            pp[r], pl[r], ph[r], bd[r], pr[r] = p[a + pos], p_low[a + pos], p_high[a + pos], band[a + pos], preferred[a + pos]
             r += 1
-    return who, rank, prog, pp, pl, ph, bd, pr
-
 
 
 # The batch's entry points, each compiled by ``warm``.
@@ -438,12 +478,14 @@ def warm() -> None:
 
     score_rows(
         z(N_PF, 1), z(N_PB, 1, dtype=b1), z(1, 1, dtype=i8), z(N_AF, 0), z(0, 1, dtype=b1), z(N_S), z(3, 1),
-        0, 0, z(0, N_COUNTS, dtype=i8), z(0, 1, dtype=i8), z(0, 1), z(0, 1), z(0, 1), z(0, 1, dtype=b1),
-        z(0, 1, dtype=i1), z(0, dtype=i8), z(0, dtype=i1), z(0, N_OUT),
+        0, 0, 1, z(0, N_COUNTS, dtype=i8), z(0, dtype=i8), z(0, dtype=i8), z(0), z(0), z(0), z(0, dtype=b1),
+        z(0, dtype=i1), z(0, dtype=i8), z(0, dtype=i1), z(0, N_OUT),
     )
-    key_counts(z(0, dtype=i8), z(0, 1, dtype=i1), z(0, 1, dtype=b1))
-    listed_rows(z(0, dtype=i8), z(0, dtype=i8), z(0, 1, dtype=i8), z(0, 1), z(0, 1), z(0, 1), z(0, 1, dtype=i1), z(0, 1, dtype=b1))
-
+    key_counts(z(0, dtype=i8), z(0, dtype=i8), z(0, dtype=i1), z(0, dtype=b1))
+    listed_rows(
+        z(0, dtype=i8), z(0, dtype=i8), z(0, dtype=i8), z(0, dtype=i8), z(0), z(0), z(0), z(0, dtype=i1), z(0, dtype=b1),
+        z(0, dtype=np.int32), z(0, dtype=i8), z(0, dtype=np.int32), z(0), z(0), z(0), z(0, dtype=i1), z(0, dtype=b1),
+    )
 
 if __name__ == "__main__":
     warm()
