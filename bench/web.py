@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from imgpipeline.settings import apply_run_environment
-from imgpipeline.web.server import HTTP_PROTOCOL, LOOP
+from imgpipeline.web.server import HTTP_PROTOCOL, LOOP, default_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -198,7 +198,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per scenario and concurrency")
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--scenarios", default="program,recommend-repeat,recommend-new")
-    ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (served with TCP_NODELAY on every connection: imgpipeline.web.server)")
+    ap.add_argument("--workers", type=int, default=default_workers(), help="uvicorn worker processes (default: one per CPU, as imgpipeline serve; served with TCP_NODELAY on every connection: imgpipeline.web.server)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))
