@@ -289,6 +289,8 @@ def main() -> None:
     ap.add_argument("--no-work", action=argparse.BooleanOptionalAction, default=True, help="measure a no-work refresh (a full one first)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
+    if args.cli_repeats < 1 or args.repeats < 1:
+        ap.error("--repeats and --cli-repeats must be at least 1 (the single-profile and CLI figures are goals)")
     os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))
     # A loaded machine starts the embedded server slowly (the CLI allows as long).
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
