@@ -68,4 +68,4 @@ bench-web: $(STAMP)
 	$(BIN)/python -m bench.web
 
 clean:
-	rm -rf $(VENV) .prefect .pytest_cache data/raw/*/ data/raw/manifest.jsonl data/processed/versions data/processed/current
+	rm -rf $(VENV) .prefect .cache .pytest_cache data/raw/*/ data/raw/manifest.jsonl data/processed/versions data/processed/current
