@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import mmap
 import os
 import re
 import threading
@@ -515,6 +516,68 @@ class KeyLists:
     counts: dict[str, np.ndarray]
     size_rule: np.ndarray         # (U,) codes into SIZE_RULES
     outcome: dict[str, np.ndarray]
+    # The room the flat arrays are views of: given back (``release``) once the rows are built.
+    room: _Room | None = None
+
+    def release(self) -> None:
+        """Give the flat arrays' room back for the next chunk (this object's flat arrays must
+        not be read after)."""
+        if self.room is not None:
+            _give_back(self.room)
+            self.room = None
+
+
+def _fresh(n: int, dtype: type) -> np.ndarray:
+    """n uninitialised values in fresh private anonymous memory of 4 KB pages: only the pages
+    written are ever faulted in. (NumPy asks for transparent huge pages for arrays of 4 MB or
+    more: then writing one value zeroes 2 MB, and the kernel's rows, which fill about a third of
+    their room a block at a time, touched all of it; that was most of the kernel threads'
+    system time.)"""
+    size = max(1, n * np.dtype(dtype).itemsize)
+    return np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype=dtype, count=n)
+
+
+@dataclass
+class _Room:
+    """The kernel's flat output arrays for up to ``size`` listed rows (``KeyLists``' top, p,
+    p_low, p_high, band, preferred)."""
+
+    size: int
+    order: np.ndarray
+    p: np.ndarray
+    p_low: np.ndarray
+    p_high: np.ndarray
+    band: np.ndarray
+    preferred: np.ndarray
+
+    @classmethod
+    def new(cls, size: int) -> _Room:
+        return cls(size, _fresh(size, np.int64), _fresh(size, np.float64), _fresh(size, np.float64), _fresh(size, np.float64), _fresh(size, np.int8), _fresh(size, np.bool_))
+
+
+# Rooms given back, reused by the next chunks of the process (allocate once, reuse: a page
+# already written costs no fault again). At most ROOMS_KEPT are kept (chunks scored at once).
+_ROOMS: list[_Room] = []
+_ROOMS_LOCK = threading.Lock()
+ROOMS_KEPT = THREADS + 1
+
+
+def _take_room(size: int) -> _Room:
+    """A kept room of at least ``size`` rows (the smallest such), else a new one."""
+    with _ROOMS_LOCK:
+        fits = [r for r in _ROOMS if r.size >= size]
+        if fits:
+            room = min(fits, key=lambda r: r.size)
+            _ROOMS.remove(room)
+            return room
+    return _Room.new(size)
+
+
+def _give_back(room: _Room) -> None:
+    with _ROOMS_LOCK:
+        _ROOMS.append(room)
+        if len(_ROOMS) > ROOMS_KEPT:
+            _ROOMS.remove(min(_ROOMS, key=lambda r: r.size))
 
 
 @dataclass
@@ -591,12 +654,12 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     m, U, W = v.matrices, apps.n, v.rules.max_size
     af = _applicant_matrix(v.data.coefficients, apps, tier, pref, covers)
     pref_masks = np.ascontiguousarray(pref_masks, dtype=bool)
-    # Room for W listed rows per key, flat; the kernel writes each block's lists one after the
-    # other from the block's start, so np.empty leaves the pages past them untouched.
-    counts, at, order = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.zeros(U, dtype=np.int64), np.empty(U * W, dtype=np.int64)
-    preferred = np.empty(U * W, dtype=bool)
-    p, p_low, p_high = np.empty(U * W), np.empty(U * W), np.empty(U * W)
-    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.empty(U * W, dtype=np.int8), np.zeros((U, k.N_OUT))
+    # Room for W listed rows per key, flat (a ``_Room`` of the process's, reused chunk after
+    # chunk); the kernel writes each block's lists one after the other from the block's start.
+    room = _take_room(U * W)
+    order, p, p_low, p_high, band, preferred = room.order, room.p, room.p_low, room.p_high, room.band, room.preferred
+    counts, at = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.zeros(U, dtype=np.int64)
+    n, why, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.zeros((U, k.N_OUT))
 
     def run(lo: int, hi: int) -> None:
         k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, W, counts, at, order, p, p_low, p_high, preferred, band, n, why, out)
@@ -612,7 +675,7 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     return KeyLists(
         n=n, at=at, top=order, p=p, p_low=p_low, p_high=p_high, band=band, preferred=preferred,
         counts={name: counts[:, i] for i, name in enumerate(names)}, size_rule=why,
-        outcome={name: out[:, i] for i, name in enumerate(outcome)},
+        outcome={name: out[:, i] for i, name in enumerate(outcome)}, room=room,
     )
 
 
@@ -672,9 +735,12 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     U = len(first)
 
     kl = score_keys(v, apps.take(first), tier[first], pref_masks, pref_code[first], covers[first])
-    ids = pa.array(frame["profile_id"].astype(str).array, type=pa.large_string())
-    recs = _recommendation_rows(v, kl, key, ids)
-    applicants = _applicant_rows(v, kl, key, frame, ids, risk, apps, budgets, settings)
+    try:
+        ids = pa.array(frame["profile_id"].astype(str).array, type=pa.large_string())
+        recs = _recommendation_rows(v, kl, key, ids)
+        applicants = _applicant_rows(v, kl, key, frame, ids, risk, apps, budgets, settings)
+    finally:
+        kl.release()        # the rows are copies: the room goes to the next chunk
     log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, len(recs))
     return applicants, recs
 
