@@ -716,6 +716,16 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     ``settings`` (else of ``source`` when it is settings, else the environment's, read for this call)."""
     settings = given(settings, source)
     data = source if isinstance(source, Published) else load_published(source)
+    scored = _score(profiles, data, settings)
+    try:
+        rows = _write_rows(scored, _row_arrays(scored.rows), 0)
+    finally:
+        scored.kl.release()         # the rows are copies: the room goes to the next chunk
+    return scored.applicants, _recommendation_frame(scored.v, rows, _strings(scored.ids, rows["who"]), _strings(scored.v.acgme_ids, rows["prog"]))
+
+
+def _score(profiles: Profiles, data: Published, settings: Settings) -> _Scored:
+    """``score_chunk`` up to its applicant rows: the lists held for the listed rows."""
     v = _prepare(data, settings)
     frame = profiles.applicants.reset_index(drop=True)
     N, P = len(frame), data.n
@@ -737,36 +747,64 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     kl = score_keys(v, apps.take(first), tier[first], pref_masks, pref_code[first], covers[first])
     try:
         ids = pa.array(frame["profile_id"].astype(str).array, type=pa.large_string())
-        recs = _recommendation_rows(v, kl, key, ids)
         applicants = _applicant_rows(v, kl, key, frame, ids, risk, apps, budgets, settings)
-    finally:
-        kl.release()        # the rows are copies: the room goes to the next chunk
-    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, len(recs))
-    return applicants, recs
+    except BaseException:
+        kl.release()
+        raise
+    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, int(kl.n[key].sum()))
+    return _Scored(v, kl, key, ids, applicants)
 
 
-def _recommendation_rows(v: _Version, kl: KeyLists, key: np.ndarray, ids: pa.LargeStringArray) -> pd.DataFrame:
-    """The ``batch_recommendations`` rows: one per applicant (of key ``key``, profile id
-    ``ids``) per listed program."""
+@dataclass
+class _Scored:
+    """A chunk scored: its applicant rows, and its lists (``kl``, holding a room until
+    released) for the listed rows, applicant i reading key ``key[i]``, profile id ``ids[i]``."""
+
+    v: _Version
+    kl: KeyLists
+    key: np.ndarray
+    ids: pa.LargeStringArray
+    applicants: pd.DataFrame
+
+    @property
+    def rows(self) -> int:
+        return int(self.kl.n[self.key].sum())
+
+
+# The listed rows' arrays, as ``kernel.listed_rows`` fills them.
+ROW_ARRAYS = (("who", np.int32), ("rank", np.int64), ("prog", np.int32), ("p", np.float64), ("p_low", np.float64), ("p_high", np.float64), ("band", np.int8), ("preferred", np.bool_))
+
+
+def _row_arrays(n: int) -> dict[str, np.ndarray]:
+    """Room for n listed rows (``np.empty``: a page is touched only when a row is written to it)."""
+    return {name: np.empty(n, dtype=dtype) for name, dtype in ROW_ARRAYS}
+
+
+def _write_rows(s: _Scored, into: dict[str, np.ndarray], lo: int) -> dict[str, np.ndarray]:
+    """The chunk's listed rows written into ``into`` from row ``lo`` (the kernel's
+    ``listed_rows``); the slices written."""
     from imgpipeline.advice.kernel import listed_rows
 
-    data = v.data
-    total = int(kl.n[key].sum())
-    who, rank, prog = np.empty(total, dtype=np.int32), np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int32)
-    p, p_low, p_high = np.empty(total), np.empty(total), np.empty(total)
-    band, preferred = np.empty(total, dtype=np.int8), np.empty(total, dtype=bool)
-    listed_rows(key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, who, rank, prog, p, p_low, p_high, band, preferred)
+    kl = s.kl
+    r = {name: a[lo : lo + s.rows] for name, a in into.items()}
+    listed_rows(s.key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, *(r[name] for name, _ in ROW_ARRAYS))
+    return r
+
+
+def _recommendation_frame(v: _Version, rows: dict[str, np.ndarray], profile_ids: Any, acgme_ids: Any) -> pd.DataFrame:
+    """The ``batch_recommendations`` rows: one per applicant per listed program (``rows``:
+    ``listed_rows``' arrays; the profile and program ids of each row as pandas strings)."""
     return pd.DataFrame({
-        "profile_id": _strings(ids, who),
-        "rank": rank,
-        "acgme_id": _strings(v.acgme_ids, prog),
-        "p_interview": p,
-        "p_interview_low": p_low,
-        "p_interview_high": p_high,
+        "profile_id": profile_ids,
+        "rank": rows["rank"],
+        "acgme_id": acgme_ids,
+        "p_interview": rows["p"],
+        "p_interview_low": rows["p_low"],
+        "p_interview_high": rows["p_high"],
         # A closed set, declared a category: the kernel's codes are its codes (no string per row).
-        "band": pd.Categorical.from_codes(band, categories=BANDS[:3]),
-        "preferred_state": preferred,
-        "published_version": _repeated(data.version, len(who)),
+        "band": pd.Categorical.from_codes(rows["band"], categories=BANDS[:3]),
+        "preferred_state": rows["preferred"],
+        "published_version": _repeated(v.data.version, len(rows["rank"])),
     }, copy=False)
 
 
@@ -851,12 +889,42 @@ def score_profiles(profiles: Profiles, source: Published | Settings | str | Path
     settings = given(settings, source)
     data = source if isinstance(source, Published) else load_published(source)
     chunks = profiles.chunks(chunk_size)
+    if len(chunks) <= 1:
+        parts = [score_chunk(c, data, settings) for c in chunks]
+        return pd.concat([p[0] for p in parts], ignore_index=True), pd.concat([p[1] for p in parts], ignore_index=True)
+    # Each chunk writes its listed rows straight into the result's arrays (room for W rows per
+    # applicant; only the rows written touch memory), from where the chunks before it end:
+    # chunk i waits for chunk i - 1's row count (known once its kernel has run), never for a
+    # later chunk, so the chunks, taken in order, cannot wait on each other in a circle.
+    v = _prepare(data, settings)
+    into = _row_arrays(len(profiles) * v.rules.max_size)
+    start: list[int] = [0] * (len(chunks) + 1)
+    known = [threading.Event() for _ in range(len(chunks) + 1)]
+    known[0].set()
+
+    def one(i: int) -> tuple[pd.DataFrame, pa.Array, pa.Array]:
+        scored, rows = None, 0
+        try:
+            scored = _score(chunks[i], data, settings)
+            rows = scored.rows
+        finally:                                    # even on failure: the next chunks go on
+            known[i].wait()
+            start[i + 1] = start[i] + rows
+            known[i + 1].set()
+        try:
+            r = _write_rows(scored, into, start[i])
+        finally:
+            scored.kl.release()
+        return scored.applicants, scored.ids.take(pa.array(r["who"])), v.acgme_ids.take(pa.array(r["prog"]))
+
     with ThreadPoolExecutor(max(1, min(THREADS, len(chunks)))) as pool:
-        parts = list(pool.map(lambda c: score_chunk(c, data, settings), chunks))
-    return (
-        pd.concat([p[0] for p in parts], ignore_index=True),
-        pd.concat([p[1] for p in parts], ignore_index=True),
-    )
+        parts = list(pool.map(one, range(len(chunks))))
+    rows = {name: a[: start[-1]] for name, a in into.items()}
+
+    def strings(i: int) -> pd.api.extensions.ExtensionArray:
+        return pd.array(pa.chunked_array([p[i] for p in parts], type=pa.large_string()), dtype="str")
+
+    return pd.concat([p[0] for p in parts], ignore_index=True), _recommendation_frame(v, rows, strings(1), strings(2))
 
 
 def write_input(profiles: list[dict[str, Any]], path: str | Path) -> Path:
