@@ -856,24 +856,27 @@ def _applicant_rows(
     }, copy=False)
 
 
-# Per value, the longest Arrow array of it repeated built so far (``_repeated`` reads slices).
+# Per value, an Arrow array of it repeated REPEAT_BLOCK times (``_repeated`` reads it again and again).
 _REPEATED: dict[str, pa.LargeStringArray] = {}
+REPEAT_BLOCK = 1 << 16
 
 
 def _repeated(value: str, n: int) -> pd.api.extensions.ExtensionArray:
-    """``value`` n times as pandas' string dtype: a slice (no copy) of an Arrow array of it
-    repeated, built once per value and length class (its buffers built at once; building them
-    for every chunk was a fifth of the core's time holding the GIL)."""
-    arrow = _REPEATED.get(value)
-    if arrow is None or len(arrow) < n:
-        size = max(n + n // 4, 1024)
+    """``value`` n times as pandas' string dtype: the same block of it repeated (Arrow chunks
+    sharing one block's buffers: no copy, whatever n), the block built once per value (its
+    buffers built at once; building them for every chunk was a fifth of the core's time
+    holding the GIL, and a block as long as the result was 8 bytes of offsets and the value's
+    bytes of fresh memory per row)."""
+    block = _REPEATED.get(value)
+    if block is None:
         data = value.encode()
-        offsets = np.arange(size + 1, dtype=np.int64) * len(data)
-        arrow = pa.LargeStringArray.from_buffers(size, pa.py_buffer(offsets), pa.py_buffer(data * size))
+        offsets = np.arange(REPEAT_BLOCK + 1, dtype=np.int64) * len(data)
+        block = pa.LargeStringArray.from_buffers(REPEAT_BLOCK, pa.py_buffer(offsets), pa.py_buffer(data * REPEAT_BLOCK))
         if len(_REPEATED) > 8:
             _REPEATED.clear()
-        _REPEATED[value] = arrow
-    return pd.array(arrow.slice(0, n), dtype="str")
+        _REPEATED[value] = block
+    whole, rest = divmod(n, REPEAT_BLOCK)
+    return pd.array(pa.chunked_array([block] * whole + [block.slice(0, rest)], type=pa.large_string()), dtype="str")
 
 
 def _strings(values: pa.LargeStringArray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
