@@ -31,7 +31,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -905,7 +905,17 @@ def score_profiles(profiles: Profiles, source: Published | Settings | str | Path
     known = [threading.Event() for _ in range(len(chunks) + 1)]
     known[0].set()
 
-    def one(i: int) -> tuple[pd.DataFrame, pa.Array, pa.Array]:
+    def half(scored: _Scored, a: int, b: int, lo: int, hi: int) -> tuple[pa.Array, pa.Array]:
+        """Applicants a..b of the chunk: their listed rows (rows lo..hi of the result) and
+        their profile and program ids."""
+        from imgpipeline.advice.kernel import listed_rows
+
+        kl, r = scored.kl, {name: arr[lo:hi] for name, arr in into.items()}
+        listed_rows(scored.key[a:b], kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, *(r[name] for name, _ in ROW_ARRAYS))
+        r["who"] += a
+        return scored.ids.take(pa.array(r["who"])), v.acgme_ids.take(pa.array(r["prog"]))
+
+    def one(i: int) -> tuple[pd.DataFrame, list[pa.Array], list[pa.Array]]:
         scored, rows = None, 0
         try:
             scored = _score(chunks[i], data, settings)
@@ -914,18 +924,26 @@ def score_profiles(profiles: Profiles, source: Published | Settings | str | Path
             known[i].wait()
             start[i + 1] = start[i] + rows
             known[i + 1].set()
+        # The rows in two halves on two threads (both release the GIL): the last chunk's
+        # rows are the run's tail, when nothing else is left to run beside them.
+        halves: list[Future] = []
         try:
-            r = _write_rows(scored, into, start[i])
+            cut = len(scored.key) // 2
+            mid = int(scored.kl.n[scored.key[:cut]].sum())
+            lo = start[i]
+            halves = [writers.submit(half, scored, 0, cut, lo, lo + mid), writers.submit(half, scored, cut, len(scored.key), lo + mid, lo + rows)]
         finally:
+            wait(halves)
             scored.kl.release()
-        return scored.applicants, scored.ids.take(pa.array(r["who"])), v.acgme_ids.take(pa.array(r["prog"]))
+        pieces = [h.result() for h in halves]
+        return scored.applicants, [pid for pid, _ in pieces], [acgme for _, acgme in pieces]
 
-    with ThreadPoolExecutor(max(1, min(THREADS, len(chunks)))) as pool:
+    with ThreadPoolExecutor(max(1, min(THREADS, len(chunks)))) as pool, ThreadPoolExecutor(2) as writers:
         parts = list(pool.map(one, range(len(chunks))))
     rows = {name: a[: start[-1]] for name, a in into.items()}
 
     def strings(i: int) -> pd.api.extensions.ExtensionArray:
-        return pd.array(pa.chunked_array([p[i] for p in parts], type=pa.large_string()), dtype="str")
+        return pd.array(pa.chunked_array([piece for p in parts for piece in p[i]], type=pa.large_string()), dtype="str")
 
     return pd.concat([p[0] for p in parts], ignore_index=True), _recommendation_frame(v, rows, strings(1), strings(2))
 
