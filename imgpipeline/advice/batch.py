@@ -26,11 +26,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import mmap
 import os
 import re
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -515,6 +516,68 @@ class KeyLists:
     counts: dict[str, np.ndarray]
     size_rule: np.ndarray         # (U,) codes into SIZE_RULES
     outcome: dict[str, np.ndarray]
+    # The room the flat arrays are views of: given back (``release``) once the rows are built.
+    room: _Room | None = None
+
+    def release(self) -> None:
+        """Give the flat arrays' room back for the next chunk (this object's flat arrays must
+        not be read after)."""
+        if self.room is not None:
+            _give_back(self.room)
+            self.room = None
+
+
+def _fresh(n: int, dtype: type) -> np.ndarray:
+    """n uninitialised values in fresh private anonymous memory of 4 KB pages: only the pages
+    written are ever faulted in. (NumPy asks for transparent huge pages for arrays of 4 MB or
+    more: then writing one value zeroes 2 MB, and the kernel's rows, which fill about a third of
+    their room a block at a time, touched all of it; that was most of the kernel threads'
+    system time.)"""
+    size = max(1, n * np.dtype(dtype).itemsize)
+    return np.frombuffer(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype=dtype, count=n)
+
+
+@dataclass
+class _Room:
+    """The kernel's flat output arrays for up to ``size`` listed rows (``KeyLists``' top, p,
+    p_low, p_high, band, preferred)."""
+
+    size: int
+    order: np.ndarray
+    p: np.ndarray
+    p_low: np.ndarray
+    p_high: np.ndarray
+    band: np.ndarray
+    preferred: np.ndarray
+
+    @classmethod
+    def new(cls, size: int) -> _Room:
+        return cls(size, _fresh(size, np.int64), _fresh(size, np.float64), _fresh(size, np.float64), _fresh(size, np.float64), _fresh(size, np.int8), _fresh(size, np.bool_))
+
+
+# Rooms given back, reused by the next chunks of the process (allocate once, reuse: a page
+# already written costs no fault again). At most ROOMS_KEPT are kept (chunks scored at once).
+_ROOMS: list[_Room] = []
+_ROOMS_LOCK = threading.Lock()
+ROOMS_KEPT = THREADS + 1
+
+
+def _take_room(size: int) -> _Room:
+    """A kept room of at least ``size`` rows (the smallest such), else a new one."""
+    with _ROOMS_LOCK:
+        fits = [r for r in _ROOMS if r.size >= size]
+        if fits:
+            room = min(fits, key=lambda r: r.size)
+            _ROOMS.remove(room)
+            return room
+    return _Room.new(size)
+
+
+def _give_back(room: _Room) -> None:
+    with _ROOMS_LOCK:
+        _ROOMS.append(room)
+        if len(_ROOMS) > ROOMS_KEPT:
+            _ROOMS.remove(min(_ROOMS, key=lambda r: r.size))
 
 
 @dataclass
@@ -591,12 +654,12 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     m, U, W = v.matrices, apps.n, v.rules.max_size
     af = _applicant_matrix(v.data.coefficients, apps, tier, pref, covers)
     pref_masks = np.ascontiguousarray(pref_masks, dtype=bool)
-    # Room for W listed rows per key, flat; the kernel writes each block's lists one after the
-    # other from the block's start, so np.empty leaves the pages past them untouched.
-    counts, at, order = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.zeros(U, dtype=np.int64), np.empty(U * W, dtype=np.int64)
-    preferred = np.empty(U * W, dtype=bool)
-    p, p_low, p_high = np.empty(U * W), np.empty(U * W), np.empty(U * W)
-    n, why, band, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.empty(U * W, dtype=np.int8), np.zeros((U, k.N_OUT))
+    # Room for W listed rows per key, flat (a ``_Room`` of the process's, reused chunk after
+    # chunk); the kernel writes each block's lists one after the other from the block's start.
+    room = _take_room(U * W)
+    order, p, p_low, p_high, band, preferred = room.order, room.p, room.p_low, room.p_high, room.band, room.preferred
+    counts, at = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.zeros(U, dtype=np.int64)
+    n, why, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.zeros((U, k.N_OUT))
 
     def run(lo: int, hi: int) -> None:
         k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, W, counts, at, order, p, p_low, p_high, preferred, band, n, why, out)
@@ -612,7 +675,7 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     return KeyLists(
         n=n, at=at, top=order, p=p, p_low=p_low, p_high=p_high, band=band, preferred=preferred,
         counts={name: counts[:, i] for i, name in enumerate(names)}, size_rule=why,
-        outcome={name: out[:, i] for i, name in enumerate(outcome)},
+        outcome={name: out[:, i] for i, name in enumerate(outcome)}, room=room,
     )
 
 
@@ -653,6 +716,16 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     ``settings`` (else of ``source`` when it is settings, else the environment's, read for this call)."""
     settings = given(settings, source)
     data = source if isinstance(source, Published) else load_published(source)
+    scored = _score(profiles, data, settings)
+    try:
+        rows = _write_rows(scored, _row_arrays(scored.rows), 0)
+    finally:
+        scored.kl.release()         # the rows are copies: the room goes to the next chunk
+    return scored.applicants, _recommendation_frame(scored.v, rows, _strings(scored.ids, rows["who"]), _strings(scored.v.acgme_ids, rows["prog"]))
+
+
+def _score(profiles: Profiles, data: Published, settings: Settings) -> _Scored:
+    """``score_chunk`` up to its applicant rows: the lists held for the listed rows."""
     v = _prepare(data, settings)
     frame = profiles.applicants.reset_index(drop=True)
     N, P = len(frame), data.n
@@ -672,35 +745,66 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     U = len(first)
 
     kl = score_keys(v, apps.take(first), tier[first], pref_masks, pref_code[first], covers[first])
-    ids = pa.array(frame["profile_id"].astype(str).array, type=pa.large_string())
-    recs = _recommendation_rows(v, kl, key, ids)
-    applicants = _applicant_rows(v, kl, key, frame, ids, risk, apps, budgets, settings)
-    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, len(recs))
-    return applicants, recs
+    try:
+        ids = pa.array(frame["profile_id"].astype(str).array, type=pa.large_string())
+        applicants = _applicant_rows(v, kl, key, frame, ids, risk, apps, budgets, settings)
+    except BaseException:
+        kl.release()
+        raise
+    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, int(kl.n[key].sum()))
+    return _Scored(v, kl, key, ids, applicants)
 
 
-def _recommendation_rows(v: _Version, kl: KeyLists, key: np.ndarray, ids: pa.LargeStringArray) -> pd.DataFrame:
-    """The ``batch_recommendations`` rows: one per applicant (of key ``key``, profile id
-    ``ids``) per listed program."""
+@dataclass
+class _Scored:
+    """A chunk scored: its applicant rows, and its lists (``kl``, holding a room until
+    released) for the listed rows, applicant i reading key ``key[i]``, profile id ``ids[i]``."""
+
+    v: _Version
+    kl: KeyLists
+    key: np.ndarray
+    ids: pa.LargeStringArray
+    applicants: pd.DataFrame
+
+    @property
+    def rows(self) -> int:
+        return int(self.kl.n[self.key].sum())
+
+
+# The listed rows' arrays, as ``kernel.listed_rows`` fills them.
+ROW_ARRAYS = (("who", np.int32), ("rank", np.int64), ("prog", np.int32), ("p", np.float64), ("p_low", np.float64), ("p_high", np.float64), ("band", np.int8), ("preferred", np.bool_))
+
+
+def _row_arrays(n: int) -> dict[str, np.ndarray]:
+    """Room for n listed rows (``np.empty``: a page is touched only when a row is written to it)."""
+    return {name: np.empty(n, dtype=dtype) for name, dtype in ROW_ARRAYS}
+
+
+def _write_rows(s: _Scored, into: dict[str, np.ndarray], lo: int) -> dict[str, np.ndarray]:
+    """The chunk's listed rows written into ``into`` from row ``lo`` (the kernel's
+    ``listed_rows``); the slices written."""
     from imgpipeline.advice.kernel import listed_rows
 
-    data = v.data
-    total = int(kl.n[key].sum())
-    who, rank, prog = np.empty(total, dtype=np.int32), np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int32)
-    p, p_low, p_high = np.empty(total), np.empty(total), np.empty(total)
-    band, preferred = np.empty(total, dtype=np.int8), np.empty(total, dtype=bool)
-    listed_rows(key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, who, rank, prog, p, p_low, p_high, band, preferred)
+    kl = s.kl
+    r = {name: a[lo : lo + s.rows] for name, a in into.items()}
+    listed_rows(s.key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, *(r[name] for name, _ in ROW_ARRAYS))
+    return r
+
+
+def _recommendation_frame(v: _Version, rows: dict[str, np.ndarray], profile_ids: Any, acgme_ids: Any) -> pd.DataFrame:
+    """The ``batch_recommendations`` rows: one per applicant per listed program (``rows``:
+    ``listed_rows``' arrays; the profile and program ids of each row as pandas strings)."""
     return pd.DataFrame({
-        "profile_id": _strings(ids, who),
-        "rank": rank,
-        "acgme_id": _strings(v.acgme_ids, prog),
-        "p_interview": p,
-        "p_interview_low": p_low,
-        "p_interview_high": p_high,
+        "profile_id": profile_ids,
+        "rank": rows["rank"],
+        "acgme_id": acgme_ids,
+        "p_interview": rows["p"],
+        "p_interview_low": rows["p_low"],
+        "p_interview_high": rows["p_high"],
         # A closed set, declared a category: the kernel's codes are its codes (no string per row).
-        "band": pd.Categorical.from_codes(band, categories=BANDS[:3]),
-        "preferred_state": preferred,
-        "published_version": _repeated(data.version, len(who)),
+        "band": pd.Categorical.from_codes(rows["band"], categories=BANDS[:3]),
+        "preferred_state": rows["preferred"],
+        "published_version": _repeated(v.data.version, len(rows["rank"])),
     }, copy=False)
 
 
@@ -752,24 +856,27 @@ def _applicant_rows(
     }, copy=False)
 
 
-# Per value, the longest Arrow array of it repeated built so far (``_repeated`` reads slices).
+# Per value, an Arrow array of it repeated REPEAT_BLOCK times (``_repeated`` reads it again and again).
 _REPEATED: dict[str, pa.LargeStringArray] = {}
+REPEAT_BLOCK = 1 << 16
 
 
 def _repeated(value: str, n: int) -> pd.api.extensions.ExtensionArray:
-    """``value`` n times as pandas' string dtype: a slice (no copy) of an Arrow array of it
-    repeated, built once per value and length class (its buffers built at once; building them
-    for every chunk was a fifth of the core's time holding the GIL)."""
-    arrow = _REPEATED.get(value)
-    if arrow is None or len(arrow) < n:
-        size = max(n + n // 4, 1024)
+    """``value`` n times as pandas' string dtype: the same block of it repeated (Arrow chunks
+    sharing one block's buffers: no copy, whatever n), the block built once per value (its
+    buffers built at once; building them for every chunk was a fifth of the core's time
+    holding the GIL, and a block as long as the result was 8 bytes of offsets and the value's
+    bytes of fresh memory per row)."""
+    block = _REPEATED.get(value)
+    if block is None:
         data = value.encode()
-        offsets = np.arange(size + 1, dtype=np.int64) * len(data)
-        arrow = pa.LargeStringArray.from_buffers(size, pa.py_buffer(offsets), pa.py_buffer(data * size))
+        offsets = np.arange(REPEAT_BLOCK + 1, dtype=np.int64) * len(data)
+        block = pa.LargeStringArray.from_buffers(REPEAT_BLOCK, pa.py_buffer(offsets), pa.py_buffer(data * REPEAT_BLOCK))
         if len(_REPEATED) > 8:
             _REPEATED.clear()
-        _REPEATED[value] = arrow
-    return pd.array(arrow.slice(0, n), dtype="str")
+        _REPEATED[value] = block
+    whole, rest = divmod(n, REPEAT_BLOCK)
+    return pd.array(pa.chunked_array([block] * whole + [block.slice(0, rest)], type=pa.large_string()), dtype="str")
 
 
 def _strings(values: pa.LargeStringArray, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -785,12 +892,60 @@ def score_profiles(profiles: Profiles, source: Published | Settings | str | Path
     settings = given(settings, source)
     data = source if isinstance(source, Published) else load_published(source)
     chunks = profiles.chunks(chunk_size)
-    with ThreadPoolExecutor(max(1, min(THREADS, len(chunks)))) as pool:
-        parts = list(pool.map(lambda c: score_chunk(c, data, settings), chunks))
-    return (
-        pd.concat([p[0] for p in parts], ignore_index=True),
-        pd.concat([p[1] for p in parts], ignore_index=True),
-    )
+    if len(chunks) <= 1:
+        parts = [score_chunk(c, data, settings) for c in chunks]
+        return pd.concat([p[0] for p in parts], ignore_index=True), pd.concat([p[1] for p in parts], ignore_index=True)
+    # Each chunk writes its listed rows straight into the result's arrays (room for W rows per
+    # applicant; only the rows written touch memory), from where the chunks before it end:
+    # chunk i waits for chunk i - 1's row count (known once its kernel has run), never for a
+    # later chunk, so the chunks, taken in order, cannot wait on each other in a circle.
+    v = _prepare(data, settings)
+    into = _row_arrays(len(profiles) * v.rules.max_size)
+    start: list[int] = [0] * (len(chunks) + 1)
+    known = [threading.Event() for _ in range(len(chunks) + 1)]
+    known[0].set()
+
+    def half(scored: _Scored, a: int, b: int, lo: int, hi: int) -> tuple[pa.Array, pa.Array]:
+        """Applicants a..b of the chunk: their listed rows (rows lo..hi of the result) and
+        their profile and program ids."""
+        from imgpipeline.advice.kernel import listed_rows
+
+        kl, r = scored.kl, {name: arr[lo:hi] for name, arr in into.items()}
+        listed_rows(scored.key[a:b], kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, *(r[name] for name, _ in ROW_ARRAYS))
+        r["who"] += a
+        return scored.ids.take(pa.array(r["who"])), v.acgme_ids.take(pa.array(r["prog"]))
+
+    def one(i: int) -> tuple[pd.DataFrame, list[pa.Array], list[pa.Array]]:
+        scored, rows = None, 0
+        try:
+            scored = _score(chunks[i], data, settings)
+            rows = scored.rows
+        finally:                                    # even on failure: the next chunks go on
+            known[i].wait()
+            start[i + 1] = start[i] + rows
+            known[i + 1].set()
+        # The rows in two halves on two threads (both release the GIL): the last chunk's
+        # rows are the run's tail, when nothing else is left to run beside them.
+        halves: list[Future] = []
+        try:
+            cut = len(scored.key) // 2
+            mid = int(scored.kl.n[scored.key[:cut]].sum())
+            lo = start[i]
+            halves = [writers.submit(half, scored, 0, cut, lo, lo + mid), writers.submit(half, scored, cut, len(scored.key), lo + mid, lo + rows)]
+        finally:
+            wait(halves)
+            scored.kl.release()
+        pieces = [h.result() for h in halves]
+        return scored.applicants, [pid for pid, _ in pieces], [acgme for _, acgme in pieces]
+
+    with ThreadPoolExecutor(max(1, min(THREADS, len(chunks)))) as pool, ThreadPoolExecutor(2) as writers:
+        parts = list(pool.map(one, range(len(chunks))))
+    rows = {name: a[: start[-1]] for name, a in into.items()}
+
+    def strings(i: int) -> pd.api.extensions.ExtensionArray:
+        return pd.array(pa.chunked_array([piece for p in parts for piece in p[i]], type=pa.large_string()), dtype="str")
+
+    return pd.concat([p[0] for p in parts], ignore_index=True), _recommendation_frame(v, rows, strings(1), strings(2))
 
 
 def write_input(profiles: list[dict[str, Any]], path: str | Path) -> Path:
