@@ -161,6 +161,11 @@ def import_baseline(repeats: int) -> dict[str, float]:
     return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times), "runs": repeats}
 
 
+def sizes(text: str) -> list[int]:
+    """A comma-separated list of profile counts; 0 and empty items ask for nothing."""
+    return [n for n in (int(x) for x in text.split(",") if x.strip()) if n > 0]
+
+
 # The goals (issue 12): figures are printed beside them; nothing asserts them.
 GOAL_RECOMMEND_MS = 10.0
 GOAL_CLI_OVER_IMPORT = 2.0
@@ -279,9 +284,9 @@ def markdown(m: dict[str, Any], source: str, lat: dict[str, Any], cli: dict[str,
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     ap.add_argument("--processed-dir", type=Path, default=None)
-    ap.add_argument("--sizes", default="1000,10000,100000", help="profiles per batch measurement")
+    ap.add_argument("--sizes", default="1000,10000,100000", help="profiles per batch measurement (0 or empty: none)")
     ap.add_argument("--duckdb-sizes", default="10000,100000", help="batch sizes also run as DuckDB SQL")
-    ap.add_argument("--flow-sizes", default="1000,10000,100000", help="profiles per end-to-end flow run")
+    ap.add_argument("--flow-sizes", default="1000,10000,100000", help="profiles per end-to-end flow run (0 or empty: none)")
     ap.add_argument("--dask-size", type=int, default=10000, help="profiles for one flow run on a local Dask cluster (0: skip)")
     ap.add_argument("--repeats", type=int, default=30, help="warm recommend() calls per profile")
     ap.add_argument("--cli-repeats", type=int, default=5)
@@ -315,7 +320,7 @@ def main() -> None:
 
     core = []
     duck_sizes = {int(x) for x in args.duckdb_sizes.split(",") if x}
-    for n in (int(x) for x in args.sizes.split(",") if x):
+    for n in sizes(args.sizes):
         c = measure("core", str(version), str(n), "duck" if n in duck_sizes else "noduck")
         core.append(c)
         print(
@@ -331,7 +336,7 @@ def main() -> None:
                 flush=True,
             )
     flows = []
-    runs = [(int(x), "default") for x in args.flow_sizes.split(",") if x]
+    runs = [(n, "default") for n in sizes(args.flow_sizes)]
     if args.dask_size:
         runs.append((args.dask_size, "dask"))
     for n, runner in runs:
