@@ -435,6 +435,20 @@ class _Version:
     freida_snapshot: str
     matrices: _Matrices
     acgme_ids: pa.LargeStringArray    # the programs' ids, for the listed rows' gather
+    # Per preferred-state set, its programs (``preferred_mask``).
+    _preferred: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+
+    def preferred_mask(self, states: tuple[str, ...]) -> np.ndarray:
+        """The programs in ``states`` (read-only; built once per set for the version: a batch
+        has few sets, each chunk used to match them against every program again)."""
+        mask = self._preferred.get(states)
+        if mask is None:
+            mask = np.isin(self.state, list(states)) if states else np.zeros(len(self.state), dtype=bool)
+            mask.flags.writeable = False
+            if len(self._preferred) > 4096:
+                self._preferred.clear()
+            self._preferred[states] = mask
+        return mask
 
 
 _PREPARED: dict[tuple[int, int, int], _Version] = {}
@@ -736,7 +750,7 @@ def _score(profiles: Profiles, data: Published, settings: Settings) -> _Scored:
     # applicant's index into them.
     seen: dict[tuple[str, ...], int] = {}
     pref_code = np.fromiter((seen.setdefault(tuple(p), len(seen)) for p in profiles.preferred), dtype=np.int64, count=N)
-    pref_masks = np.stack([np.isin(v.state, list(s)) if s else np.zeros(P, dtype=bool) for s in seen]) if seen else np.zeros((1, P), dtype=bool)
+    pref_masks = np.stack([v.preferred_mask(s) for s in seen]) if seen else np.zeros((1, P), dtype=bool)
     budgets = np.asarray(profiles.budgets, dtype=float)
     covers = np.full(N, -1, dtype=np.int64)
     for b in np.unique(budgets[~np.isnan(budgets)]):
