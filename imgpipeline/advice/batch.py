@@ -53,7 +53,7 @@ from imgpipeline.advice.profile import (
 )
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import readiness_rules
-from imgpipeline.advice.risk import assess_frame, list_sizes, named_rows
+from imgpipeline.advice.risk import Columns, assess_frame, list_sizes, named_rows
 from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.advice.safe_input import Limits, binary_kind, load_yaml_file, one_line
 from imgpipeline.errors import PipelineError
@@ -837,7 +837,7 @@ def _applicant_rows(
     listed = kl.n[key].astype(np.int64)
     fee_of = {int(n): v.schedule.cost(int(n)) for n in np.unique(listed)}
     per_key = key_counts(kl.at, kl.n, kl.band, kl.preferred)[key]
-    ready = readiness_rules(settings)
+    ready, cols = readiness_rules(settings), Columns(frame)
     not_stated = _named(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
     left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
     o = kl.outcome
@@ -845,7 +845,7 @@ def _applicant_rows(
         "profile_id": pd.array(ids, dtype="str"),
         "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
         "risk_factors": risk["factors"].to_numpy(),
-        "readiness": _named([r.id for r in ready], [np.asarray(r.fires(frame), dtype=bool) for r in ready], N),
+        "readiness": _named([r.id for r in ready], [np.asarray(r.fires(cols), dtype=bool) for r in ready], N),
         "not_stated": not_stated,
         "visa_need": apps.visa_need,
         "list_size_min": lo.astype(np.int64),
