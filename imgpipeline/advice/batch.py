@@ -748,8 +748,9 @@ def _score(profiles: Profiles, data: Published, settings: Settings) -> _Scored:
     apps = Applicants.from_frame(frame)
     # The distinct preferred-state sets in order of first appearance (as pd.factorize), each
     # applicant's index into them.
-    seen: dict[tuple[str, ...], int] = {}
-    pref_code = np.fromiter((seen.setdefault(tuple(p), len(seen)) for p in profiles.preferred), dtype=np.int64, count=N)
+    keys = list(map(tuple, profiles.preferred))
+    seen = {s: i for i, s in enumerate(dict.fromkeys(keys))}
+    pref_code = np.fromiter(map(seen.__getitem__, keys), dtype=np.int64, count=N)
     pref_masks = np.stack([v.preferred_mask(s) for s in seen]) if seen else np.zeros((1, P), dtype=bool)
     budgets = np.asarray(profiles.budgets, dtype=float)
     covers = np.full(N, -1, dtype=np.int64)
