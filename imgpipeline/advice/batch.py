@@ -836,7 +836,8 @@ def _applicant_rows(
     lo = np.array([sizes[t].min for t in RISK_TIERS])[tier]
     hi = np.array([sizes[t].max for t in RISK_TIERS])[tier]
     listed = kl.n[key].astype(np.int64)
-    fee_of = {int(n): v.schedule.cost(int(n)) for n in np.unique(listed)}
+    sizes_listed, size_of = np.unique(listed, return_inverse=True)
+    fees = np.array([v.schedule.cost(int(n)) for n in sizes_listed], dtype=float)[size_of.ravel()]
     per_key = key_counts(kl.at, kl.n, kl.band, kl.preferred)[key]
     ready, cols = readiness_rules(settings), Columns(frame)
     not_stated = _named(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
@@ -844,7 +845,7 @@ def _applicant_rows(
     o = kl.outcome
     return pd.DataFrame({
         "profile_id": pd.array(ids, dtype="str"),
-        "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
+        "risk_tier": _coded(RISK_TIERS, tier),
         "risk_factors": risk["factors"].to_numpy(),
         "readiness": _named([r.id for r in ready], [np.asarray(r.fires(cols), dtype=bool) for r in ready], N),
         "not_stated": not_stated,
@@ -856,19 +857,25 @@ def _applicant_rows(
         "programs_left_out": left_out[key].astype(np.int64),
         "programs_candidates": kl.counts["candidates"][key].astype(np.int64),
         "programs_listed": listed,
-        "size_rule": np.array(SIZE_RULES, dtype=object)[kl.size_rule[key]],
+        "size_rule": _coded(SIZE_RULES, kl.size_rule[key]),
         "below_article_size": listed < lo,
         "listed_likely": per_key[:, 0],
         "listed_target": per_key[:, 1],
         "listed_reach": per_key[:, 2],
         "preferred_listed": per_key[:, 3],
         **{name: o[name][key] for name in ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")},
-        "eras_fee_usd": np.array([fee_of[int(n)] for n in listed], dtype=float),
+        "eras_fee_usd": fees,
         "budget_usd": budgets,
         "published_version": v.data.version,
         "acgme_snapshot": v.acgme_snapshot,
         "freida_snapshot": v.freida_snapshot,
     }, copy=False)
+
+
+def _coded(names: tuple[str, ...], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``names[codes]`` as pandas' string dtype, gathered by Arrow (what pandas infers from the
+    object array of the same strings, without its scan of every row)."""
+    return pd.array(pa.array(list(names), type=pa.large_string()).take(pa.array(codes)), dtype="str")
 
 
 # Per value, an Arrow array of it repeated REPEAT_BLOCK times (``_repeated`` reads it again and again).
