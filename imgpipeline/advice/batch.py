@@ -53,7 +53,7 @@ from imgpipeline.advice.profile import (
 )
 from imgpipeline.advice.published import Published, load_published
 from imgpipeline.advice.readiness import readiness_rules
-from imgpipeline.advice.risk import assess_frame, list_sizes, named_rows
+from imgpipeline.advice.risk import Columns, assess_frame, list_sizes, named_rows
 from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.advice.safe_input import Limits, binary_kind, load_yaml_file, one_line
 from imgpipeline.errors import PipelineError
@@ -435,6 +435,20 @@ class _Version:
     freida_snapshot: str
     matrices: _Matrices
     acgme_ids: pa.LargeStringArray    # the programs' ids, for the listed rows' gather
+    # Per preferred-state set, its programs (``preferred_mask``).
+    _preferred: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+
+    def preferred_mask(self, states: tuple[str, ...]) -> np.ndarray:
+        """The programs in ``states`` (read-only; built once per set for the version: a batch
+        has few sets, each chunk used to match them against every program again)."""
+        mask = self._preferred.get(states)
+        if mask is None:
+            mask = np.isin(self.state, list(states)) if states else np.zeros(len(self.state), dtype=bool)
+            mask.flags.writeable = False
+            if len(self._preferred) > 4096:
+                self._preferred.clear()
+            self._preferred[states] = mask
+        return mask
 
 
 _PREPARED: dict[tuple[int, int, int], _Version] = {}
@@ -734,9 +748,10 @@ def _score(profiles: Profiles, data: Published, settings: Settings) -> _Scored:
     apps = Applicants.from_frame(frame)
     # The distinct preferred-state sets in order of first appearance (as pd.factorize), each
     # applicant's index into them.
-    seen: dict[tuple[str, ...], int] = {}
-    pref_code = np.fromiter((seen.setdefault(tuple(p), len(seen)) for p in profiles.preferred), dtype=np.int64, count=N)
-    pref_masks = np.stack([np.isin(v.state, list(s)) if s else np.zeros(P, dtype=bool) for s in seen]) if seen else np.zeros((1, P), dtype=bool)
+    keys = list(map(tuple, profiles.preferred))
+    seen = {s: i for i, s in enumerate(dict.fromkeys(keys))}
+    pref_code = np.fromiter(map(seen.__getitem__, keys), dtype=np.int64, count=N)
+    pref_masks = np.stack([v.preferred_mask(s) for s in seen]) if seen else np.zeros((1, P), dtype=bool)
     budgets = np.asarray(profiles.budgets, dtype=float)
     covers = np.full(N, -1, dtype=np.int64)
     for b in np.unique(budgets[~np.isnan(budgets)]):
@@ -821,17 +836,18 @@ def _applicant_rows(
     lo = np.array([sizes[t].min for t in RISK_TIERS])[tier]
     hi = np.array([sizes[t].max for t in RISK_TIERS])[tier]
     listed = kl.n[key].astype(np.int64)
-    fee_of = {int(n): v.schedule.cost(int(n)) for n in np.unique(listed)}
+    sizes_listed, size_of = np.unique(listed, return_inverse=True)
+    fees = np.array([v.schedule.cost(int(n)) for n in sizes_listed], dtype=float)[size_of.ravel()]
     per_key = key_counts(kl.at, kl.n, kl.band, kl.preferred)[key]
-    ready = readiness_rules(settings)
+    ready, cols = readiness_rules(settings), Columns(frame)
     not_stated = _named(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
     left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
     o = kl.outcome
     return pd.DataFrame({
         "profile_id": pd.array(ids, dtype="str"),
-        "risk_tier": risk["risk_tier"].to_numpy(dtype=object),
+        "risk_tier": _coded(RISK_TIERS, tier),
         "risk_factors": risk["factors"].to_numpy(),
-        "readiness": _named([r.id for r in ready], [np.asarray(r.fires(frame), dtype=bool) for r in ready], N),
+        "readiness": _named([r.id for r in ready], [np.asarray(r.fires(cols), dtype=bool) for r in ready], N),
         "not_stated": not_stated,
         "visa_need": apps.visa_need,
         "list_size_min": lo.astype(np.int64),
@@ -841,19 +857,25 @@ def _applicant_rows(
         "programs_left_out": left_out[key].astype(np.int64),
         "programs_candidates": kl.counts["candidates"][key].astype(np.int64),
         "programs_listed": listed,
-        "size_rule": np.array(SIZE_RULES, dtype=object)[kl.size_rule[key]],
+        "size_rule": _coded(SIZE_RULES, kl.size_rule[key]),
         "below_article_size": listed < lo,
         "listed_likely": per_key[:, 0],
         "listed_target": per_key[:, 1],
         "listed_reach": per_key[:, 2],
         "preferred_listed": per_key[:, 3],
         **{name: o[name][key] for name in ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")},
-        "eras_fee_usd": np.array([fee_of[int(n)] for n in listed], dtype=float),
+        "eras_fee_usd": fees,
         "budget_usd": budgets,
         "published_version": v.data.version,
         "acgme_snapshot": v.acgme_snapshot,
         "freida_snapshot": v.freida_snapshot,
     }, copy=False)
+
+
+def _coded(names: tuple[str, ...], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``names[codes]`` as pandas' string dtype, gathered by Arrow (what pandas infers from the
+    object array of the same strings, without its scan of every row)."""
+    return pd.array(pa.array(list(names), type=pa.large_string()).take(pa.array(codes)), dtype="str")
 
 
 # Per value, an Arrow array of it repeated REPEAT_BLOCK times (``_repeated`` reads it again and again).

@@ -175,7 +175,10 @@ class Applicants:
         def f(name: str) -> np.ndarray:
             if name not in df:
                 return np.full(len(df), np.nan)
-            return pd.to_numeric(df[name], errors="coerce").astype(float).to_numpy(dtype=float, na_value=np.nan)
+            col = df[name]
+            if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_float_dtype(col.dtype):
+                return col.to_numpy(dtype=float, na_value=np.nan)  # already numbers: the same floats, one conversion
+            return pd.to_numeric(col, errors="coerce").astype(float).to_numpy(dtype=float, na_value=np.nan)
 
         def b(name: str) -> np.ndarray:
             if name not in df:

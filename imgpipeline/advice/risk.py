@@ -62,10 +62,10 @@ class Clause(BaseModel):
     def text(self) -> str:
         return f"{self.field} {self.op} {self.value}"
 
-    def mask(self, df: pd.DataFrame) -> np.ndarray:
+    def mask(self, df: pd.DataFrame | Columns) -> np.ndarray:
         """Where the clause holds; a missing value never holds."""
         col = df[self.field]
-        fast = _numeric_mask(col, self.op, self.value)
+        fast = _numeric_mask(col, self.op, self.value, df.floats(self.field) if isinstance(df, Columns) else None)
         if fast is not None:
             return fast
         if self.op == "in":
@@ -84,15 +84,46 @@ class Clause(BaseModel):
         return bool(_OPS[self.op](value, self.value))
 
 
-def _numeric_mask(col: pd.Series, op: str, value: Any) -> np.ndarray | None:
+class Columns:
+    """A frame's columns as the clauses read them, each column taken from the frame and
+    converted to floats once however many clauses read it (``Clause.mask`` accepts it for the
+    frame: a factor's dozens of clauses each took their column from the frame again, which was
+    most of the tiers' time)."""
+
+    def __init__(self, df: pd.DataFrame):
+        self.df, self._cols, self._floats = df, {}, {}
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        col = self._cols.get(name)
+        if col is None:
+            col = self._cols[name] = self.df[name]
+        return col
+
+    def floats(self, name: str) -> Callable[[], np.ndarray]:
+        """The column as floats (missing values as NaN), converted on first use."""
+
+        def get() -> np.ndarray:
+            values = self._floats.get(name)
+            if values is None:
+                values = self._floats[name] = self[name].to_numpy(dtype=float, na_value=np.nan)
+            return values
+
+        return get
+
+
+def _numeric_mask(col: pd.Series, op: str, value: Any, floats: Callable[[], np.ndarray] | None = None) -> np.ndarray | None:
     """``Clause.mask`` on a numeric or boolean column against a number, in NumPy (missing
     values as NaN, then masked out: the same truth values as the pandas comparison, without
-    its nullable arrays); None where this does not apply (text, ``in``, a non-number)."""
+    its nullable arrays); None where this does not apply (text, ``in``, a non-number).
+    ``floats``: the column as floats, if already known."""
     if op == "in" or isinstance(value, str) or not isinstance(value, (int, float)):
         return None
     if not (pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)):
         return None
-    values = col.to_numpy(dtype=float, na_value=np.nan)
+    values = col.to_numpy(dtype=float, na_value=np.nan) if floats is None else floats()
     known = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
         return _OPS[op](values, float(value)) & known
@@ -264,12 +295,17 @@ def assess_frame(df: pd.DataFrame, risk: RiskRules) -> pd.DataFrame:
     """Tiers for many applicants at once: ``df`` has the derived columns of
     ``applicant.applicant_frame``. Returns ``risk_tier``, ``risk_rank`` and ``factors`` (the
     ids of the factors that fired, as a list, tier-raising ones first)."""
-    fired = fired_matrix(df, risk)
-    ranks = tier_ranks(fired, risk)
+    cols = Columns(df)
+    fired = {f.id: f.mask(cols) for f in risk.factors}
+    ranks = np.zeros(len(df), dtype=np.int64)
+    for f in risk.factors:                  # as tier_ranks, on the masks themselves
+        if f.effect == "raises":
+            ranks = np.where(fired[f.id], np.maximum(ranks, tier_rank(f.tier)), ranks)
     order = [f.id for f in risk.factors if f.effect == "raises"] + [
         f.id for f in risk.factors if f.effect == "notes"
     ]
-    factors = named_rows(order, fired[order].to_numpy(dtype=bool))
+    matrix = np.column_stack([fired[i] for i in order]) if order else np.zeros((len(df), 0), dtype=bool)
+    factors = named_rows(order, matrix)
     return pd.DataFrame(
         {
             "risk_tier": np.array(TIERS, dtype=object)[ranks],
