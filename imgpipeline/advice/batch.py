@@ -906,36 +906,66 @@ def _strings(values: pa.LargeStringArray, codes: np.ndarray) -> pd.api.extension
     return pd.array(values.take(pa.array(codes)), dtype="str")
 
 
+class _InOrder:
+    """Chunks' listed rows written straight into one result's arrays (room for ``capacity``
+    rows; only the rows written touch memory), chunk i from where chunk i - 1 ends: chunk i
+    waits for chunk i - 1's row count (known once its kernel has run), never for a later chunk,
+    so the chunks, taken in order, cannot wait on each other in a circle."""
+
+    def __init__(self, v: _Version, chunks: int, capacity: int) -> None:
+        self.v, self.into = v, _row_arrays(capacity)
+        self.start: list[int] = [0] * (chunks + 1)
+        self.known = [threading.Event() for _ in range(chunks + 1)]
+        self.known[0].set()
+
+    def place(self, i: int, rows: int) -> None:
+        """Chunk i holds ``rows`` rows (0 when it failed: the next chunks go on)."""
+        self.known[i].wait()
+        self.start[i + 1] = self.start[i] + rows
+        self.known[i + 1].set()
+
+    def half(self, scored: _Scored, a: int, b: int, lo: int, hi: int) -> tuple[pa.Array, pa.Array]:
+        """Applicants a..b of the chunk: their listed rows (rows lo..hi of the result) and
+        their profile and program ids."""
+        from imgpipeline.advice.kernel import listed_rows
+
+        kl, r = scored.kl, {name: arr[lo:hi] for name, arr in self.into.items()}
+        listed_rows(scored.key[a:b], kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, *(r[name] for name, _ in ROW_ARRAYS))
+        r["who"] += a
+        return scored.ids.take(pa.array(r["who"])), self.v.acgme_ids.take(pa.array(r["prog"]))
+
+    def write(self, i: int, scored: _Scored, writers: ThreadPoolExecutor) -> tuple[list[pa.Array], list[pa.Array]]:
+        """Chunk i's rows in two halves on two threads (both release the GIL: the last chunk's
+        rows are the run's tail, when nothing else is left to run beside them); its ids."""
+        halves: list[Future] = []
+        try:
+            cut = len(scored.key) // 2
+            mid, lo = int(scored.kl.n[scored.key[:cut]].sum()), self.start[i]
+            halves = [writers.submit(self.half, scored, 0, cut, lo, lo + mid),
+                      writers.submit(self.half, scored, cut, len(scored.key), lo + mid, self.start[i + 1])]
+        finally:
+            wait(halves)
+            scored.kl.release()
+        pieces = [h.result() for h in halves]
+        return [pid for pid, _ in pieces], [acgme for _, acgme in pieces]
+
+    def rows(self) -> dict[str, np.ndarray]:
+        return {name: a[: self.start[-1]] for name, a in self.into.items()}
+
+
 def score_profiles(profiles: Profiles, source: Published | Settings | str | Path | None = None, chunk_size: int = 5000, settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``score_chunk`` over consecutive chunks, concatenated in order: the default runner's
     result without Prefect (used by the bench and to check that chunking changes nothing).
     Like the flow, chunks overlap (``THREADS`` at a time): one builds its rows while another's
-    kernel runs."""
+    kernel runs; each writes its rows straight into the result (``_InOrder``)."""
     settings = given(settings, source)
     data = source if isinstance(source, Published) else load_published(source)
     chunks = profiles.chunks(chunk_size)
     if len(chunks) <= 1:
         parts = [score_chunk(c, data, settings) for c in chunks]
         return pd.concat([p[0] for p in parts], ignore_index=True), pd.concat([p[1] for p in parts], ignore_index=True)
-    # Each chunk writes its listed rows straight into the result's arrays (room for W rows per
-    # applicant; only the rows written touch memory), from where the chunks before it end:
-    # chunk i waits for chunk i - 1's row count (known once its kernel has run), never for a
-    # later chunk, so the chunks, taken in order, cannot wait on each other in a circle.
     v = _prepare(data, settings)
-    into = _row_arrays(len(profiles) * v.rules.max_size)
-    start: list[int] = [0] * (len(chunks) + 1)
-    known = [threading.Event() for _ in range(len(chunks) + 1)]
-    known[0].set()
-
-    def half(scored: _Scored, a: int, b: int, lo: int, hi: int) -> tuple[pa.Array, pa.Array]:
-        """Applicants a..b of the chunk: their listed rows (rows lo..hi of the result) and
-        their profile and program ids."""
-        from imgpipeline.advice.kernel import listed_rows
-
-        kl, r = scored.kl, {name: arr[lo:hi] for name, arr in into.items()}
-        listed_rows(scored.key[a:b], kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, *(r[name] for name, _ in ROW_ARRAYS))
-        r["who"] += a
-        return scored.ids.take(pa.array(r["who"])), v.acgme_ids.take(pa.array(r["prog"]))
+    order = _InOrder(v, len(chunks), len(profiles) * v.rules.max_size)
 
     def one(i: int) -> tuple[pd.DataFrame, list[pa.Array], list[pa.Array]]:
         scored, rows = None, 0
@@ -943,31 +973,16 @@ def score_profiles(profiles: Profiles, source: Published | Settings | str | Path
             scored = _score(chunks[i], data, settings)
             rows = scored.rows
         finally:                                    # even on failure: the next chunks go on
-            known[i].wait()
-            start[i + 1] = start[i] + rows
-            known[i + 1].set()
-        # The rows in two halves on two threads (both release the GIL): the last chunk's
-        # rows are the run's tail, when nothing else is left to run beside them.
-        halves: list[Future] = []
-        try:
-            cut = len(scored.key) // 2
-            mid = int(scored.kl.n[scored.key[:cut]].sum())
-            lo = start[i]
-            halves = [writers.submit(half, scored, 0, cut, lo, lo + mid), writers.submit(half, scored, cut, len(scored.key), lo + mid, lo + rows)]
-        finally:
-            wait(halves)
-            scored.kl.release()
-        pieces = [h.result() for h in halves]
-        return scored.applicants, [pid for pid, _ in pieces], [acgme for _, acgme in pieces]
+            order.place(i, rows)
+        return (scored.applicants, *order.write(i, scored, writers))
 
     with ThreadPoolExecutor(max(1, min(THREADS, len(chunks)))) as pool, ThreadPoolExecutor(2) as writers:
         parts = list(pool.map(one, range(len(chunks))))
-    rows = {name: a[: start[-1]] for name, a in into.items()}
 
     def strings(i: int) -> pd.api.extensions.ExtensionArray:
         return pd.array(pa.chunked_array([piece for p in parts for piece in p[i]], type=pa.large_string()), dtype="str")
 
-    return pd.concat([p[0] for p in parts], ignore_index=True), _recommendation_frame(v, rows, strings(1), strings(2))
+    return pd.concat([p[0] for p in parts], ignore_index=True), _recommendation_frame(v, order.rows(), strings(1), strings(2))
 
 
 def write_input(profiles: list[dict[str, Any]], path: str | Path) -> Path:
