@@ -277,17 +277,18 @@ def tier_rank(tier: str) -> int:
     return TIERS.index(tier)
 
 
-def fired_matrix(df: pd.DataFrame, risk: RiskRules) -> pd.DataFrame:
-    """One boolean column per factor: whether it fired for each applicant row."""
-    return pd.DataFrame({f.id: f.mask(df) for f in risk.factors}, index=df.index)
+def fired_masks(df: pd.DataFrame, risk: RiskRules) -> dict[str, np.ndarray]:
+    """Per factor, whether it fired for each applicant row (each column read once: ``Columns``)."""
+    cols = Columns(df)
+    return {f.id: f.mask(cols) for f in risk.factors}
 
 
-def tier_ranks(fired: pd.DataFrame, risk: RiskRules) -> np.ndarray:
-    """The tier rank of each row of a fired matrix: the riskiest tier among raising factors."""
-    ranks = np.zeros(len(fired), dtype=np.int64)
+def tier_ranks(fired: dict[str, np.ndarray], risk: RiskRules, rows: int) -> np.ndarray:
+    """The tier rank of each row: the riskiest tier among the raising factors that fired."""
+    ranks = np.zeros(rows, dtype=np.int64)
     for f in risk.factors:
         if f.effect == "raises":
-            ranks = np.where(fired[f.id].to_numpy(), np.maximum(ranks, tier_rank(f.tier)), ranks)
+            ranks = np.where(fired[f.id], np.maximum(ranks, tier_rank(f.tier)), ranks)
     return ranks
 
 
@@ -295,12 +296,8 @@ def assess_frame(df: pd.DataFrame, risk: RiskRules) -> pd.DataFrame:
     """Tiers for many applicants at once: ``df`` has the derived columns of
     ``applicant.applicant_frame``. Returns ``risk_tier``, ``risk_rank`` and ``factors`` (the
     ids of the factors that fired, as a list, tier-raising ones first)."""
-    cols = Columns(df)
-    fired = {f.id: f.mask(cols) for f in risk.factors}
-    ranks = np.zeros(len(df), dtype=np.int64)
-    for f in risk.factors:                  # as tier_ranks, on the masks themselves
-        if f.effect == "raises":
-            ranks = np.where(fired[f.id], np.maximum(ranks, tier_rank(f.tier)), ranks)
+    fired = fired_masks(df, risk)
+    ranks = tier_ranks(fired, risk, len(df))
     order = [f.id for f in risk.factors if f.effect == "raises"] + [
         f.id for f in risk.factors if f.effect == "notes"
     ]
