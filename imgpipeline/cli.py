@@ -20,6 +20,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from imgpipeline.errors import PipelineError  # noqa: E402
 from imgpipeline.settings import get_settings  # noqa: E402
+from imgpipeline.text import named_line  # noqa: E402
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -92,7 +93,7 @@ def emit_table(title: str, headers: list[str], rows: list[list[str]]) -> None:
         console().print(table)
         return
     for row in rows:
-        say(f"{title}: " + ", ".join(f"{h} {v}" for h, v in zip(headers, row, strict=True)))
+        say(named_line(title, headers, row))
 
 
 def emit_markdown(title: str | None, text: str) -> None:

@@ -18,6 +18,12 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "\n".join([cells(header), "|" + "---|" * len(header), *(cells(r) for r in rows)])
 
 
+def named_line(title: str, headers: Sequence[str], row: Sequence[Any]) -> str:
+    """A table row on one line, every value named: how a table is printed to a pipe or a log
+    (a drawn table wraps its cells at 80 columns)."""
+    return f"{title}: " + ", ".join(f"{h} {v}" for h, v in zip(headers, row, strict=True))
+
+
 def pct(x: float | None) -> str:
     """A share as a percentage: whole percents, one decimal under 1% ("-" when missing)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from imgpipeline.text import pct
+from imgpipeline.text import named_line, pct
 
 if TYPE_CHECKING:
     from imgpipeline.advice.recommend import Recommendation
@@ -123,11 +123,11 @@ def plain_lines(rec: Recommendation, rows: int = 25) -> list[str]:
     a log): the same as ``renderables``, each table row on one line with every value named
     (a drawn table wraps its cells at 80 columns), without rich."""
     lines = [*head_lines(rec), ""]
-    lines += [f"{CURVE_TITLE}: " + ", ".join(f"{h} {v}" for h, v in zip(CURVE_HEADERS, row, strict=True)) for row in curve_rows(rec)]
+    lines += [named_line(CURVE_TITLE, CURVE_HEADERS, row) for row in curve_rows(rec)]
     title = list_title(rec, rows)
     for cells, cautions in list_rows(rec, rows):
         cells = [*cells[:-1], cells[-1] + (f"; {cautions}" if cautions else "")]
-        lines.append(f"{title}: " + ", ".join(f"{h} {v}" for h, v in zip(LIST_HEADERS, cells, strict=True)))
+        lines.append(named_line(title, LIST_HEADERS, cells))
     lines.append(foot_text(rec))
     if rec.plan is not None:
         lines += ["", *plan_lines(rec)]
