@@ -795,14 +795,16 @@ def _row_arrays(n: int) -> dict[str, np.ndarray]:
     return {name: np.empty(n, dtype=dtype) for name, dtype in ROW_ARRAYS}
 
 
-def _write_rows(s: _Scored, into: dict[str, np.ndarray], lo: int) -> dict[str, np.ndarray]:
-    """The chunk's listed rows written into ``into`` from row ``lo`` (the kernel's
-    ``listed_rows``); the slices written."""
+def _write_rows(s: _Scored, into: dict[str, np.ndarray], lo: int, a: int = 0, b: int | None = None) -> dict[str, np.ndarray]:
+    """The listed rows of the chunk's applicants a..b (default: all) written into ``into``
+    from row ``lo`` (the kernel's ``listed_rows``; ``who`` counts from the chunk's first
+    applicant); the slices written."""
     from imgpipeline.advice.kernel import listed_rows
 
-    kl = s.kl
-    r = {name: a[lo : lo + s.rows] for name, a in into.items()}
-    listed_rows(s.key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, *(r[name] for name, _ in ROW_ARRAYS))
+    kl, key = s.kl, s.key[a:b]
+    r = {name: arr[lo : lo + int(kl.n[key].sum())] for name, arr in into.items()}
+    listed_rows(key, kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, *(r[name] for name, _ in ROW_ARRAYS))
+    r["who"] += a
     return r
 
 
@@ -924,14 +926,10 @@ class _InOrder:
         self.start[i + 1] = self.start[i] + rows
         self.known[i + 1].set()
 
-    def half(self, scored: _Scored, a: int, b: int, lo: int, hi: int) -> tuple[pa.Array, pa.Array]:
-        """Applicants a..b of the chunk: their listed rows (rows lo..hi of the result) and
+    def half(self, scored: _Scored, a: int, b: int, lo: int) -> tuple[pa.Array, pa.Array]:
+        """Applicants a..b of the chunk: their listed rows (from row lo of the result) and
         their profile and program ids."""
-        from imgpipeline.advice.kernel import listed_rows
-
-        kl, r = scored.kl, {name: arr[lo:hi] for name, arr in self.into.items()}
-        listed_rows(scored.key[a:b], kl.at, kl.n, kl.top, kl.p, kl.p_low, kl.p_high, kl.band, kl.preferred, *(r[name] for name, _ in ROW_ARRAYS))
-        r["who"] += a
+        r = _write_rows(scored, self.into, lo, a, b)
         return scored.ids.take(pa.array(r["who"])), self.v.acgme_ids.take(pa.array(r["prog"]))
 
     def write(self, i: int, scored: _Scored, writers: ThreadPoolExecutor) -> tuple[list[pa.Array], list[pa.Array]]:
@@ -941,8 +939,7 @@ class _InOrder:
         try:
             cut = len(scored.key) // 2
             mid, lo = int(scored.kl.n[scored.key[:cut]].sum()), self.start[i]
-            halves = [writers.submit(self.half, scored, 0, cut, lo, lo + mid),
-                      writers.submit(self.half, scored, cut, len(scored.key), lo + mid, self.start[i + 1])]
+            halves = [writers.submit(self.half, scored, 0, cut, lo), writers.submit(self.half, scored, cut, len(scored.key), lo + mid)]
         finally:
             wait(halves)
             scored.kl.release()
