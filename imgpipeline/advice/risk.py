@@ -133,20 +133,28 @@ def named_rows(names: list[str], fired: np.ndarray) -> np.ndarray:
     """Per row of ``fired`` (rows x names, bool), the list of the names that fired there, in
     the order given, as an object array: each distinct pattern's list is built once and shared
     by the rows that have it (read-only values; a batch has few patterns)."""
-    n, k = fired.shape
-    if k == 0:
-        codes = np.zeros(n, dtype=np.int64)
-    else:
-        packed = np.packbits(np.ascontiguousarray(fired, dtype=bool), axis=1)
-        codes = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_inverse=True)[1].ravel()
-    first = np.unique(codes, return_index=True)[1]
+    n = fired.shape[0]
+    _, first, codes = np.unique(_pattern_codes(np.ascontiguousarray(fired, dtype=bool)), return_index=True, return_inverse=True)
     rows, cols = np.nonzero(fired[first])              # in row order, names in order within a row
     ends = np.cumsum(np.bincount(rows, minlength=len(first))).tolist()
     flat = np.array(names, dtype=object)[cols].tolist()
-    lists = np.empty(len(first), dtype=object)
-    for u, (start, end) in enumerate(zip([0, *ends[:-1]], ends, strict=True)):
-        lists[u] = flat[start:end]
-    return lists[codes] if n else np.empty(0, dtype=object)
+    lists = np.fromiter((flat[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)), dtype=object, count=len(first))
+    return lists[codes.ravel()] if n else np.empty(0, dtype=object)
+
+
+def _pattern_codes(fired: np.ndarray) -> np.ndarray:
+    """Each row's pattern of ``fired`` as a code, equal codes for equal patterns: up to 64
+    names, its bits as one integer (sorted as integers, not byte by byte as a void would be),
+    else its packed bytes ranked."""
+    n, k = fired.shape
+    if k == 0:
+        return np.zeros(n, dtype=np.int64)
+    packed = np.packbits(fired, axis=1)
+    if k <= 64:
+        whole = np.zeros((n, 8), dtype=np.uint8)
+        whole[:, : packed.shape[1]] = packed
+        return whole.view(np.uint64).ravel()
+    return np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_inverse=True)[1].ravel()
 
 
 def holds_all(clauses: tuple[Clause, ...], row: Mapping[str, Any]) -> bool:
