@@ -23,6 +23,7 @@ neither Prefect nor GX; ``flows/batch.py`` wires it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -662,7 +663,13 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     """Lists for U distinct keys (``apps``, their risk-tier index, preferred-state mask index
     into ``pref_masks`` (S, P), and budget covers, -1 = no budget) by the compiled kernel
     (``advice.kernel``: the model, ranking, sizing and outcome of ``advice.recommend``), blocks
-    of keys on as many threads as the process has CPUs."""
+    of keys on as many threads as the process has CPUs (``launch_keys``, waited for)."""
+    return launch_keys(v, apps, tier, pref_masks, pref, covers).result()
+
+
+def launch_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.ndarray, pref: np.ndarray, covers: np.ndarray) -> _Running:
+    """``score_keys`` started: the blocks of keys handed to the kernel threads (with one thread
+    or one block, run here and done); ``result()`` waits for them."""
     from imgpipeline.advice import kernel as k
 
     m, U, W = v.matrices, apps.n, v.rules.max_size
@@ -671,26 +678,53 @@ def score_keys(v: _Version, apps: Applicants, tier: np.ndarray, pref_masks: np.n
     # Room for W listed rows per key, flat (a ``_Room`` of the process's, reused chunk after
     # chunk); the kernel writes each block's lists one after the other from the block's start.
     room = _take_room(U * W)
-    order, p, p_low, p_high, band, preferred = room.order, room.p, room.p_low, room.p_high, room.band, room.preferred
-    counts, at = np.zeros((U, k.N_COUNTS), dtype=np.int64), np.zeros(U, dtype=np.int64)
-    n, why, out = np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.zeros((U, k.N_OUT))
+    r = _Running(room, np.zeros((U, k.N_COUNTS), dtype=np.int64), np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int64), np.zeros(U, dtype=np.int8), np.zeros((U, k.N_OUT)))
 
     def run(lo: int, hi: int) -> None:
-        k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, W, counts, at, order, p, p_low, p_high, preferred, band, n, why, out)
+        k.score_rows(m.pf, m.pb, m.left, af, pref_masks, m.s, m.curve, lo, hi, W, r.counts, r.at, room.order, room.p, room.p_low, room.p_high, room.preferred, room.band, r.n, r.why, r.out)
 
     cuts = list(range(0, U, KEYS_PER_BLOCK)) + [U]
     if THREADS > 1 and len(cuts) > 2:
-        for done in [_kernel_pool().submit(run, lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]:
-            done.result()
+        r.blocks = [_kernel_pool().submit(run, lo, hi) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
     else:
-        run(0, U)
-    names = ("excluded", "avoided_program_tier", "avoided_few_imgs", "not_accepting", "long_shot", "candidates")
-    outcome = ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")
-    return KeyLists(
-        n=n, at=at, top=order, p=p, p_low=p_low, p_high=p_high, band=band, preferred=preferred,
-        counts={name: counts[:, i] for i, name in enumerate(names)}, size_rule=why,
-        outcome={name: out[:, i] for i, name in enumerate(outcome)}, room=room,
-    )
+        try:
+            run(0, U)
+        except BaseException:
+            _give_back(room)
+            raise
+    return r
+
+
+@dataclass
+class _Running:
+    """The kernel's outputs for a chunk's keys while its blocks run (``blocks``)."""
+
+    room: _Room
+    counts: np.ndarray
+    at: np.ndarray
+    n: np.ndarray
+    why: np.ndarray
+    out: np.ndarray
+    blocks: list[Future] = field(default_factory=list)
+
+    def result(self) -> KeyLists:
+        """Wait for every block (all of them, even when one failed, so no thread still writes to
+        the room when it is given back), then the keys' lists."""
+        wait(self.blocks)
+        try:
+            for block in self.blocks:
+                block.result()
+        except BaseException:
+            _give_back(self.room)
+            raise
+        room = self.room
+        names = ("excluded", "avoided_program_tier", "avoided_few_imgs", "not_accepting", "long_shot", "candidates")
+        outcome = ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")
+        return KeyLists(
+            n=self.n, at=self.at, top=room.order, p=room.p, p_low=room.p_low, p_high=room.p_high, band=room.band, preferred=room.preferred,
+            counts={name: self.counts[:, i] for i, name in enumerate(names)}, size_rule=self.why,
+            outcome={name: self.out[:, i] for i, name in enumerate(outcome)}, room=room,
+        )
 
 
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
@@ -738,36 +772,86 @@ def score_chunk(profiles: Profiles, source: Published | Settings | str | Path | 
     return scored.applicants, _recommendation_frame(scored.v, rows, _strings(scored.ids, rows["who"]), _strings(scored.v.acgme_ids, rows["prog"]))
 
 
-def _score(profiles: Profiles, data: Published, settings: Settings) -> _Scored:
-    """``score_chunk`` up to its applicant rows: the lists held for the listed rows."""
-    v = _prepare(data, settings)
-    frame = profiles.applicants.reset_index(drop=True)
-    N, P = len(frame), data.n
-    risk = assess_frame(frame, risk_rules(settings))
-    tier = risk["risk_rank"].to_numpy(dtype=np.int64)
-    apps = Applicants.from_frame(frame)
-    # The distinct preferred-state sets in order of first appearance (as pd.factorize), each
-    # applicant's index into them.
-    keys = list(map(tuple, profiles.preferred))
+def _score(profiles: Profiles, data: Published, settings: Settings, turns: _Turns | None = None, i: int = 0) -> _Scored:
+    """``score_chunk`` up to its applicant rows: the lists held for the listed rows. With
+    ``turns``, the chunk's keys are built (under the GIL) only once chunk i - 1 has started its
+    kernel, so the first chunk's kernel starts as soon as its own keys are known; the applicant
+    columns that do not read the lists are built while the kernel runs."""
+    if turns is not None:
+        turns.wait(i)
+    try:
+        v = _prepare(data, settings)
+        frame = profiles.applicants.reset_index(drop=True)
+        risk = assess_frame(frame, risk_rules(settings))
+        apps, budgets = Applicants.from_frame(frame), np.asarray(profiles.budgets, dtype=float)
+        keyed = _keys(v, apps, risk["risk_rank"].to_numpy(dtype=np.int64), profiles.preferred, budgets)
+        running = launch_keys(v, *keyed.kernel_args())
+    finally:
+        if turns is not None:
+            turns.done(i)
+    try:
+        ids = pa.array(frame["profile_id"].astype(str).array, type=pa.large_string())
+        known = _applicant_known(v, frame, ids, risk, apps, budgets, settings)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            running.result().release()     # no kernel thread writes to the room any more
+        raise
+    kl = running.result()
+    try:
+        applicants = _applicant_rows(v, kl, keyed.key, known)
+    except BaseException:
+        kl.release()
+        raise
+    log.info("scored %d applicants: %d distinct keys, %d listed rows", len(frame), len(keyed.first), int(kl.n[keyed.key].sum()))
+    return _Scored(v, kl, keyed.key, ids, applicants)
+
+
+@dataclass
+class _Keys:
+    """A chunk's distinct list keys: the first applicant of each (``first``), each applicant's
+    key (``key``), and what the kernel reads of them."""
+
+    apps: Applicants
+    tier: np.ndarray
+    pref_masks: np.ndarray
+    pref_code: np.ndarray
+    covers: np.ndarray
+    first: np.ndarray
+    key: np.ndarray
+
+    def kernel_args(self) -> tuple[Applicants, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        f = self.first
+        return self.apps.take(f), self.tier[f], self.pref_masks, self.pref_code[f], self.covers[f]
+
+
+def _keys(v: _Version, apps: Applicants, tier: np.ndarray, preferred: list[tuple[str, ...]], budgets: np.ndarray) -> _Keys:
+    """The applicants' list keys (``_distinct``): their preferred-state sets in order of first
+    appearance (as pd.factorize), each applicant's index into them, what its budget covers."""
+    N, P = len(tier), v.data.n
+    keys = list(map(tuple, preferred))
     seen = {s: i for i, s in enumerate(dict.fromkeys(keys))}
     pref_code = np.fromiter(map(seen.__getitem__, keys), dtype=np.int64, count=N)
     pref_masks = np.stack([v.preferred_mask(s) for s in seen]) if seen else np.zeros((1, P), dtype=bool)
-    budgets = np.asarray(profiles.budgets, dtype=float)
     covers = np.full(N, -1, dtype=np.int64)
     for b in np.unique(budgets[~np.isnan(budgets)]):
         covers[budgets == b] = v.schedule.covers(float(b))
     first, key = _distinct(apps, tier, pref_code, covers)
-    U = len(first)
+    return _Keys(apps, tier, pref_masks, pref_code, covers, first, key)
 
-    kl = score_keys(v, apps.take(first), tier[first], pref_masks, pref_code[first], covers[first])
-    try:
-        ids = pa.array(frame["profile_id"].astype(str).array, type=pa.large_string())
-        applicants = _applicant_rows(v, kl, key, frame, ids, risk, apps, budgets, settings)
-    except BaseException:
-        kl.release()
-        raise
-    log.info("scored %d applicants: %d distinct keys, %d listed rows", N, U, int(kl.n[key].sum()))
-    return _Scored(v, kl, key, ids, applicants)
+
+class _Turns:
+    """Chunks' key building in chunk order: chunk i waits until chunk i - 1 is done with it
+    (``done``, also when it failed), never for a later chunk."""
+
+    def __init__(self, chunks: int) -> None:
+        self.events = [threading.Event() for _ in range(chunks + 1)]
+        self.events[0].set()
+
+    def wait(self, i: int) -> None:
+        self.events[i].wait()
+
+    def done(self, i: int) -> None:
+        self.events[i + 1].set()
 
 
 @dataclass
@@ -825,27 +909,28 @@ def _recommendation_frame(v: _Version, rows: dict[str, np.ndarray], profile_ids:
     }, copy=False)
 
 
-def _applicant_rows(
-    v: _Version, kl: KeyLists, key: np.ndarray, frame: pd.DataFrame, ids: pa.LargeStringArray, risk: pd.DataFrame,
-    apps: Applicants, budgets: np.ndarray, settings: Settings,
-) -> pd.DataFrame:
-    """The ``batch_applicants`` rows: one per applicant (of key ``key``; the list sizes and
-    readiness rules of ``settings``' rulebook)."""
-    from imgpipeline.advice.kernel import key_counts
+@dataclass
+class _Known:
+    """The ``batch_applicants`` columns that do not read the lists (built while the kernel
+    runs), and the tiers' list sizes."""
 
-    N, P, tier = len(frame), v.data.n, risk["risk_rank"].to_numpy(dtype=np.int64)
+    columns: dict[str, Any]
+    lo: np.ndarray
+    budgets: np.ndarray
+
+
+def _applicant_known(
+    v: _Version, frame: pd.DataFrame, ids: pa.LargeStringArray, risk: pd.DataFrame, apps: Applicants, budgets: np.ndarray, settings: Settings,
+) -> _Known:
+    """The applicant columns known before the lists (the list sizes and readiness rules of
+    ``settings``' rulebook)."""
+    N, tier = len(frame), risk["risk_rank"].to_numpy(dtype=np.int64)
     sizes = list_sizes(settings)
     lo = np.array([sizes[t].min for t in RISK_TIERS])[tier]
     hi = np.array([sizes[t].max for t in RISK_TIERS])[tier]
-    listed = kl.n[key].astype(np.int64)
-    sizes_listed, size_of = np.unique(listed, return_inverse=True)
-    fees = np.array([v.schedule.cost(int(n)) for n in sizes_listed], dtype=float)[size_of.ravel()]
-    per_key = key_counts(kl.at, kl.n, kl.band, kl.preferred)[key]
     ready, cols = readiness_rules(settings), Columns(frame)
     not_stated = _named(list(NOT_STATED_COLUMNS), [frame[c].isna().to_numpy() for c in NOT_STATED_COLUMNS.values()], N)
-    left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
-    o = kl.outcome
-    return pd.DataFrame({
+    return _Known({
         "profile_id": pd.array(ids, dtype="str"),
         "risk_tier": _coded(RISK_TIERS, tier),
         "risk_factors": risk["factors"].to_numpy(),
@@ -855,6 +940,23 @@ def _applicant_rows(
         "list_size_min": lo.astype(np.int64),
         "list_size_max": hi.astype(np.int64),
         "list_size_open_ended": np.array([sizes[t].open_ended for t in RISK_TIERS])[tier].astype(bool),
+    }, lo, budgets)
+
+
+def _applicant_rows(v: _Version, kl: KeyLists, key: np.ndarray, known: _Known) -> pd.DataFrame:
+    """The ``batch_applicants`` rows: one per applicant (of key ``key``): the columns
+    ``known`` before the lists, then those read from them."""
+    from imgpipeline.advice.kernel import key_counts
+
+    P, lo = v.data.n, known.lo
+    listed = kl.n[key].astype(np.int64)
+    sizes_listed, size_of = np.unique(listed, return_inverse=True)
+    fees = np.array([v.schedule.cost(int(n)) for n in sizes_listed], dtype=float)[size_of.ravel()]
+    per_key = key_counts(kl.at, kl.n, kl.band, kl.preferred)[key]
+    left_out = sum(kl.counts[x] for x in lists.LEFT_OUT_TEXT)
+    o = kl.outcome
+    return pd.DataFrame({
+        **known.columns,
         "programs_eligible": (P - kl.counts["excluded"])[key].astype(np.int64),
         "programs_left_out": left_out[key].astype(np.int64),
         "programs_candidates": kl.counts["candidates"][key].astype(np.int64),
@@ -867,7 +969,7 @@ def _applicant_rows(
         "preferred_listed": per_key[:, 3],
         **{name: o[name][key] for name in ("expected_interviews", "interviews_low", "interviews_high", "p_match", "p_match_low", "p_match_high", "p_no_interview")},
         "eras_fee_usd": fees,
-        "budget_usd": budgets,
+        "budget_usd": known.budgets,
         "published_version": v.data.version,
         "acgme_snapshot": v.acgme_snapshot,
         "freida_snapshot": v.freida_snapshot,
@@ -962,12 +1064,12 @@ def score_profiles(profiles: Profiles, source: Published | Settings | str | Path
         parts = [score_chunk(c, data, settings) for c in chunks]
         return pd.concat([p[0] for p in parts], ignore_index=True), pd.concat([p[1] for p in parts], ignore_index=True)
     v = _prepare(data, settings)
-    order = _InOrder(v, len(chunks), len(profiles) * v.rules.max_size)
+    order, turns = _InOrder(v, len(chunks), len(profiles) * v.rules.max_size), _Turns(len(chunks))
 
     def one(i: int) -> tuple[pd.DataFrame, list[pa.Array], list[pa.Array]]:
         scored, rows = None, 0
         try:
-            scored = _score(chunks[i], data, settings)
+            scored = _score(chunks[i], data, settings, turns, i)
             rows = scored.rows
         finally:                                    # even on failure: the next chunks go on
             order.place(i, rows)
