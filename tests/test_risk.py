@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,10 +15,13 @@ from hypothesis import strategies as st
 from imgpipeline.advice.profile import applicant_frame, applicant_values, parse_profile
 from imgpipeline.advice.risk import (
     TIERS,
+    Clause,
+    Columns,
     assess,
     assess_frame,
     assess_values,
     list_sizes,
+    named_rows,
     rules,
     tier_rank,
 )
@@ -287,3 +292,28 @@ def test_one_profiles_values_and_the_frame_read_the_rules_alike() -> None:
 @given(st.lists(profiles_strategy, min_size=1, max_size=5))
 def test_values_and_frame_agree_on_generated_profiles(ds: list[dict[str, Any]]) -> None:
     _frame_and_values_agree([parse_profile(_build(d), settings=SETTINGS) for d in ds])
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", "object"])
+def test_text_clauses_are_pandas_comparisons(dtype: str) -> None:
+    """A clause on a text column (Arrow's kernels where the column is Arrow-backed) holds
+    exactly where pandas' comparison does, never on a missing value."""
+    col = pd.Series(["none", None, "j1", "h1b", "either", "h1b", None, "J1"], dtype=dtype)
+    frame = pd.DataFrame({"visa_need": col})
+    for op, value in (("==", "h1b"), ("!=", "h1b"), ("in", ["j1", "either"]), ("in", []), ("==", "nothing")):
+        hit = col.isin(value) if op == "in" else (col == value if op == "==" else col != value)
+        want = np.asarray(pd.array(hit, dtype="boolean").fillna(False), dtype=bool) & col.notna().to_numpy()
+        clause = Clause(field="visa_need", op=op, value=value)
+        assert clause.mask(frame).tolist() == want.tolist()
+        assert clause.mask(Columns(frame)).tolist() == want.tolist()
+    assert Clause(field="visa_need", op="!=", value="h1b").mask(frame).tolist() == [True, False, True, False, True, False, False, True]
+
+
+@pytest.mark.parametrize("k", [0, 1, 8, 9, 64, 65])
+def test_named_rows_lists_each_rows_names_in_order(k: int) -> None:
+    """Each row's list holds the names that fired there, in the order given, whether the
+    patterns are coded as one integer (up to 64 names) or as packed bytes."""
+    fired = np.random.default_rng(k).random((300, k)) < 0.3
+    names = [f"f{i}" for i in range(k)]
+    got = named_rows(names, fired)
+    assert [list(x) for x in got] == [[names[j] for j in range(k) if fired[i, j]] for i in range(300)]

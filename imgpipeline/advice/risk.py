@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from imgpipeline.advice.profile import (
@@ -66,6 +68,8 @@ class Clause(BaseModel):
         """Where the clause holds; a missing value never holds."""
         col = df[self.field]
         fast = _numeric_mask(col, self.op, self.value, df.floats(self.field) if isinstance(df, Columns) else None)
+        if fast is None:
+            fast = _text_mask(col, self.op, self.value)
         if fast is not None:
             return fast
         if self.op == "in":
@@ -127,6 +131,23 @@ def _numeric_mask(col: pd.Series, op: str, value: Any, floats: Callable[[], np.n
     known = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
         return _OPS[op](values, float(value)) & known
+
+
+def _text_mask(col: pd.Series, op: str, value: Any) -> np.ndarray | None:
+    """``Clause.mask`` on an Arrow-backed text column against text (``==``, ``!=``, ``in`` a
+    list of text) by Arrow's compute kernels on the column's own strings: the truth values of
+    pandas' comparison (missing values masked out), without its per-clause overhead (the visa
+    clauses were half of a chunk's risk factors' time); None where this does not apply."""
+    if not (isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow"):
+        return None
+    data = pa.array(col.array)                      # the column's own strings (__arrow_array__)
+    if op in ("==", "!=") and isinstance(value, str):
+        hit = (pc.equal if op == "==" else pc.not_equal)(data, pa.scalar(value, type=data.type))
+    elif op == "in" and all(isinstance(v, str) for v in value):
+        hit = pc.is_in(data, value_set=pa.array(value, type=data.type))
+    else:
+        return None
+    return np.asarray(pc.and_kleene(hit, pc.is_valid(data)).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def named_rows(names: list[str], fired: np.ndarray) -> np.ndarray:
