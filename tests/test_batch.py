@@ -252,3 +252,20 @@ def test_warm_compiles_the_signatures_the_batch_uses(many: bt.Profiles, data: Pu
     kernel.warm()
     bt.score_profiles(many, data, chunk_size=50)
     assert {f.__name__: len(f.signatures) for f in kernel.ENTRY_POINTS} == {f.__name__: 1 for f in kernel.ENTRY_POINTS}
+
+
+def test_equal_rows_groups_rows_as_uniques_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keys' grouping by a hash of each row is np.unique's over the rows' bytes (first
+    index of each group, each row's group), also when every row shares one hash."""
+    rng = np.random.default_rng(3)
+    m = rng.integers(0, 3, (2000, 9)).astype(float)
+    m[rng.random(m.shape) < 0.1] = np.nan
+    m[rng.random(m.shape) < 0.05] = -0.0                 # not 0.0: another key, as the bytes say
+    bits = np.ascontiguousarray(m).view(np.uint64)
+    _, first, inverse = np.unique(bits.view(np.dtype((np.void, 72))).ravel(), return_index=True, return_inverse=True)
+    first_of_row = first[inverse.ravel()]                # each row's group, named by its first row
+    for multiplier in (bt._HASH_MULTIPLIER, np.uint64(0)):   # 0: every row one hash, the rows' own sort
+        monkeypatch.setattr(bt, "_HASH_MULTIPLIER", multiplier)
+        got_first, got_inverse = bt._equal_rows(bits)
+        assert sorted(got_first.tolist()) == sorted(first.tolist())
+        assert got_first[got_inverse].tolist() == first_of_row.tolist()

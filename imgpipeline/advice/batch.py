@@ -507,12 +507,32 @@ def _distinct(apps: Applicants, tier: np.ndarray, pref: np.ndarray, covers: np.n
     cols += [visa, apps.step3_passed.astype(float), apps.service_member.astype(float), tier.astype(float), pref.astype(float), covers.astype(float)]
     m = np.column_stack(cols)
     m[np.isnan(m)] = np.nan                             # one nan bit pattern
-    rows = np.ascontiguousarray(m).view(np.dtype((np.void, m.dtype.itemsize * m.shape[1]))).ravel()
-    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    first, inverse = _equal_rows(np.ascontiguousarray(m).view(np.uint64))
     order = np.argsort(first, kind="stable")           # keys in order of first appearance
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return first[order], rank[inverse.ravel()]
+
+
+def _equal_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, return_index=True, return_inverse=True)``'s index and inverse for the
+    rows of ``bits`` (N, C), rows equal when every bit is: by a 64-bit hash of each row (one
+    integer sort, not a sort comparing rows of bytes), checked against the rows themselves
+    (two rows sharing a hash fall back to the rows' own sort)."""
+    h = np.zeros(len(bits), dtype=np.uint64)
+    for c in range(bits.shape[1]):
+        h ^= bits[:, c]
+        h *= _HASH_MULTIPLIER                          # wraps modulo 2^64
+        h ^= h >> np.uint64(29)
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if not np.array_equal(bits[first[inverse]], bits):
+        rows = np.ascontiguousarray(bits).view(np.dtype((np.void, bits.dtype.itemsize * bits.shape[1]))).ravel()
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+_HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)     # 2^64 / golden ratio, odd
 
 
 @dataclass
