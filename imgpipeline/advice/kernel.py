@@ -204,30 +204,44 @@ def candidates(
 @njit(cache=True, nogil=True)
 def _radix_pass(shift: int, n: int, hist: np.ndarray, src_k: np.ndarray, src_i: np.ndarray, dst_k: np.ndarray, dst_i: np.ndarray) -> bool:
     """One stable counting pass on the byte at ``shift``; False (nothing moved) if every key
-    has the same byte there."""
-    hist[:] = 0
-    for i in range(n):
-        hist[(src_k[i] >> shift) & 255] += 1
-    if hist.max() == n:
-        return False
+    has the same byte there. ``hist``: scratch of 512 counts: even and odd keys are counted
+    apart (the keys' bytes are few, so one table's counts waited on each other), then summed."""
+    even, odd = hist[:256], hist[256:512]
+    even[:] = 0
+    odd[:] = 0
+    pairs = n - (n & 1)
+    for i in range(0, pairs, 2):
+        even[(src_k[i] >> shift) & 255] += 1
+        odd[(src_k[i + 1] >> shift) & 255] += 1
+    if n & 1:
+        even[(src_k[n - 1] >> shift) & 255] += 1
     total = 0
     for digit in range(256):
-        hist[digit], total = total, total + hist[digit]
+        count = even[digit] + odd[digit]
+        if count == n:
+            return False
+        even[digit], total = total, total + count
     for i in range(n):
         digit = (src_k[i] >> shift) & 255
-        dst_k[hist[digit]], dst_i[hist[digit]] = src_k[i], src_i[i]
-        hist[digit] += 1
+        dst_k[even[digit]], dst_i[even[digit]] = src_k[i], src_i[i]
+        even[digit] += 1
     return True
 
 
 @njit(cache=True, nogil=True)
 def rank(hk: np.ndarray, hi: np.ndarray, n: int, keys: np.ndarray, spare: np.ndarray, spare_i: np.ndarray, ranked: np.ndarray) -> None:
+    """``ranked_into`` with its own count table."""
+    ranked_into(hk, hi, n, keys, spare, spare_i, ranked, np.empty(512, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def ranked_into(hk: np.ndarray, hi: np.ndarray, n: int, keys: np.ndarray, spare: np.ndarray, spare_i: np.ndarray, ranked: np.ndarray, hist: np.ndarray) -> None:
     """The n candidates (keys ``hk``, program indices ``hi``, in program order) in rank order
     into ``ranked``: higher key first, equal keys in program order, as ``lists.ranking``'s
     stable argsort. The keys' bits made unsigned-ordered (descending); a stable radix sort on
     their upper 24 bits (sign, exponent, 12 bits of mantissa), a byte at a time, least
     significant first; then each run sharing those bits (a few keys) put in order of the whole
-    key by a stable insertion sort."""
+    key by a stable insertion sort. ``hist``: scratch of 512 counts."""
     for i in range(n):
         hk[i] = hk[i] + 0.0                     # -0.0 as 0.0: equal keys, equal bits
     bits = hk.view(np.int64)
@@ -236,7 +250,6 @@ def rank(hk: np.ndarray, hi: np.ndarray, n: int, keys: np.ndarray, spare: np.nda
         keys[i] = (~ascending) ^ (-0x7FFFFFFFFFFFFFFF - 1)
         ranked[i] = hi[i]
     src_k, src_i, dst_k, dst_i = keys, ranked, spare, spare_i
-    hist = np.empty(256, dtype=np.int64)
     swapped = False
     for shift in (40, 48, 56):
         if n and _radix_pass(shift, n, hist, src_k, src_i, dst_k, dst_i):
@@ -410,11 +423,11 @@ def score_rows(
     keys, spare, spare_i, ranked = np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64), np.empty(P, dtype=np.int64)
     logit, x, ks = np.empty(W), np.empty(W), np.empty(W, dtype=np.int64)
     d, e, snap = np.empty(K + 1), np.empty(K + 1), np.empty(2)
-    grid, at_grid = np.empty(W + 2, dtype=np.int64), np.empty((2, W + 2))
+    grid, at_grid, hist = np.empty(W + 2, dtype=np.int64), np.empty((2, W + 2)), np.empty(512, dtype=np.int64)
     r = start * W
     for u in range(start, stop):
         c = candidates(pf, pb, left, af, pref, s, u, lg, hk, hi, counts[u])
-        rank(hk, hi, c, keys, spare, spare_i, ranked)
+        ranked_into(hk, hi, c, keys, spare, spare_i, ranked, hist)
         for i in range(min(c, W)):
             logit[i] = lg[ranked[i]]
         pu, lu, hu, ou, bu = p[r : r + W], p_low[r : r + W], p_high[r : r + W], order[r : r + W], band[r : r + W]
