@@ -269,3 +269,25 @@ def test_equal_rows_groups_rows_as_uniques_does(monkeypatch: pytest.MonkeyPatch)
         got_first, got_inverse = bt._equal_rows(bits)
         assert sorted(got_first.tolist()) == sorted(first.tolist())
         assert got_first[got_inverse].tolist() == first_of_row.tolist()
+
+
+def test_a_chunk_failing_to_build_its_keys_fails_the_batch_without_holding_the_next(many: bt.Profiles, data: Published) -> None:
+    """A chunk whose keys cannot be built (an unknown visa need) fails the batch with its
+    error; the chunks after it, which wait for its turn to build theirs, are not left waiting."""
+    import threading
+
+    bad = bt.Profiles(many.applicants.copy(), many.preferred, many.budgets, many.source, many.sha256)
+    bad.applicants.loc[60, "visa_need"] = "martian"      # chunk 1 of 50 profiles each
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            bt.score_profiles(bad, data, chunk_size=50)
+        except BaseException as exc:  # noqa: BLE001 - the error the batch raises is the test
+            raised.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive(), "the batch hung on the failed chunk's turn"
+    assert len(raised) == 1 and isinstance(raised[0], KeyError) and "martian" in str(raised[0])
