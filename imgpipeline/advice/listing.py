@@ -11,7 +11,9 @@ as None. Imports neither Prefect, GX nor scikit-learn.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,22 +70,30 @@ def _as_written(values: np.ndarray) -> list[Any]:
     return orjson.loads(ujson_dumps(np.asarray(values, dtype=float), double_precision=10)) if len(values) else []
 
 
-_TERM_OPEN = tuple(f'{{"term":{json.dumps(t)},"log_odds":' for t in TERMS)
+# Each contribution's JSON text up to its log-odds, with the separator before it ("[" or ",").
+_TERM_OPEN = tuple(("[" if k == 0 else ",") + f'{{"term":{json.dumps(t)},"log_odds":' for k, t in enumerate(TERMS))
 
 
-def contribution_texts(written_lo: np.ndarray, written_om: np.ndarray, index: np.ndarray, bases: list[list[str]], evidence: list[list[str]]) -> list[bytes]:
+def contribution_texts(written_lo: np.ndarray, written_om: np.ndarray, index: np.ndarray, tails: list[np.ndarray]) -> list[str]:
     """Per program, the JSON text ``orjson.dumps`` writes of its contributions
     (``explain.contribution_rows`` of the written log-odds and odds multipliers
-    ``written_*[index]``, the bases and the evidence): the same keys, values and order, put
-    together as text, each distinct value and text written by orjson once."""
-    lo = [orjson.dumps(v).decode() for v in written_lo.tolist()]
-    om = [orjson.dumps(v).decode() for v in written_om.tolist()]
-    escaped = {t: orjson.dumps(t).decode() for t in {t for rows in (bases, evidence) for row in rows for t in row}}
-    return [
-        ("[" + ",".join([f'{o}{lo[i]},"odds_multiplier":{om[i]},"basis":{escaped[b]},"evidence":{escaped[e]}}}'
-                         for o, i, b, e in zip(_TERM_OPEN, irow, brow, erow, strict=True)]) + "]").encode()
-        for irow, brow, erow in zip(index.tolist(), bases, evidence, strict=True)
-    ]
+    ``written_*[index]`` and of the bases and evidence ``explain.contribution_tails`` writes):
+    the same keys, values and order. Each distinct value is written by orjson once; the pieces
+    are laid out as an (n, 5 T + 1) table (term by term: its opening, log-odds, the odds
+    multiplier's key, odds multiplier, basis and evidence; then "]"), each row joined."""
+    n, T = index.shape
+    if not n:
+        return []
+    lo = np.array([orjson.dumps(v).decode() for v in written_lo.tolist()], dtype=object)
+    om = np.array([orjson.dumps(v).decode() for v in written_om.tolist()], dtype=object)
+    pieces = np.empty((n, 5 * T + 1), dtype=object)
+    pieces[:, 0 : 5 * T : 5] = np.array(_TERM_OPEN, dtype=object)
+    pieces[:, 1 : 5 * T : 5] = lo[index]
+    pieces[:, 2 : 5 * T : 5] = ',"odds_multiplier":'
+    pieces[:, 3 : 5 * T : 5] = om[index]
+    pieces[:, 4 : 5 * T : 5] = np.stack(tails, axis=1)
+    pieces[:, -1] = "]"
+    return ["".join(row) for row in pieces.tolist()]
 
 
 def _rows(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -93,14 +103,26 @@ def _rows(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 @dataclass
 class Explained:
-    """The listed programs' reasons, in rank order: each term's log-odds as shown and its basis
-    and evidence ((n, T) rows), why the chance is what it is, and what to check."""
+    """The listed programs' reasons, in rank order: each term's log-odds as shown, why the chance
+    is what it is, what to check, and each term's basis and evidence ((n, T) rows, worded when
+    first read: ``read_texts``)."""
 
     shown: explain.Shown
-    bases: list[list[str]]
-    evidence: list[list[str]]
     why: list[str]
     cautions: list[str]
+    read_texts: Callable[[], tuple[list[list[str]], list[list[str]]]] = field(repr=False)
+
+    @functools.cached_property
+    def _texts(self) -> tuple[list[list[str]], list[list[str]]]:
+        return self.read_texts()
+
+    @property
+    def bases(self) -> list[list[str]]:
+        return self._texts[0]
+
+    @property
+    def evidence(self) -> list[list[str]]:
+        return self._texts[1]
 
     def contributions(self) -> list[list[dict[str, Any]]]:
         """``explain.contributions_of`` of the listed programs."""
@@ -136,13 +158,20 @@ class Listing:
             data = s.prep.data
             c, a, ps = data.coefficients, s.applicants, data.programs
             shown = explain.Shown.of(explain.term_values(s.terms, 0, js))
-            bases, evidence = explain.text_rows(explain.term_texts(s.terms, c, a, ps, 0, js))
             self._cache["explained"] = Explained(
-                shown=shown, bases=bases, evidence=evidence,
+                shown=shown,
                 why=explain.why_rows(shown.log_odds[shown.index], c["calibration_offset"]),
-                cautions=["; ".join(explain.cautions(a, ps, 0, j)) for j in js],
+                cautions=explain.caution_texts(a, ps, 0, js),
+                read_texts=lambda: explain.text_rows(explain.term_texts(s.terms, c, a, ps, 0, js)),
             )
         return self._cache["explained"]
+
+    def tails(self) -> list[np.ndarray]:
+        """``explain.contribution_tails`` of the listed programs (computed once)."""
+        if "tails" not in self._cache:
+            s, data = self.s, self.s.prep.data
+            self._cache["tails"] = explain.contribution_tails(s.terms, data.coefficients, s.applicants, data.programs, 0, self.listed)
+        return self._cache["tails"]
 
     def _columns(self) -> tuple[dict[str, list[Any]], tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The list's columns as ``programs.to_json(orient="records")`` reads them back, but for
@@ -164,7 +193,7 @@ class Listing:
             "band": np.array(BANDS, dtype=object)[self.band()[js]].tolist(), "why": ex.why,
             "preferred_state": s.preferred[0, js].tolist(),
             "status": np.array(lists.STATUS, dtype=object)[self.status[js]].tolist(),
-            "exclusion_reasons": explain.exclusion_texts(s.terms)[js].tolist(),
+            "exclusion_reasons": explain.exclusion_texts(s.terms, 0, js).tolist(),
             "states_failed_attempts_policy": cols["states_failed_attempts_policy"][js].tolist(),
             "states_yog_window": cols["states_yog_window"][js].tolist(),
             "published_version": [s.prep.data.version] * n, "cautions": ex.cautions,
@@ -184,8 +213,7 @@ class Listing:
         ``orjson.Fragment`` (the JSON text ``orjson.dumps`` writes of its ``records`` list),
         written from the arrays without a mapping per term."""
         values, (written_lo, written_om, index) = self._columns()
-        ex = self.explained()
-        values["contributions"] = [orjson.Fragment(x) for x in contribution_texts(written_lo, written_om, index, ex.bases, ex.evidence)]
+        values["contributions"] = [orjson.Fragment(x) for x in contribution_texts(written_lo, written_om, index, self.tails())]
         return _rows(values)
 
     def table(self) -> pd.DataFrame:
