@@ -220,6 +220,35 @@ def test_the_apis_texts_are_the_explanations_texts(data: Published) -> None:
             assert explain.exclusion_texts(s.terms, 0, some).tolist() == explain.exclusion_texts(s.terms)[some].tolist()
 
 
+def test_why_and_the_shown_log_odds_read_from_their_memos_as_computed(recs: dict[str, Recommendation]) -> None:
+    """``why_rows`` and ``Shown.of`` keep each value's words and rounding in a memo: twice over
+    (memo empty, then full), they give what each row's own computation gives; a zero keeps its
+    sign whichever zero came first."""
+    import math
+
+    from imgpipeline.advice import explain
+
+    def why_row(v: list[float], offset: float) -> str:   # the words, program by program
+        value = [x - (offset if t == "baseline" else 0.0) for t, x in zip(explain.TERMS, v, strict=True)]
+        kept = sorted((i for i, x in enumerate(value) if abs(x) >= 0.01), key=lambda i: -abs(value[i]))[:4]
+        return ", ".join(f"x{math.exp(value[i]):.2f} {explain.TERM_LABEL[t] if (t := explain.TERMS[i]) != 'baseline' else 'openness to IMGs'}" for i in kept) or "as the typical applicant at the average program"
+
+    for rec in recs.values():
+        s, js = rec.listing.s, rec.listing.listed
+        offset = s.prep.data.coefficients["calibration_offset"]
+        explain._SHOWN._values.clear()
+        for _ in range(2):
+            shown = explain.Shown.of(explain.term_values(s.terms, 0, js))
+            values = shown.log_odds[shown.index]
+            assert shown.log_odds.tolist() == [round(v, 6) for v in np.unique(shown.values).tolist()]
+            assert shown.odds.tolist() == [float(f"{math.exp(v):.6g}") for v in np.unique(shown.values).tolist()]
+            assert explain.why_rows(values, offset) == [why_row(v, offset) for v in values.tolist()]
+    for first in (0.0, -0.0):
+        for v in (first, -first):
+            shown = explain.Shown.of(np.array([[v, 1.0]]))
+            assert math.copysign(1.0, shown.log_odds[0]) == math.copysign(1.0, v)
+
+
 def test_a_version_without_the_model_is_refused(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{}")
     with pytest.raises(NotPublished, match="predates the interview-chance model"):

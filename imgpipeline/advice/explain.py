@@ -247,6 +247,22 @@ def term_values(terms: Terms, g: int, js: Any) -> np.ndarray:
     return np.stack([terms.terms[t][g, js] for t in TERMS], axis=1) if len(js) else np.zeros((0, len(TERMS)))
 
 
+class _Memo:
+    """A bounded memo of a pure function's values (started again when it holds ``size``)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self._values = size, {}
+
+    def get(self) -> dict[Any, Any]:
+        if len(self._values) > self.size:
+            self._values = {}
+        return self._values
+
+
+_SHOWN = _Memo(1 << 16)   # log-odds -> (as shown, odds multiplier)
+_WHY = _Memo(1 << 16)     # (label, log-odds) -> its words in ``why``
+
+
 @dataclass(frozen=True)
 class Shown:
     """Log-odds as a person reads them, each distinct value worded once: rounded to 6 decimals,
@@ -261,8 +277,11 @@ class Shown:
     @classmethod
     def of(cls, values: np.ndarray) -> Shown:
         distinct, index = np.unique(values, return_inverse=True)
-        pairs = [(round(v, 6), float(f"{math.exp(v):.6g}")) for v in distinct.tolist()]
-        lo, om = (np.array([p[i] for p in pairs], dtype=float) for i in (0, 1))
+        pairs = _SHOWN.get()
+        for v in distinct.tolist():
+            if v not in pairs or v == 0.0:   # a zero's sign is its own: never read from the memo
+                pairs[v] = (round(v, 6), float(f"{math.exp(v):.6g}"))
+        lo, om = (np.array([pairs[v][i] for v in distinct.tolist()], dtype=float) for i in (0, 1))
         return cls(values, index.reshape(values.shape), lo, om)
 
     def cells(self) -> tuple[list[list[float]], list[list[float]]]:
@@ -314,10 +333,16 @@ def why_rows(log_odds: np.ndarray, offset: float, top: int = 4, terms: tuple[str
     value = log_odds - np.array([offset if t == "baseline" else 0.0 for t in terms])
     keep = np.abs(value) >= 0.01
     order = np.argsort(np.where(keep, -np.abs(value), np.inf), axis=1, kind="stable")[:, :top]
-    out = []
-    for v, k, o in zip(value.tolist(), keep.tolist(), order.tolist(), strict=True):
-        out.append(", ".join(f"x{math.exp(v[i]):.2f} {labels[i]}" for i in o if k[i]) or "as the typical applicant at the average program")
-    return out
+    # The terms kept come first in each row's order: each row's words are its first ``kept``.
+    kept = np.minimum(keep.sum(axis=1), order.shape[1]).tolist()
+    cells = list(zip(order.ravel().tolist(), np.take_along_axis(value, order, axis=1).ravel().tolist(), strict=True))
+    words = _WHY.get()   # each (label, value) worded once: a value often repeats across programs
+    for i, v in cells:
+        if (labels[i], v) not in words:
+            words[(labels[i], v)] = f"x{math.exp(v):.2f} {labels[i]}"
+    said = [words[(labels[i], v)] for i, v in cells]
+    k = order.shape[1]
+    return [", ".join(said[r * k : r * k + m]) or "as the typical applicant at the average program" for r, m in enumerate(kept)]
 
 
 def cautions(a: Applicants, ps: Programs, g: int, j: int) -> list[str]:

@@ -70,6 +70,12 @@ def _as_written(values: np.ndarray) -> list[Any]:
     return orjson.loads(ujson_dumps(np.asarray(values, dtype=float), double_precision=10)) if len(values) else []
 
 
+def _each_written(values: list[float | None]) -> list[str]:
+    """Each number (or None) as ``orjson.dumps`` writes it alone: one call for the list, split
+    at its commas (a number's text has none)."""
+    return orjson.dumps(values).decode()[1:-1].split(",") if values else []
+
+
 # Each contribution's JSON text up to its log-odds, with the separator before it ("[" or ",").
 _TERM_OPEN = tuple(("[" if k == 0 else ",") + f'{{"term":{json.dumps(t)},"log_odds":' for k, t in enumerate(TERMS))
 
@@ -84,8 +90,7 @@ def contribution_texts(written_lo: np.ndarray, written_om: np.ndarray, index: np
     n, T = index.shape
     if not n:
         return []
-    lo = np.array([orjson.dumps(v).decode() for v in written_lo.tolist()], dtype=object)
-    om = np.array([orjson.dumps(v).decode() for v in written_om.tolist()], dtype=object)
+    lo, om = (np.array(_each_written(x.tolist()), dtype=object) for x in (written_lo, written_om))
     pieces = np.empty((n, 5 * T + 1), dtype=object)
     pieces[:, 0 : 5 * T : 5] = np.array(_TERM_OPEN, dtype=object)
     pieces[:, 1 : 5 * T : 5] = lo[index]
