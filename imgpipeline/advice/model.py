@@ -148,6 +148,13 @@ class Programs:
 # --------------------------------------------------------------------------------------------
 
 
+# The applicant values ``Applicants._build`` reads as numbers (nan: not stated).
+_NUMBER_FIELDS = (
+    "step2ck_score", "step1_score", "step1_failures", "usmle_failures", "years_since_graduation",
+    "usce_hands_on_months", "usce_observership_months", "us_im_letters", "recent_clinical_work", "unexplained_gaps",
+)
+
+
 @dataclass
 class Applicants:
     """The derived applicant columns the model reads (length G), nan where not stated."""
@@ -195,8 +202,14 @@ class Applicants:
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> Applicants:
-        """``from_frame`` for typed values (``applicant.applicant_values``), without a frame."""
+        """``from_frame`` for typed values (``applicant.applicant_values``), without a frame: the
+        numbers ``_build`` reads converted at once (one (G, k) array, None as nan)."""
+        table = np.array([[r.get(name) for name in _NUMBER_FIELDS] for r in rows], dtype=float).reshape(len(rows), len(_NUMBER_FIELDS))
+        columns = {name: table[:, k] for k, name in enumerate(_NUMBER_FIELDS)}
+
         def f(name: str) -> np.ndarray:
+            if name in columns:
+                return columns[name]
             return np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows], dtype=float)
 
         def b(name: str) -> np.ndarray:
