@@ -214,7 +214,7 @@ def test_the_apis_texts_are_the_explanations_texts(data: Published) -> None:
             tails = explain.contribution_tails(s.terms, c, s.applicants, ps, 0, every)
             for t, written in zip(explain.TERMS, tails, strict=True):
                 bases, evidence = texts[t]
-                assert [orjson.loads("{" + x[1:]) for x in written] == [{"basis": b, "evidence": e} for b, e in zip(bases, evidence, strict=True)], t
+                assert [orjson.loads(b"{" + x[1:]) for x in written] == [{"basis": b, "evidence": e} for b, e in zip(bases, evidence, strict=True)], t
             assert explain.caution_texts(s.applicants, ps, 0, every) == ["; ".join(explain.cautions(s.applicants, ps, 0, j)) for j in every]
             some = np.flatnonzero(s.excluded[0])[:50].tolist() + rec.listing.listed.tolist()
             assert explain.exclusion_texts(s.terms, 0, some).tolist() == explain.exclusion_texts(s.terms)[some].tolist()

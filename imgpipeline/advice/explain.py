@@ -185,15 +185,11 @@ def _text_codes(ps: Programs) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _json(text: str) -> str:
-    return orjson.dumps(text).decode()
-
-
 def _tails(bases: np.ndarray, evidence: np.ndarray) -> np.ndarray:
-    """The end of each contribution's JSON text as ``orjson.dumps`` writes it:
+    """The end of each contribution's JSON text as ``orjson.dumps`` writes it (UTF-8 bytes):
     ``,"basis":...,"evidence":...}`` (each distinct pair written once)."""
     pairs = list(zip(bases.tolist(), evidence.tolist(), strict=True))
-    written = {(b, e): f',"basis":{_json(b)},"evidence":{_json(e)}}}' for b, e in set(pairs)}
+    written = {(b, e): b',"basis":' + orjson.dumps(b) + b',"evidence":' + orjson.dumps(e) + b"}" for b, e in set(pairs)}
     return np.array([written[pair] for pair in pairs], dtype=object)
 
 
@@ -222,21 +218,23 @@ def _tail_rows(term: str, terms: Terms, ps: Programs, g: int, js: np.ndarray) ->
     return (terms.terms[term][g, js] > 0).astype(np.intp)
 
 
-def contribution_tails(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int, js: Any) -> list[np.ndarray]:
-    """Per term (``TERMS`` order), ``_tails`` of ``term_texts`` at the programs ``js``: the same
-    texts, each table of a term worded and written once per version and the applicant's values
-    it reads (``TEXT_READS``: a bounded memo on ``ps``)."""
+def contribution_tails(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int, js: Any, follow: tuple[bytes, ...] | None = None) -> list[np.ndarray]:
+    """Per term (``TERMS`` order), ``_tails`` of ``term_texts`` at the programs ``js`` (each
+    followed by ``follow``'s bytes for the term, if given): the same texts, each table of a
+    term worded and written once per version and the applicant's values it reads
+    (``TEXT_READS``: a bounded memo on ``ps``)."""
     js = np.asarray(js, dtype=np.intp)
     memo = ps.__dict__.get("_tail_memo")
     if memo is None or memo[0] is not c or len(memo[1]) > _MEMO_SIZE:
         memo = ps.__dict__["_tail_memo"] = (c, {})
     out = []
-    for term in TERMS:
+    for t, term in enumerate(TERMS):
+        after = follow[t] if follow else b""
         values = (getattr(a, f)[g] for f in TEXT_READS[term])
-        key = (term, *(None if v != v else (v.item() if isinstance(v, np.generic) else v) for v in values))   # nan: one key
+        key = (term, after, *(None if v != v else (v.item() if isinstance(v, np.generic) else v) for v in values))   # nan: one key
         table = memo[1].get(key)
         if table is None:
-            table = memo[1][key] = _tail_table(term, c, a, ps, g)
+            table = memo[1][key] = np.array([x + after for x in _tail_table(term, c, a, ps, g).tolist()], dtype=object)
         out.append(table[_tail_rows(term, terms, ps, g, js)])
     return out
 

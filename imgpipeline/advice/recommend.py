@@ -111,8 +111,8 @@ class Recommendation:
 
     def json_bytes(self) -> bytes:
         """``to_json()`` as compact JSON bytes (orjson; values ``default=str`` as the CLI's file),
-        each program's contributions written from the arrays (``Listing.records_json``)."""
-        return orjson.dumps({**self.summary(), "list": self.listing.records_json()}, default=str)
+        the list written from the arrays as one text (``Listing.list_json``)."""
+        return orjson.dumps({**self.summary(), "list": orjson.Fragment(self.listing.list_json())}, default=str)
 
     def write(self, out: str | Path) -> dict[str, Path]:
         """The list as CSV, Parquet and JSON (with the summary), every program's status and the
