@@ -294,7 +294,8 @@ class Listing:
             else:
                 pieces[:, at] = col
             at += w
-        return b"[" + b"".join(pieces.ravel().tolist())[1:] + b"]"
+        pieces[0, 0], pieces[-1, -1] = b"[{", b"}]"   # the list's ends (no copy of the text to add them)
+        return b"".join(pieces.ravel().tolist())
 
     def table(self) -> pd.DataFrame:
         """Every program with its chance, band, status and rank, in the version's order."""
