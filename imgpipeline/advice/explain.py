@@ -333,14 +333,17 @@ def why_rows(log_odds: np.ndarray, offset: float, top: int = 4, terms: tuple[str
     order = np.argsort(np.where(keep, -np.abs(value), np.inf), axis=1, kind="stable")[:, :top]
     # The terms kept come first in each row's order: each row's words are its first ``kept``.
     kept = np.minimum(keep.sum(axis=1), order.shape[1]).tolist()
-    cells = list(zip(order.ravel().tolist(), np.take_along_axis(value, order, axis=1).ravel().tolist(), strict=True))
-    words = _WHY.get()   # each (label, value) worded once: a value often repeats across programs
-    for i, v in cells:
+    # Each distinct (term, value) among the cells worded once (a value often repeats across
+    # programs), and read from a memo of (label, value) across calls.
+    cells, where = np.unique(order + 1j * np.take_along_axis(value, order, axis=1), return_inverse=True)
+    words = _WHY.get()
+    said = []
+    for i, v in zip(cells.real.astype(int).tolist(), cells.imag.tolist(), strict=True):
         if (labels[i], v) not in words:
             words[(labels[i], v)] = f"x{math.exp(v):.2f} {labels[i]}"
-    said = [words[(labels[i], v)] for i, v in cells]
-    k = order.shape[1]
-    return [", ".join(said[r * k : r * k + m]) or "as the typical applicant at the average program" for r, m in enumerate(kept)]
+        said.append(words[(labels[i], v)])
+    rows = np.array(said, dtype=object)[where.reshape(order.shape)].tolist() if said else [[]] * len(kept)
+    return [", ".join(row[:m]) or "as the typical applicant at the average program" for row, m in zip(rows, kept, strict=True)]
 
 
 def cautions(a: Applicants, ps: Programs, g: int, j: int) -> list[str]:
