@@ -2,7 +2,8 @@
 (``Listing``), and from them, each when first read, the reasons of the listed programs, the
 frames a person or a file reads (``programs``: the list; ``all_programs``: every program) and
 the list as JSON records (``records``: what ``Recommendation.to_json`` returns, without
-building a frame).
+building a frame) and as the JSON text orjson writes of them (``list_json``: what the API
+sends, put together from pieces written once per version or per distinct value).
 
 The records are the frame's ``to_json(orient="records")`` read back: the same keys in the same
 order, floats rounded by the same encoder (pandas' ``ujson_dumps``, as ``to_json``), missing values
