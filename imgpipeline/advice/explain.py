@@ -227,11 +227,12 @@ def contribution_tails(terms: Terms, c: Coefficients, a: Applicants, ps: Program
     memo = ps.__dict__.get("_tail_memo")
     if memo is None or memo[0] is not c or len(memo[1]) > _MEMO_SIZE:
         memo = ps.__dict__["_tail_memo"] = (c, {})
+    read = {f: a.visa_need[g] if f == "visa_need" else getattr(a, f)[g].item() for f in {f for fs in TEXT_READS.values() for f in fs}}
+    read = {f: None if v != v else v for f, v in read.items()}   # nan (not stated): one key
     out = []
     for t, term in enumerate(TERMS):
         after = follow[t] if follow else b""
-        values = (getattr(a, f)[g] for f in TEXT_READS[term])
-        key = (term, after, *(None if v != v else (v.item() if isinstance(v, np.generic) else v) for v in values))   # nan: one key
+        key = (term, after, *(read[f] for f in TEXT_READS[term]))
         table = memo[1].get(key)
         if table is None:
             table = memo[1][key] = np.array([x + after for x in _tail_table(term, c, a, ps, g).tolist()], dtype=object)
@@ -275,12 +276,14 @@ class Shown:
     @classmethod
     def of(cls, values: np.ndarray) -> Shown:
         distinct, index = np.unique(values, return_inverse=True)
-        pairs = _SHOWN.get()
+        pairs, memo = [], _SHOWN.get()
         for v in distinct.tolist():
-            if v not in pairs or v == 0.0:   # a zero's sign is its own: never read from the memo
-                pairs[v] = (round(v, 6), float(f"{math.exp(v):.6g}"))
-        lo, om = (np.array([pairs[v][i] for v in distinct.tolist()], dtype=float) for i in (0, 1))
-        return cls(values, index.reshape(values.shape), lo, om)
+            pair = memo.get(v) if v != 0.0 else None   # a zero's sign is its own: never from the memo
+            if pair is None:
+                pair = memo[v] = (round(v, 6), float(f"{math.exp(v):.6g}"))
+            pairs.append(pair)
+        lo, om = np.array(pairs, dtype=float).reshape(len(pairs), 2).T
+        return cls(values, index.reshape(values.shape), lo.copy(), om.copy())
 
     def cells(self) -> tuple[list[list[float]], list[list[float]]]:
         """(log-odds, odds multiplier) of every cell; a zero keeps its sign."""
