@@ -270,14 +270,15 @@ class Listing:
             "contributions": contribution_pieces(written_lo, written_om, sh.index, self.tails()),
         }
 
-    def list_json(self) -> bytes:
-        """``records()`` as the JSON text ``orjson.dumps`` writes of it, put together from
+    def list_json(self, before: bytes = b"", after: bytes = b"") -> bytes:
+        """``records()`` as the JSON text ``orjson.dumps`` writes of it (between ``before`` and
+        ``after``: the text the list is part of, joined with it in one copy), put together from
         pieces: the runs of columns only the version decides written once per version
         (``_version_runs``), the applicant's columns from the arrays (``_written_values``),
         laid out as one (n, pieces) table and joined at once."""
         n = len(self.listed)
         if not n:
-            return b"[]"
+            return before + b"[]" + after
         runs, values = iter(_version_runs(self.s.prep)), self._written_values()
         columns: list[Any] = [b",{"]
         for by_version, names in itertools.groupby(LIST_COLUMNS, key=lambda k: k in _BY_VERSION):
@@ -295,7 +296,7 @@ class Listing:
             else:
                 pieces[:, at] = col
             at += w
-        pieces[0, 0], pieces[-1, -1] = b"[{", b"}]"   # the list's ends (no copy of the text to add them)
+        pieces[0, 0], pieces[-1, -1] = before + b"[{", b"}]" + after   # the ends, without copying the text
         return b"".join(pieces.ravel().tolist())
 
     def table(self) -> pd.DataFrame:
