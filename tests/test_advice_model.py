@@ -170,3 +170,46 @@ def test_exclusions_are_hard_and_said() -> None:
     assert (civilian.excluded["excluded_visa"][0] == j1_no).all()
     member = compute_terms(data.coefficients, data.programs, Applicants.from_frame(frame(service_member=True)))
     assert not member.excluded["excluded_military"][0, 0] and member.p[0, 0] > 0
+
+
+def test_applicants_from_typed_values_are_those_of_the_frame() -> None:
+    """``Applicants.from_rows`` (one array of the numbers, None as nan) reads the profiles'
+    typed values as ``from_frame`` reads their frame: every field, stated or not."""
+    from imgpipeline.advice.profile import applicant_values
+
+    profiles = [parse_profile(p, settings=SETTINGS) for p in (
+        {"graduation_year": 2023, "step2ck": {"score": 240}},
+        {"graduation_year": 2015, "step1": {"passed": True, "attempts": 2, "score": 201}, "step2ck": {"score": 222, "attempts": 3},
+         "usce": {"hands_on_months": 2.5, "observership_months": 1}, "us_im_letters": 0, "visa_need": "h1b",
+         "step3": {"taken": True, "passed": True}, "unexplained_gaps": True, "recent_clinical_work": False, "service_member": True},
+        {"graduation_year": 2024, "step1": {"taken": False, "passed": False}, "visa_need": "either", "recent_clinical_work": True, "unexplained_gaps": False},
+    )]
+    rows = Applicants.from_rows([applicant_values(p, 2026) for p in profiles])
+    frame = Applicants.from_frame(applicant_frame(profiles, 2026))
+    for name, value in vars(frame).items():
+        assert getattr(rows, name).dtype == value.dtype, name
+        assert np.array_equal(getattr(rows, name), value, equal_nan=value.dtype.kind == "f"), name
+    assert np.isnan(rows.step2ck[2]) and np.isnan(rows.letters[0]) and rows.recent_clinical.tolist()[1:] == [0.0, 1.0]
+
+
+def test_the_overlap_and_the_filled_nans_are_numpys() -> None:
+    """``compute_terms`` sums the screens one by one and fills nan with ``nan_to``: the same
+    floats, to the last bit, as summing their stack and ``np.nan_to_num``, on applicants with
+    every screen stated, none, or some; and read-only (G, P) terms as before."""
+    from imgpipeline.advice.model import SCREENS, nan_to
+
+    frames = [frame(), frame(step1={"passed": True, "attempts": 3}, step2ck={"score": 221, "attempts": 2}, graduation_year=2012,
+                           usce={"hands_on_months": 0, "observership_months": 0}, us_im_letters=0, recent_clinical_work=False, unexplained_gaps=True),
+              frame(usce={"hands_on_months": 1}, us_im_letters=1, graduation_year=2016), frame(step2ck=None, visa_need="h1b")]
+    apps = Applicants.from_frame(pd.concat(frames, ignore_index=True))
+    c, ps = DATA.coefficients, DATA.programs
+    terms = compute_terms(c, ps, apps)
+    shape = (apps.n, ps.n)
+    neg = np.stack([np.broadcast_to(np.minimum(terms.terms[k], 0.0), shape) for k in SCREENS])
+    stacked = -c["screen_overlap"] * (neg.sum(axis=0) - neg.min(axis=0))
+    assert np.array_equal(terms.terms["overlap"], stacked) and (stacked != 0).any()
+    assert all(v.shape == shape and not v.flags.writeable for v in terms.terms.values())
+    for x in (np.array([np.nan, -0.0, 2.5, 1e300]), np.array([np.inf, np.nan, -np.inf]), np.array([3, 0]), np.zeros(0)):
+        for value in (0.0, -1.0):
+            got, want = nan_to(x, value), np.nan_to_num(x, nan=value)
+            assert got.dtype == want.dtype and np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want))

@@ -132,6 +132,29 @@ def test_changed_profile_follows_the_step_and_keeps_unknown_unknown() -> None:
     assert c.step3.attempts == 2 and c.step3.failures == 1
 
 
+def test_a_changed_profile_is_the_profile_its_whole_dump_validates_to() -> None:
+    """``changed_profile`` passes the Steps and USCE it leaves alone as the models they are (not
+    validated again): the result is the profile validating its whole ``model_dump()`` gives,
+    for every step's change on profiles that state, leave out or fail each field."""
+    variants = [
+        NO_USCE_J1, EVERY_FACTOR,
+        {**NO_USCE_J1, "usce": None, "us_im_letters": None, "recent_clinical_work": False, "unexplained_gaps": True},
+        {**NO_USCE_J1, "step3": {"taken": True, "passed": False, "attempts": 2}, "visa_need": "h1b", "us_im_letters": 1},
+        {**NO_USCE_J1, "step3": {"taken": True, "passed": True, "score": 220}, "usce": {"hands_on_months": 2, "observership_months": 3}},
+        {**EVERY_FACTOR, "visa_need": "either", "preferred_states": ["NY", "West"], "budget_usd": 1500},
+    ]
+    changes = [r.change for r in RULES.steps if r.change] + [{k: v for r in RULES.steps if r.change for k, v in r.change.items()}]
+    seen = 0
+    for v in variants:
+        p = parse_profile(v, settings=SETTINGS)
+        for change in changes:
+            c, _, _ = pl.changed_profile(p, change, SETTINGS)
+            again = parse_profile(c.model_dump(), settings=SETTINGS)
+            assert c == again and c.model_dump() == again.model_dump() and c.usmle_failures == again.usmle_failures
+            seen += c != p
+    assert seen >= len(variants)   # the changes did change profiles
+
+
 def test_the_faqs_delay_conditions_are_checked_against_the_profile() -> None:
     delay = next(s for s in RULES.steps if s.id == "delay_year")
     no_usce = applicant_frame([parse_profile(NO_USCE_J1, settings=SETTINGS)], YEAR)

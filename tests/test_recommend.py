@@ -183,6 +183,72 @@ def test_json_bytes_is_the_object_the_cli_writes(recs: dict[str, Recommendation]
     assert all(len(p["contributions"]) == len(doc["list"][0]["contributions"]) > 0 for p in doc["list"])
 
 
+VARIED = [  # every text path of the explanations: each visa need, Step 3, scores below the 2016 minimums, not stated
+    {"graduation_year": 2024, "step1": {"passed": True, "score": 205}, "step2ck": {"score": 209}, "visa_need": "h1b", "usce": {"hands_on_months": 1}},
+    {"graduation_year": 2012, "step2ck": {"score": 262, "attempts": 2}, "visa_need": "either", "us_im_letters": 4, "unexplained_gaps": False},
+    {"graduation_year": 2019, "step1": {"taken": False, "passed": False}, "visa_need": "j1", "recent_clinical_work": False, "preferred_states": ["TX", "West"]},
+    {"graduation_year": 2021, "step1": {"passed": True, "score": 230}, "step2ck": {"score": 238}, "step3": {"taken": True, "passed": True, "score": 225},
+     "visa_need": "h1b", "usce": {"hands_on_months": 0, "observership_months": 2}, "us_im_letters": 0, "unexplained_gaps": True},
+    {"graduation_year": 2025, "step2ck": {"score": 224}, "usce": {"hands_on_months": 12}, "us_im_letters": 3, "service_member": True, "budget_usd": 900},
+]
+
+
+def test_the_apis_texts_are_the_explanations_texts(data: Published) -> None:
+    """The fast paths of the API's JSON (each term's basis and evidence written from per-version
+    and per-value tables: ``contribution_tails``; the cautions from per-version texts:
+    ``caution_texts``; exclusions at the listed programs only) give the texts of
+    ``term_texts``, ``cautions`` and ``exclusion_texts`` at every program, for varied profiles,
+    the memo's first reading and its second."""
+    import orjson
+
+    from imgpipeline.advice import explain
+
+    c, ps = data.coefficients, data.programs
+    every = np.arange(ps.n)
+    for _ in range(2):
+        for v in VARIED + list(PROFILES.values()):
+            rec = recommend(parse_profile(v, settings=SETTINGS), data, as_of_year=YEAR)
+            assert rec.json_bytes() == orjson.dumps(rec.to_json(), default=str)
+            s = rec.listing.s
+            texts = explain.term_texts(s.terms, c, s.applicants, ps, 0)
+            tails = explain.contribution_tails(s.terms, c, s.applicants, ps, 0, every)
+            for t, written in zip(explain.TERMS, tails, strict=True):
+                bases, evidence = texts[t]
+                assert [orjson.loads(b"{" + x[1:]) for x in written] == [{"basis": b, "evidence": e} for b, e in zip(bases, evidence, strict=True)], t
+            assert explain.caution_texts(s.applicants, ps, 0, every) == ["; ".join(explain.cautions(s.applicants, ps, 0, j)) for j in every]
+            some = np.flatnonzero(s.excluded[0])[:50].tolist() + rec.listing.listed.tolist()
+            assert explain.exclusion_texts(s.terms, 0, some).tolist() == explain.exclusion_texts(s.terms)[some].tolist()
+
+
+def test_why_and_the_shown_log_odds_read_from_their_memos_as_computed(recs: dict[str, Recommendation]) -> None:
+    """``why_rows`` and ``Shown.of`` keep each value's words and rounding in a memo: twice over
+    (memo empty, then full), they give what each row's own computation gives; a zero keeps its
+    sign whichever zero came first."""
+    import math
+
+    from imgpipeline.advice import explain
+
+    def why_row(v: list[float], offset: float) -> str:   # the words, program by program
+        value = [x - (offset if t == "baseline" else 0.0) for t, x in zip(explain.TERMS, v, strict=True)]
+        kept = sorted((i for i, x in enumerate(value) if abs(x) >= 0.01), key=lambda i: -abs(value[i]))[:4]
+        return ", ".join(f"x{math.exp(value[i]):.2f} {explain.TERM_LABEL[t] if (t := explain.TERMS[i]) != 'baseline' else 'openness to IMGs'}" for i in kept) or "as the typical applicant at the average program"
+
+    for rec in recs.values():
+        s, js = rec.listing.s, rec.listing.listed
+        offset = s.prep.data.coefficients["calibration_offset"]
+        explain._SHOWN._values.clear()
+        for _ in range(2):
+            shown = explain.Shown.of(explain.term_values(s.terms, 0, js))
+            values = shown.log_odds[shown.index]
+            assert shown.log_odds.tolist() == [round(v, 6) for v in np.unique(shown.values).tolist()]
+            assert shown.odds.tolist() == [float(f"{math.exp(v):.6g}") for v in np.unique(shown.values).tolist()]
+            assert explain.why_rows(values, offset) == [why_row(v, offset) for v in values.tolist()]
+    for first in (0.0, -0.0):
+        for v in (first, -first):
+            shown = explain.Shown.of(np.array([[v, 1.0]]))
+            assert math.copysign(1.0, shown.log_odds[0]) == math.copysign(1.0, v)
+
+
 def test_a_version_without_the_model_is_refused(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{}")
     with pytest.raises(NotPublished, match="predates the interview-chance model"):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from imgpipeline.advice.model import (
     EXCLUSION_TEXT,
@@ -143,10 +144,122 @@ def term_texts(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: in
     return out
 
 
+# The terms whose texts read the program's columns (besides the applicant's values): programs
+# alike in these columns get the same basis and evidence. The program-only terms' texts
+# (``_BY_PROGRAM``) read no applicant value; the applicant-only ones (``_one``'s) no program's.
+_TEXT_KEYS = {
+    "step2ck": ("selectivity",),
+    "minimums_2016": ("step2_min_2016", "step1_min_2016"),
+    "yog": ("yog_tolerance",),
+    "visa": ("visa_j1", "visa_h1b", "visa_either"),
+}
+_BY_PROGRAM = ("baseline", "program_facts", "usce_policy")
+_APPLICANT_ONLY = ("failures", "usce", "letters", "recent_clinical", "gaps")
+# The applicant's values (``Applicants`` fields) each term's texts read (``_one``, ``_program``).
+TEXT_READS = {
+    "baseline": (), "program_facts": (), "step2ck": ("step2ck",), "minimums_2016": ("step2ck", "step1"),
+    "failures": ("failures",), "yog": ("years",), "usce": ("hands_on", "observership"), "usce_policy": (),
+    "letters": ("letters",), "recent_clinical": ("recent_clinical",), "gaps": ("gaps",),
+    "visa": ("visa_need", "step3_passed"), "overlap": (),
+}
+_MEMO_SIZE = 4096   # distinct (term, values) kept per version before the memo starts again
+
+
+def _text_codes(ps: Programs) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per term of ``_TEXT_KEYS``: each program's code (programs alike in the term's columns
+    share one) and the first program of each code; computed once per version (cached on ``ps``)."""
+    hit = ps.__dict__.get("_text_codes")
+    if hit is not None:
+        return hit
+    out = {}
+    for term, cols in _TEXT_KEYS.items():
+        seen: dict[str, int] = {}
+        firsts: list[int] = []
+        codes = np.empty(ps.n, dtype=np.intp)
+        for j, key in enumerate(zip(*(getattr(ps, col).tolist() for col in cols), strict=True)):
+            codes[j] = seen.setdefault(repr(key), len(seen))   # repr: nan is one key
+            if codes[j] == len(firsts):
+                firsts.append(j)
+        out[term] = (codes, np.array(firsts, dtype=np.intp))
+    ps.__dict__["_text_codes"] = out
+    return out
+
+
+def _tails(bases: np.ndarray, evidence: np.ndarray) -> np.ndarray:
+    """The end of each contribution's JSON text as ``orjson.dumps`` writes it (UTF-8 bytes):
+    ``,"basis":...,"evidence":...}`` (each distinct pair written once)."""
+    pairs = list(zip(bases.tolist(), evidence.tolist(), strict=True))
+    written = {(b, e): b',"basis":' + orjson.dumps(b) + b',"evidence":' + orjson.dumps(e) + b"}" for b, e in set(pairs)}
+    return np.array([written[pair] for pair in pairs], dtype=object)
+
+
+def _tail_table(term: str, c: Coefficients, a: Applicants, ps: Programs, g: int) -> np.ndarray:
+    """``_tails`` of the term for applicant g, one per row ``_tail_rows`` points to: the one text
+    of an applicant-only term; every program's of a program-only term; one program's of each
+    code (``_text_codes``); overlap's two (at most one screen, several)."""
+    if term in _APPLICANT_ONLY:
+        return _tails(*_one(a, g, term, 1, c))  # type: ignore[misc]
+    if term in _BY_PROGRAM:
+        return _tails(*_program(term, c, a, ps, g, np.zeros(ps.n), np.arange(ps.n)))
+    if term in _TEXT_KEYS:
+        firsts = _text_codes(ps)[term][1]
+        return _tails(*_program(term, c, a, ps, g, np.zeros(len(firsts)), firsts))
+    return _tails(*_program(term, c, a, ps, g, np.array([0.0, 1.0]), np.zeros(2, dtype=np.intp)))
+
+
+def _tail_rows(term: str, terms: Terms, ps: Programs, g: int, js: np.ndarray) -> np.ndarray:
+    """Each program of ``js``'s row in ``_tail_table``."""
+    if term in _APPLICANT_ONLY:
+        return np.zeros(len(js), dtype=np.intp)
+    if term in _BY_PROGRAM:
+        return js
+    if term in _TEXT_KEYS:
+        return _text_codes(ps)[term][0][js]
+    return (terms.terms[term][g, js] > 0).astype(np.intp)
+
+
+def contribution_tails(terms: Terms, c: Coefficients, a: Applicants, ps: Programs, g: int, js: Any, follow: tuple[bytes, ...] | None = None) -> list[np.ndarray]:
+    """Per term (``TERMS`` order), ``_tails`` of ``term_texts`` at the programs ``js`` (each
+    followed by ``follow``'s bytes for the term, if given): the same texts, each table of a
+    term worded and written once per version and the applicant's values it reads
+    (``TEXT_READS``: a bounded memo on ``ps``)."""
+    js = np.asarray(js, dtype=np.intp)
+    memo = ps.__dict__.get("_tail_memo")
+    if memo is None or memo[0] is not c or len(memo[1]) > _MEMO_SIZE:
+        memo = ps.__dict__["_tail_memo"] = (c, {})
+    read = {f: a.visa_need[g] if f == "visa_need" else getattr(a, f)[g].item() for f in {f for fs in TEXT_READS.values() for f in fs}}
+    read = {f: None if v != v else v for f, v in read.items()}   # nan (not stated): one key
+    out = []
+    for t, term in enumerate(TERMS):
+        after = follow[t] if follow else b""
+        key = (term, after, *(read[f] for f in TEXT_READS[term]))
+        table = memo[1].get(key)
+        if table is None:
+            table = memo[1][key] = np.array([x + after for x in _tail_table(term, c, a, ps, g).tolist()], dtype=object)
+        out.append(table[_tail_rows(term, terms, ps, g, js)])
+    return out
+
+
 def term_values(terms: Terms, g: int, js: Any) -> np.ndarray:
     """(n, T): every term's log-odds of applicant g at the programs ``js`` (``TERMS`` order)."""
     js = np.asarray(js, dtype=np.intp)
     return np.stack([terms.terms[t][g, js] for t in TERMS], axis=1) if len(js) else np.zeros((0, len(TERMS)))
+
+
+class _Memo:
+    """A bounded memo of a pure function's values (started again when it holds ``size``)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self._values = size, {}
+
+    def get(self) -> dict[Any, Any]:
+        if len(self._values) > self.size:
+            self._values = {}
+        return self._values
+
+
+_SHOWN = _Memo(1 << 16)   # log-odds -> (as shown, odds multiplier)
+_WHY = _Memo(1 << 16)     # (label, log-odds) -> its words in ``why``
 
 
 @dataclass(frozen=True)
@@ -163,9 +276,14 @@ class Shown:
     @classmethod
     def of(cls, values: np.ndarray) -> Shown:
         distinct, index = np.unique(values, return_inverse=True)
-        pairs = [(round(v, 6), float(f"{math.exp(v):.6g}")) for v in distinct.tolist()]
-        lo, om = (np.array([p[i] for p in pairs], dtype=float) for i in (0, 1))
-        return cls(values, index.reshape(values.shape), lo, om)
+        pairs, memo = [], _SHOWN.get()
+        for v in distinct.tolist():
+            pair = memo.get(v) if v != 0.0 else None   # a zero's sign is its own: never from the memo
+            if pair is None:
+                pair = memo[v] = (round(v, 6), float(f"{math.exp(v):.6g}"))
+            pairs.append(pair)
+        lo, om = np.array(pairs, dtype=float).reshape(len(pairs), 2).T
+        return cls(values, index.reshape(values.shape), lo.copy(), om.copy())
 
     def cells(self) -> tuple[list[list[float]], list[list[float]]]:
         """(log-odds, odds multiplier) of every cell; a zero keeps its sign."""
@@ -216,10 +334,19 @@ def why_rows(log_odds: np.ndarray, offset: float, top: int = 4, terms: tuple[str
     value = log_odds - np.array([offset if t == "baseline" else 0.0 for t in terms])
     keep = np.abs(value) >= 0.01
     order = np.argsort(np.where(keep, -np.abs(value), np.inf), axis=1, kind="stable")[:, :top]
-    out = []
-    for v, k, o in zip(value.tolist(), keep.tolist(), order.tolist(), strict=True):
-        out.append(", ".join(f"x{math.exp(v[i]):.2f} {labels[i]}" for i in o if k[i]) or "as the typical applicant at the average program")
-    return out
+    # The terms kept come first in each row's order: each row's words are its first ``kept``.
+    kept = np.minimum(keep.sum(axis=1), order.shape[1]).tolist()
+    # Each distinct (term, value) among the cells worded once (a value often repeats across
+    # programs), and read from a memo of (label, value) across calls.
+    cells, where = np.unique(order + 1j * np.take_along_axis(value, order, axis=1), return_inverse=True)
+    words = _WHY.get()
+    said = []
+    for i, v in zip(cells.real.astype(int).tolist(), cells.imag.tolist(), strict=True):
+        if (labels[i], v) not in words:
+            words[(labels[i], v)] = f"x{math.exp(v):.2f} {labels[i]}"
+        said.append(words[(labels[i], v)])
+    rows = np.array(said, dtype=object)[where.reshape(order.shape)].tolist() if said else [[]] * len(kept)
+    return [", ".join(row[:m]) or "as the typical applicant at the average program" for row, m in zip(rows, kept, strict=True)]
 
 
 def cautions(a: Applicants, ps: Programs, g: int, j: int) -> list[str]:
@@ -242,16 +369,58 @@ def cautions(a: Applicants, ps: Programs, g: int, j: int) -> list[str]:
     return out
 
 
+def _program_cautions(ps: Programs) -> np.ndarray:
+    """The cautions that read the program only (ECFMG, USCE policy, a preferred graduation
+    window), '; '-joined per program: once per version (cached on ``ps``)."""
+    hit = ps.__dict__.get("_cautions")
+    if hit is None:
+        rows = zip(ps.ecfmg_required.tolist(), ps.usce_policy.tolist(), ps.yog_tolerance.tolist(), strict=True)
+        hit = ps.__dict__["_cautions"] = np.array([
+            "; ".join(filter(None, (
+                "the program requires ECFMG certification" if ecfmg else "",
+                f"the program states USCE {usce}" if usce else "",
+                "the program states a preferred graduation window" if yog == "stated_preference" else "",
+            )))
+            for ecfmg, usce, yog in rows
+        ], dtype=object)
+    return hit
+
+
+def caution_texts(a: Applicants, ps: Programs, g: int, js: Any) -> list[str]:
+    """``cautions`` of applicant g at each program of ``js``, '; '-joined (the same texts in the
+    same order: the visa's, the applicant's own, the program's, the 2016 minimums')."""
+    js = np.asarray(js, dtype=np.intp)
+    need = str(a.visa_need[g])
+    none = [""] * len(js)
+    visa = none
+    if need != "none":
+        unknown = f"{VISA_LABEL[need]} sponsorship unknown: confirm with the program"
+        visa = [unknown if s == "unknown" else "" for s in visa_state(ps, need)[js].tolist()]
+    own = "H-1B: many H-1B programs require Step 3 passed" if need == "h1b" and not a.step3_passed[g] else ""
+    minimums = []
+    for step, mins, score in (("Step 2 CK", ps.step2_min_2016[js], a.step2ck[g]), ("Step 1", ps.step1_min_2016[js], a.step1[g])):
+        with np.errstate(invalid="ignore"):
+            below = (mins == mins) & (score < mins)
+        minimums.append([
+            f"2016 FREIDA listed a {step} minimum of {m:.0f} (dated: confirm the current policy)" if b else ""
+            for m, b in zip(mins.tolist(), below.tolist(), strict=True)
+        ] if below.any() else none)
+    program = _program_cautions(ps)[js].tolist()
+    return ["; ".join(filter(None, (v, own, p, ck, s1))) for v, p, ck, s1 in zip(visa, program, *minimums, strict=True)]
+
+
 def exclusion_reasons(terms: Terms, j: int, g: int = 0) -> list[str]:
     """Why applicant g is excluded at program j, one reason per exclusion (none when eligible)."""
     return [EXCLUSION_TEXT[k] for k, v in terms.excluded.items() if v[g, j]]
 
 
-def exclusion_texts(terms: Terms, g: int = 0) -> np.ndarray:
-    """``exclusion_reasons`` of applicant g at every program, at once, '; '-joined: (P,) objects."""
-    out = np.full(terms.shape[1], "", dtype=object)
+def exclusion_texts(terms: Terms, g: int = 0, js: Any = None) -> np.ndarray:
+    """``exclusion_reasons`` of applicant g at every program (or at the programs ``js``), at
+    once, '; '-joined: (P,) (or (len(js),)) objects."""
+    js = slice(None) if js is None else np.asarray(js, dtype=np.intp)
+    out = np.full(terms.shape[1] if isinstance(js, slice) else len(js), "", dtype=object)
     for k, v in terms.excluded.items():
-        hit = np.asarray(v[g], dtype=bool)
+        hit = np.asarray(v[g][js], dtype=bool)
         if hit.any():
             out[hit] = np.where(out[hit] == "", EXCLUSION_TEXT[k], out[hit] + "; " + EXCLUSION_TEXT[k])
     return out

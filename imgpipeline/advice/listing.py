@@ -2,7 +2,8 @@
 (``Listing``), and from them, each when first read, the reasons of the listed programs, the
 frames a person or a file reads (``programs``: the list; ``all_programs``: every program) and
 the list as JSON records (``records``: what ``Recommendation.to_json`` returns, without
-building a frame).
+building a frame) and as the JSON text orjson writes of them (``list_json``: what the API
+sends, put together from pieces written once per version or per distinct value).
 
 The records are the frame's ``to_json(orient="records")`` read back: the same keys in the same
 order, floats rounded by the same encoder (pandas' ``ujson_dumps``, as ``to_json``), missing values
@@ -11,7 +12,10 @@ as None. Imports neither Prefect, GX nor scikit-learn.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,22 +72,67 @@ def _as_written(values: np.ndarray) -> list[Any]:
     return orjson.loads(ujson_dumps(np.asarray(values, dtype=float), double_precision=10)) if len(values) else []
 
 
-_TERM_OPEN = tuple(f'{{"term":{json.dumps(t)},"log_odds":' for t in TERMS)
+def _each_written(values: list[float | None]) -> list[bytes]:
+    """Each number (or None) as ``orjson.dumps`` writes it alone: one call for the list, split
+    at its commas (a number's text has none)."""
+    return orjson.dumps(values)[1:-1].split(b",") if values else []
 
 
-def contribution_texts(written_lo: np.ndarray, written_om: np.ndarray, index: np.ndarray, bases: list[list[str]], evidence: list[list[str]]) -> list[bytes]:
-    """Per program, the JSON text ``orjson.dumps`` writes of its contributions
-    (``explain.contribution_rows`` of the written log-odds and odds multipliers
-    ``written_*[index]``, the bases and the evidence): the same keys, values and order, put
-    together as text, each distinct value and text written by orjson once."""
-    lo = [orjson.dumps(v).decode() for v in written_lo.tolist()]
-    om = [orjson.dumps(v).decode() for v in written_om.tolist()]
-    escaped = {t: orjson.dumps(t).decode() for t in {t for rows in (bases, evidence) for row in rows for t in row}}
-    return [
-        ("[" + ",".join([f'{o}{lo[i]},"odds_multiplier":{om[i]},"basis":{escaped[b]},"evidence":{escaped[e]}}}'
-                         for o, i, b, e in zip(_TERM_OPEN, irow, brow, erow, strict=True)]) + "]").encode()
-        for irow, brow, erow in zip(index.tolist(), bases, evidence, strict=True)
-    ]
+# Each contribution's JSON text up to its log-odds: the first's, and what follows each term's
+# basis and evidence (the next term's opening, or the list's end).
+_FIRST_OPEN = b'[{"term":' + orjson.dumps(TERMS[0]) + b',"log_odds":'
+TERM_FOLLOW = tuple(b',{"term":' + orjson.dumps(t) + b',"log_odds":' for t in TERMS[1:]) + (b"]",)
+
+
+def contribution_pieces(written_lo: np.ndarray, written_om: np.ndarray, index: np.ndarray, tails: list[np.ndarray]) -> np.ndarray:
+    """Per program (a row), the pieces of the JSON text ``orjson.dumps`` writes of its
+    contributions (``explain.contribution_rows`` of the written log-odds and odds multipliers
+    ``written_*[index]`` and of the bases and evidence ``explain.contribution_tails`` writes,
+    followed by ``TERM_FOLLOW``), a row joined: the same keys, values and order. Each distinct
+    value is written by orjson once; the (n, 2 T + 1) pieces are the first term's opening, then
+    term by term its log-odds and odds multiplier, and its basis and evidence with what follows."""
+    n, T = index.shape
+    pieces = np.empty((n, 2 * T + 1), dtype=object)
+    if not n:
+        return pieces
+    lo, om = (_each_written(x.tolist()) for x in (written_lo, written_om))
+    numbers = np.array([x + b',"odds_multiplier":' + y for x, y in zip(lo, om, strict=True)], dtype=object)
+    pieces[:, 0] = _FIRST_OPEN
+    pieces[:, 1::2] = numbers[index]
+    pieces[:, 2::2] = np.stack(tails, axis=1)
+    return pieces
+
+
+# The list's columns only the version decides (never the first: ``_version_runs``).
+_BY_VERSION = frozenset(_TEXT) | {"img_share", "states_failed_attempts_policy", "states_yog_window", "published_version"}
+
+
+def _written(values: list[Any]) -> list[bytes]:
+    """Each value as ``orjson.dumps`` writes it, each distinct value written once."""
+    once = {v: orjson.dumps(v) for v in set(values)}
+    return [once[v] for v in values]
+
+
+def _version_runs(prep: core.Prepared) -> list[np.ndarray]:
+    """Per run of consecutive ``LIST_COLUMNS`` that only the version decides, each program's
+    JSON text of them (``,"column":value`` each, as ``orjson.dumps`` writes the records),
+    computed once per prepared version."""
+    hit = prep.cache.get("listing_runs")
+    if hit is not None:
+        return hit
+    cols, P = program_columns(prep), prep.data.n
+    written = {k: _written(cols["text"][k].tolist()) for k in _TEXT}
+    written["img_share"] = _each_written(_as_written(cols["img_share"]))
+    written |= {k: _each_written(cols[k].tolist()) for k in ("states_failed_attempts_policy", "states_yog_window")}
+    written["published_version"] = _written([prep.data.version] * P)
+    assert LIST_COLUMNS[0] not in _BY_VERSION and set(written) == _BY_VERSION
+    runs = []
+    for by_version, names in itertools.groupby(LIST_COLUMNS, key=lambda k: k in _BY_VERSION):
+        if by_version:
+            keyed = [[b"," + orjson.dumps(k) + b":" + v for v in written[k]] for k in names]
+            runs.append(np.array([b"".join(parts) for parts in zip(*keyed, strict=True)], dtype=object))
+    prep.cache["listing_runs"] = runs
+    return runs
 
 
 def _rows(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -93,14 +142,26 @@ def _rows(values: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 @dataclass
 class Explained:
-    """The listed programs' reasons, in rank order: each term's log-odds as shown and its basis
-    and evidence ((n, T) rows), why the chance is what it is, and what to check."""
+    """The listed programs' reasons, in rank order: each term's log-odds as shown, why the chance
+    is what it is, what to check, and each term's basis and evidence ((n, T) rows, worded when
+    first read: ``read_texts``)."""
 
     shown: explain.Shown
-    bases: list[list[str]]
-    evidence: list[list[str]]
     why: list[str]
     cautions: list[str]
+    read_texts: Callable[[], tuple[list[list[str]], list[list[str]]]] = field(repr=False)
+
+    @functools.cached_property
+    def _texts(self) -> tuple[list[list[str]], list[list[str]]]:
+        return self.read_texts()
+
+    @property
+    def bases(self) -> list[list[str]]:
+        return self._texts[0]
+
+    @property
+    def evidence(self) -> list[list[str]]:
+        return self._texts[1]
 
     def contributions(self) -> list[list[dict[str, Any]]]:
         """``explain.contributions_of`` of the listed programs."""
@@ -136,13 +197,21 @@ class Listing:
             data = s.prep.data
             c, a, ps = data.coefficients, s.applicants, data.programs
             shown = explain.Shown.of(explain.term_values(s.terms, 0, js))
-            bases, evidence = explain.text_rows(explain.term_texts(s.terms, c, a, ps, 0, js))
             self._cache["explained"] = Explained(
-                shown=shown, bases=bases, evidence=evidence,
+                shown=shown,
                 why=explain.why_rows(shown.log_odds[shown.index], c["calibration_offset"]),
-                cautions=["; ".join(explain.cautions(a, ps, 0, j)) for j in js],
+                cautions=explain.caution_texts(a, ps, 0, js),
+                read_texts=lambda: explain.text_rows(explain.term_texts(s.terms, c, a, ps, 0, js)),
             )
         return self._cache["explained"]
+
+    def tails(self) -> list[np.ndarray]:
+        """``explain.contribution_tails`` of the listed programs, each followed by the next
+        term's opening (``TERM_FOLLOW``; computed once)."""
+        if "tails" not in self._cache:
+            s, data = self.s, self.s.prep.data
+            self._cache["tails"] = explain.contribution_tails(s.terms, data.coefficients, s.applicants, data.programs, 0, self.listed, TERM_FOLLOW)
+        return self._cache["tails"]
 
     def _columns(self) -> tuple[dict[str, list[Any]], tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The list's columns as ``programs.to_json(orient="records")`` reads them back, but for
@@ -164,7 +233,7 @@ class Listing:
             "band": np.array(BANDS, dtype=object)[self.band()[js]].tolist(), "why": ex.why,
             "preferred_state": s.preferred[0, js].tolist(),
             "status": np.array(lists.STATUS, dtype=object)[self.status[js]].tolist(),
-            "exclusion_reasons": explain.exclusion_texts(s.terms)[js].tolist(),
+            "exclusion_reasons": explain.exclusion_texts(s.terms, 0, js).tolist(),
             "states_failed_attempts_policy": cols["states_failed_attempts_policy"][js].tolist(),
             "states_yog_window": cols["states_yog_window"][js].tolist(),
             "published_version": [s.prep.data.version] * n, "cautions": ex.cautions,
@@ -179,14 +248,56 @@ class Listing:
         values["contributions"] = explain.contribution_rows(written_lo[index].tolist(), written_om[index].tolist(), ex.bases, ex.evidence)
         return _rows(values)
 
-    def records_json(self) -> list[dict[str, Any]]:
-        """``records`` for ``orjson.dumps``: the same rows, each program's contributions as one
-        ``orjson.Fragment`` (the JSON text ``orjson.dumps`` writes of its ``records`` list),
-        written from the arrays without a mapping per term."""
-        values, (written_lo, written_om, index) = self._columns()
+    def _written_values(self) -> dict[str, Any]:
+        """The JSON text of each listed program's value in the columns the applicant decides
+        (``_columns``' values as ``orjson.dumps`` writes them; the contributions as the rows
+        of ``contribution_pieces``)."""
+        s, js, n = self.s, self.listed, len(self.listed)
         ex = self.explained()
-        values["contributions"] = [orjson.Fragment(x) for x in contribution_texts(written_lo, written_om, index, ex.bases, ex.evidence)]
-        return _rows(values)
+        sh = ex.shown
+        rounded = _as_written(np.concatenate([s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds]))
+        k = len(sh.log_odds)
+        written_lo, written_om = (np.array(x, dtype=object) for x in (rounded[3 * n : 3 * n + k], rounded[3 * n + k :]))
+        return {
+            "rank": _each_written(self.rank[js].tolist()),
+            "p_interview": _each_written(rounded[:n]), "p_interview_low": _each_written(rounded[n : 2 * n]),
+            "p_interview_high": _each_written(rounded[2 * n : 3 * n]),
+            "band": _written(np.array(BANDS, dtype=object)[self.band()[js]].tolist()), "why": _written(ex.why),
+            "preferred_state": _each_written(s.preferred[0, js].tolist()),
+            "status": _written(np.array(lists.STATUS, dtype=object)[self.status[js]].tolist()),
+            "exclusion_reasons": _written(explain.exclusion_texts(s.terms, 0, js).tolist()),
+            "cautions": _written(ex.cautions),
+            "contributions": contribution_pieces(written_lo, written_om, sh.index, self.tails()),
+        }
+
+    def list_json(self, before: bytes = b"", after: bytes = b"") -> bytes:
+        """``records()`` as the JSON text ``orjson.dumps`` writes of it (between ``before`` and
+        ``after``: the text the list is part of, joined with it in one copy), put together from
+        pieces: the runs of columns only the version decides written once per version
+        (``_version_runs``), the applicant's columns from the arrays (``_written_values``),
+        laid out as one (n, pieces) table and joined at once."""
+        n = len(self.listed)
+        if not n:
+            return before + b"[]" + after
+        runs, values = iter(_version_runs(self.s.prep)), self._written_values()
+        columns: list[Any] = [b",{"]
+        for by_version, names in itertools.groupby(LIST_COLUMNS, key=lambda k: k in _BY_VERSION):
+            if by_version:
+                columns.append(next(runs)[self.listed])
+                continue
+            for name in names:
+                columns += [b"," * (name != LIST_COLUMNS[0]) + orjson.dumps(name) + b":", values[name]]
+        columns.append(b"}")
+        widths = [col.shape[1] if isinstance(col, np.ndarray) and col.ndim == 2 else 1 for col in columns]
+        pieces, at = np.empty((n, sum(widths)), dtype=object), 0
+        for col, w in zip(columns, widths, strict=True):
+            if w > 1:
+                pieces[:, at : at + w] = col
+            else:
+                pieces[:, at] = col
+            at += w
+        pieces[0, 0], pieces[-1, -1] = before + b"[{", b"}]" + after   # the ends, without copying the text
+        return b"".join(pieces.ravel().tolist())
 
     def table(self) -> pd.DataFrame:
         """Every program with its chance, band, status and rank, in the version's order."""

@@ -172,5 +172,4 @@ def size_grid(n_candidates: int, rules: ListRules) -> np.ndarray:
     top = min(rules.max_size, n_candidates)
     if top <= 0:
         return np.array([], dtype=int)
-    grid = np.arange(min(rules.min_size, top), top + 1, rules.size_step)
-    return np.unique(np.append(grid, top))
+    return np.array(sorted({*range(min(rules.min_size, top), top + 1, rules.size_step), top}), dtype=np.int64)

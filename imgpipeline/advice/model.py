@@ -148,6 +148,13 @@ class Programs:
 # --------------------------------------------------------------------------------------------
 
 
+# The applicant values ``Applicants._build`` reads as numbers (nan: not stated).
+_NUMBER_FIELDS = (
+    "step2ck_score", "step1_score", "step1_failures", "usmle_failures", "years_since_graduation",
+    "usce_hands_on_months", "usce_observership_months", "us_im_letters", "recent_clinical_work", "unexplained_gaps",
+)
+
+
 @dataclass
 class Applicants:
     """The derived applicant columns the model reads (length G), nan where not stated."""
@@ -195,8 +202,14 @@ class Applicants:
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> Applicants:
-        """``from_frame`` for typed values (``applicant.applicant_values``), without a frame."""
+        """``from_frame`` for typed values (``applicant.applicant_values``), without a frame: the
+        numbers ``_build`` reads converted at once (one (G, k) array, None as nan)."""
+        table = np.array([[r.get(name) for name in _NUMBER_FIELDS] for r in rows], dtype=float).reshape(len(rows), len(_NUMBER_FIELDS))
+        columns = {name: table[:, k] for k, name in enumerate(_NUMBER_FIELDS)}
+
         def f(name: str) -> np.ndarray:
+            if name in columns:
+                return columns[name]
             return np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows], dtype=float)
 
         def b(name: str) -> np.ndarray:
@@ -212,8 +225,8 @@ class Applicants:
         return cls(
             step2ck=f("step2ck_score"),
             step1=f("step1_score"),
-            step1_failures=np.nan_to_num(f("step1_failures")),
-            failures=np.nan_to_num(f("usmle_failures")),
+            step1_failures=nan_to(f("step1_failures")),
+            failures=nan_to(f("usmle_failures")),
             years=f("years_since_graduation"),
             hands_on=f("usce_hands_on_months"),
             observership=f("usce_observership_months"),
@@ -264,6 +277,25 @@ class Terms:
     @property
     def p(self) -> np.ndarray:
         return np.where(self.any_excluded, 0.0, sigmoid(self.logit))
+
+
+def nan_to(x: np.ndarray, value: float = 0.0) -> np.ndarray:
+    """``np.nan_to_num(x, nan=value)``, without its cost on a few values: a copy with nan
+    replaced (``np.nan_to_num`` itself where ``x`` is not float or holds an infinity)."""
+    if x.dtype.kind != "f":
+        return np.nan_to_num(x, nan=value)
+    out = np.where(np.isnan(x), value, x)
+    return out if not np.isinf(out).any() else np.nan_to_num(x, nan=value)
+
+
+def _full(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``np.broadcast_to(x, shape)``: a read-only view (of ``x`` itself when it has that shape
+    already, without the broadcast's cost)."""
+    if x.shape != shape:
+        return np.broadcast_to(x, shape)
+    view = x.view()
+    view.flags.writeable = False
+    return view
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -320,7 +352,7 @@ def program_side(c: Coefficients, ps: Programs) -> ProgramSide:
 def _step2ck(c: Coefficients, a: Applicants, side: ProgramSide) -> np.ndarray:
     """Graded Step 2 CK around the reference, costing (and earning) more at selective
     programs; not taken = the reference (0)."""
-    delta = np.nan_to_num(a.step2ck - c["step2ck_reference"])
+    delta = nan_to(a.step2ck - c["step2ck_reference"])
     return c["step2ck_per_point"] * delta[:, None] * side.step2ck_weight[None, :]
 
 
@@ -336,7 +368,7 @@ def _failures(c: Coefficients, a: Applicants) -> np.ndarray:
     """First failure, then each further one; a Step 1 failure partly offset by a strong CK."""
     n = a.failures
     raw = np.where(n >= 1, c["first_failure"], 0.0) + c["further_failure"] * np.maximum(n - 1, 0)
-    strong = np.nan_to_num(a.step2ck, nan=-1) >= c["step1_failure_offset_ck"]
+    strong = nan_to(a.step2ck, -1) >= c["step1_failure_offset_ck"]
     step1_share = np.where(n > 0, np.minimum(a.step1_failures, n) / np.maximum(n, 1), 0.0)
     relief = np.where(strong, step1_share * (1.0 - c["step1_failure_offset_fraction"]), 0.0)
     return (raw * (1.0 - relief))[:, None]
@@ -344,7 +376,7 @@ def _failures(c: Coefficients, a: Applicants) -> np.ndarray:
 
 def _older(c: Coefficients, a: Applicants) -> np.ndarray:
     """Graduated longer ago than the coefficients' YOG threshold (not stated: no)."""
-    return np.nan_to_num(a.years, nan=0.0) > c["yog_after_years"]
+    return nan_to(a.years) > c["yog_after_years"]
 
 
 def _yog(c: Coefficients, a: Applicants, side: ProgramSide) -> np.ndarray:
@@ -357,7 +389,7 @@ def _yog(c: Coefficients, a: Applicants, side: ProgramSide) -> np.ndarray:
 def usce_own(c: Coefficients, a: Applicants) -> np.ndarray:
     """The applicant's own USCE term (G,): none, observerships only, strong; not stated = 0."""
     hands = a.hands_on
-    total = hands + np.nan_to_num(a.observership)
+    total = hands + nan_to(a.observership)
     stated = ~np.isnan(hands)
     return np.where(
         stated & (total <= 0), c["no_usce"],
@@ -423,7 +455,7 @@ def applicant_parts(c: Coefficients, a: Applicants) -> dict[str, np.ndarray]:
     (``older``). The batch kernel combines them with the program side pair by pair."""
     stated = _stated(c, a)
     return {
-        "step2ck": c["step2ck_per_point"] * np.nan_to_num(a.step2ck - c["step2ck_reference"]),
+        "step2ck": c["step2ck_per_point"] * nan_to(a.step2ck - c["step2ck_reference"]),
         "failures": _failures(c, a)[:, 0],
         "usce": usce_own(c, a),
         **{k: v[:, 0] for k, v in stated.items()},
@@ -438,8 +470,14 @@ SCREENS = ("failures", "yog", "usce", "letters", "recent_clinical", "gaps")
 
 def _overlap(c: Coefficients, screens: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
     """Gives back the share ``screen_overlap`` of every negative screen term but the largest."""
-    neg = np.stack([np.broadcast_to(np.minimum(s, 0.0), shape) for s in screens])
-    return -c["screen_overlap"] * (neg.sum(axis=0) - neg.min(axis=0))
+    # The sum and the least of the negative terms, screen by screen in order: the same floats as
+    # summing their stack over its first axis (NumPy adds along an outer axis one by one), without
+    # broadcasting each screen to (G, P) first.
+    neg = [np.minimum(s, 0.0) for s in screens]
+    total, least = neg[0], neg[0]
+    for x in neg[1:]:
+        total, least = total + x, np.minimum(least, x)
+    return -c["screen_overlap"] * _full(total - least, shape)
 
 
 def compute_terms(c: Coefficients, ps: Programs, a: Applicants, *, exclude_inferred_visa: bool = True) -> Terms:
@@ -463,7 +501,7 @@ def compute_terms(c: Coefficients, ps: Programs, a: Applicants, *, exclude_infer
         "visa": visa,
     }
     terms["overlap"] = _overlap(c, [terms[k] for k in SCREENS], (G, P))
-    terms = {k: np.broadcast_to(terms[k], (G, P)) for k in TERMS}
+    terms = {k: _full(terms[k], (G, P)) for k in TERMS}
     return Terms(terms, exclusions(c, ps, a, exclude_inferred_visa=exclude_inferred_visa), (G, P))
 
 

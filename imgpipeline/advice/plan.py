@@ -264,16 +264,19 @@ def outcome_at(rec: Recommendation, data: Published, n: int, preferred_log_odds:
 def changed_profile(profile: ApplicantProfile, change: dict[str, Any], settings: Settings) -> tuple[ApplicantProfile, int, list[str]]:
     """The profile as the step says (validated again), the seasons later it is assessed, and
     the change in words. Unknown stays unknown: a change never fills a field the profile left
-    out (USCE months not stated stay not stated)."""
-    d = profile.model_dump()
+    out (USCE months not stated stay not stated). The profile's fields are validated again as
+    ``parse_profile`` reads a mapping, but the Steps and USCE it leaves as they were are passed
+    as the models they are (pydantic does not validate a model instance again): the same
+    profile as validating its whole ``model_dump()``, without checking them twice."""
+    d = dict(profile)
     words: list[str] = []
     later = 0
     for key, how in change.items():
         if key == "usce_hands_on_months":
-            if d["usce"] is None:
+            if profile.usce is None:
                 continue
-            before = d["usce"]["hands_on_months"]
-            d["usce"] = {**d["usce"], "hands_on_months": before + how["add"]}
+            before = profile.usce.hands_on_months
+            d["usce"] = {**profile.usce.model_dump(), "hands_on_months": before + how["add"]}
             words.append(f"+{how['add']:g} months of hands-on USCE ({before + how['add']:g} in all)")
         elif key == "recent_clinical_work":
             if d["recent_clinical_work"] is False and how is True:
@@ -284,9 +287,9 @@ def changed_profile(profile: ApplicantProfile, change: dict[str, Any], settings:
                 d["us_im_letters"] = how["at_least"]
                 words.append(f"{how['at_least']} letters from US IM attendings")
         elif key == "step3_passed":
-            s3 = d["step3"]
-            if how and not (s3["taken"] and s3["passed"]):
-                attempts = s3["attempts"] + 1 if s3["taken"] else 1
+            s3 = profile.step3
+            if how and not (s3.taken and s3.passed):
+                attempts = s3.attempts + 1 if s3.taken else 1
                 d["step3"] = {"taken": True, "passed": True, "attempts": attempts, "score": None}
                 words.append("Step 3 passed")
         elif key == "visa_need":

@@ -111,8 +111,10 @@ class Recommendation:
 
     def json_bytes(self) -> bytes:
         """``to_json()`` as compact JSON bytes (orjson; values ``default=str`` as the CLI's file),
-        each program's contributions written from the arrays (``Listing.records_json``)."""
-        return orjson.dumps({**self.summary(), "list": self.listing.records_json()}, default=str)
+        the list written from the arrays (``Listing.list_json``) after the summary's text, as
+        ``orjson.dumps`` writes ``{**summary, "list": ...}`` (the list's key last)."""
+        summary = orjson.dumps(self.summary(), default=str)
+        return self.listing.list_json(summary[:-1] + b',"list":', b"}")
 
     def write(self, out: str | Path) -> dict[str, Path]:
         """The list as CSV, Parquet and JSON (with the summary), every program's status and the
