@@ -36,7 +36,8 @@ from typing import Any
 import yaml
 
 from imgpipeline.settings import apply_run_environment
-from imgpipeline.web.server import HTTP_PROTOCOL, LOOP, default_workers
+from imgpipeline.web.advisors import default_processes
+from imgpipeline.web.server import HTTP_PROTOCOL, LOOP
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -50,12 +51,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(processed_dir: Path, workers: int) -> tuple[subprocess.Popen, int]:
+def start_server(processed_dir: Path, advice_processes: int) -> tuple[subprocess.Popen, int]:
+    """One uvicorn process, as ``imgpipeline serve`` runs it, with ``advice_processes``."""
     port = free_port()
-    env = {**os.environ, "IMGPIPELINE_PROCESSED_DIR": str(processed_dir)}
+    env = {**os.environ, "IMGPIPELINE_PROCESSED_DIR": str(processed_dir), "IMGPIPELINE_WEB_ADVICE_PROCESSES": str(advice_processes)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "imgpipeline.web.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--http", HTTP_PROTOCOL, "--loop", LOOP, "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--http", HTTP_PROTOCOL, "--loop", LOOP, "--log-level", "warning", "--no-access-log"],
         cwd=ROOT, env=env,
     )
     deadline = time.monotonic() + 180
@@ -165,11 +167,11 @@ def run(port: int, make_request, clients: int, duration: float, server_pid: int 
     }
 
 
-def markdown(results: dict[str, list[dict[str, Any]]], workers: int, duration: float, machine: dict[str, Any], source: str) -> str:
+def markdown(results: dict[str, list[dict[str, Any]]], advice_processes: int, duration: float, machine: dict[str, Any], source: str) -> str:
     lines = [
         f"Measured {machine['date']} on {machine['nproc']} CPUs ({machine['cpu']}), Python {machine['python']}, commit "
         f"`{machine['commit']}`; load average at the start {', '.join(f'{x:.2f}' for x in machine['load_average'] or ())}. "
-        f"uvicorn with {workers} worker(s) on 127.0.0.1, the load generator on the same machine; {duration:.0f} s per row. "
+        f"one uvicorn process with {advice_processes} advice process(es) on 127.0.0.1, the load generator on the same machine; {duration:.0f} s per row. "
         f"Published data: {source}.",
         "",
         f"| scenario | clients | requests | errors | p50 | p95 | requests/s | server CPU per request | goal (p95 < {GOAL_P95_MS:.0f} ms at {GOAL_CLIENTS}, no error) |",
@@ -198,7 +200,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per scenario and concurrency")
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--scenarios", default="program,recommend-repeat,recommend-new")
-    ap.add_argument("--workers", type=int, default=default_workers(), help="uvicorn worker processes (default: one per CPU, as imgpipeline serve; served with TCP_NODELAY on every connection: imgpipeline.web.server)")
+    ap.add_argument("--advice-processes", type=int, default=default_processes(), help="processes computing new recommendations (default: one per CPU, as imgpipeline serve; 0: in the server process)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))
@@ -208,12 +210,12 @@ def main() -> None:
     version, source = version_with_features(args.processed_dir)
     processed = version.parent.parent
     print(f"published data: {source}", flush=True)
-    proc, port = start_server(processed, args.workers)
+    proc, port = start_server(processed, args.advice_processes)
     results: dict[str, list[dict[str, Any]]] = {}
     try:
         make = scenarios(port)
         for name in args.scenarios.split(","):
-            run(port, make[name], 4, 3.0)        # warm every worker: the version read once each
+            run(port, make[name], 4, 3.0)        # warm: every advice process busy once
             results[name] = []
             for clients in (int(c) for c in args.clients.split(",")):
                 r = run(port, make[name], clients, args.duration, proc.pid)
@@ -232,7 +234,7 @@ def main() -> None:
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
-    text = markdown(results, args.workers, args.duration, m, source)
+    text = markdown(results, args.advice_processes, args.duration, m, source)
     print("\n" + text)
     if args.markdown:
         args.markdown.write_text(text + "\n")

@@ -447,7 +447,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     processed_dir: ProcessedDir = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes, each reading the version once [default: one per CPU]")] = None,
+    advice_processes: Annotated[int | None, typer.Option(min=0, help="Advice processes computing the API's new recommendations, each reading the version once (0: in the server's process) [default: one per CPU]")] = None,
 ) -> None:
     """The applicant's web page and the JSON API (FastAPI) over the current published version:
     a form for your profile, your list with its reasons, each program's evidence, the sources;
@@ -455,14 +455,17 @@ def serve(
     version is picked up by the next request. No Prefect, no Great Expectations."""
     import uvicorn
 
-    from imgpipeline.web.server import HTTP_PROTOCOL, LOOP, default_workers
+    from imgpipeline.web.advisors import default_processes
+    from imgpipeline.web.server import HTTP_PROTOCOL, LOOP
 
     if processed_dir is not None:
         os.environ["IMGPIPELINE_PROCESSED_DIR"] = str(processed_dir.resolve())
+    if advice_processes is not None:
+        os.environ["IMGPIPELINE_WEB_ADVICE_PROCESSES"] = str(advice_processes)
     settings = get_settings(processed_dir=processed_dir)
-    workers = workers or default_workers()
-    console().print(f"serving {settings.current_dir} on http://{host}:{port}/ with {workers} worker(s) (API docs at /docs); Ctrl-C stops")
-    uvicorn.run("imgpipeline.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+    n = default_processes() if settings.web_advice_processes is None else settings.web_advice_processes
+    console().print(f"serving {settings.current_dir} on http://{host}:{port}/ with {n} advice process(es) (API docs at /docs); Ctrl-C stops")
+    uvicorn.run("imgpipeline.web.app:create_app", factory=True, host=host, port=port,
                 http=HTTP_PROTOCOL, loop=LOOP, log_level="warning", access_log=False)
 
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     run_notebooks: bool = True
     # How many notebooks run at once (one kernel process each).
     notebook_workers: int = 2
+    # The web app's processes computing new recommendations for the API (``web.advisors``):
+    # None, one per CPU; 0, none (computed in the server's own process).
+    web_advice_processes: int | None = Field(default=None, ge=0)
     # The rulebook, read on first use and kept by this settings object (not per process).
     _rulebook: Rulebook | None = PrivateAttr(default=None)
 

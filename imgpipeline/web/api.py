@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from imgpipeline.advice.profile import ApplicantProfile, ProfileError, parse_profile
 from imgpipeline.vocabulary import PROGRAM_TIERS, US_STATES
@@ -47,7 +46,7 @@ async def api_recommend(request: Request, web: Web) -> JSONResponse:
         profile = parse_profile(body, settings=web.settings)
     except ProfileError as exc:
         return JSONResponse(problems_json(exc.problems), status_code=422)
-    body = await run_in_threadpool(web.advise_json, profile)
+    body = await web.advise_json(profile)
     return Response(body, media_type="application/json")
 
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -89,9 +92,24 @@ async def _too_large(send: Send, limit: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+@asynccontextmanager
+async def _advisors(app: FastAPI) -> AsyncIterator[None]:
+    """The advice processes started with the server (each reads the version as it starts,
+    while the server already answers) and stopped with it."""
+    advisors = app.state.web.advisors
+    if advisors is not None:
+        advisors.start_warming()
+    try:
+        yield
+    finally:
+        if advisors is not None:
+            advisors.close()
+
+
 def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The app over ``settings``' processed folder (its ``current`` version, resolved per request)."""
     app = FastAPI(
+        lifespan=_advisors,
         title="imgpipeline",
         summary="Which US internal-medicine programs an IMG should apply to, each program's chance of interviewing them, and why.",
         version="1",
@@ -110,6 +128,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
     compiled.install()
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(NotPublished, _not_published)
+    app.add_exception_handler(BrokenProcessPool, _advice_lost)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _crash)
     app.include_router(pages.router)
@@ -153,6 +172,13 @@ async def _not_published(request: Request, exc: NotPublished) -> Response:
     if _is_api(request):
         return JSONResponse({"detail": [{"field": "version", "message": str(exc)}]}, status_code=503)
     return _error_page(request, 503, "Nothing published yet", str(exc))
+
+
+async def _advice_lost(request: Request, exc: BrokenProcessPool) -> Response:
+    """An advice process died (``web.advisors``): this request is lost, new processes start."""
+    log.error("request %s lost its advice process: %s", request.url.path, exc)
+    message = "the process computing this recommendation stopped; new ones are starting: ask again"
+    return JSONResponse({"detail": [{"field": "server", "message": message}]}, status_code=503, headers={"Retry-After": "5"})
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> Response:

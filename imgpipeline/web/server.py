@@ -9,29 +9,20 @@ connections keep Nagle's algorithm on. A response is written in two sends (the h
 body): the second waits for the client's ACK of the first, which a client delays up to 40 ms.
 Every response then took at least 40 ms with 2 workers. ``NoDelayHttpTools`` sets the option
 itself, whatever the socket's origin; ``imgpipeline serve``, the tests and ``python -m
-bench.web`` use it (``uvicorn --http imgpipeline.web.server:NoDelayHttpTools --loop uvloop``)."""
+bench.web`` use it (``uvicorn --http imgpipeline.web.server:NoDelayHttpTools --loop uvloop``).
+
+``imgpipeline serve`` runs one server process: the second core serves through the advice
+processes (``web.advisors``), which take requests, not connections, from one queue."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HTTP_PROTOCOL = "imgpipeline.web.server:NoDelayHttpTools"
 LOOP = "uvloop"
-
-
-def default_workers() -> int:
-    """One worker process per CPU this process may run on: a new recommendation is CPU-bound
-    Python (one at a time per process), so a second core serves only through a second process.
-    On 2 cores, 2 workers answered 8 concurrent new profiles with p95 83 ms against 181 ms for
-    one (docs/benchmarks.md, "Web API"); each worker holds its own copy of the version."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # no sched_getaffinity (macOS)
-        return max(1, os.cpu_count() or 1)
 
 
 def set_nodelay(transport: asyncio.BaseTransport) -> bool:

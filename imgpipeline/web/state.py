@@ -8,12 +8,14 @@ import functools
 import gc
 import json
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imgpipeline.advice.profile import ApplicantProfile
@@ -21,9 +23,11 @@ from imgpipeline.advice.published import Published, load_published, resolve_vers
 from imgpipeline.advice.recommend import Recommendation, recommend
 from imgpipeline.settings import Settings
 from imgpipeline.text import pct
+from imgpipeline.web.advisors import Advisors, default_processes
 from imgpipeline.web.data import REGION_OF_STATE, VersionData, load_version_data
 
 HERE = Path(__file__).parent
+JSON_CACHE = 128     # the API's answers kept (about 0.2 MB each)
 REGIONS = ("Northeast", "Midwest", "South", "West", "Territory")
 TIER_LABEL = {
     "community": "community / community-based academic",
@@ -71,8 +75,13 @@ class WebState:
         # does not wait for it.
         self._compute = threading.RLock()
         self._cached = functools.lru_cache(maxsize=128)(self._recommend)
-        self._cached_json = functools.lru_cache(maxsize=128)(self._recommend_json)
+        self._json: OrderedDict[tuple[Path, _Key], bytes] = OrderedDict()   # the API's answers, last used last
         self._settled: set[Path] = set()
+        # The API's new recommendations: computed by advice processes (``web.advisors``), one
+        # per CPU unless the settings say otherwise; 0: in this process.
+        n = settings.web_advice_processes
+        n = default_processes() if n is None else n
+        self.advisors = Advisors(settings, n) if n > 0 else None
 
     def version_folder(self) -> Path:
         folder = resolve_version(self.settings)
@@ -111,10 +120,26 @@ class WebState:
         ask for the same one."""
         return self._cached(self.version_folder(), _key(profile))
 
-    def advise_json(self, profile: ApplicantProfile) -> bytes:
+    async def advise_json(self, profile: ApplicantProfile) -> bytes:
         """``Recommendation.to_json()`` as JSON bytes: the object the CLI writes to
-        recommendation.json (the same values; written compactly, by orjson)."""
-        return self._cached_json(self.version_folder(), _key(profile))
+        recommendation.json (the same values; written compactly, by orjson). Computed by the
+        first free advice process (else in a thread of this one); the last ``JSON_CACHE``
+        answers are kept per version and profile."""
+        folder = resolve_version(self.settings)
+        if folder not in self._settled:
+            await run_in_threadpool(self._settle, folder)   # a new version, read once
+        key = (folder, _key(profile))
+        body = self._json.get(key)
+        if body is None:
+            if self.advisors is not None:
+                body = await self.advisors.advise_json(folder, profile)
+            else:
+                body = await run_in_threadpool(self._recommend_json, folder, key[1])
+            self._json[key] = body
+            while len(self._json) > JSON_CACHE:
+                self._json.popitem(last=False)
+        self._json.move_to_end(key)
+        return body
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return self.templates.TemplateResponse(request, name, {"has_swagger": self.has_swagger, **context}, status_code=status)

@@ -1,0 +1,93 @@
+"""The advice processes (``web.advisors``): the API's new recommendations computed by a pool of
+spawned processes are the bytes the server computes itself, many at once; a dead advice process
+fails one request (503, ask again; no stack trace) and new processes serve the next. Real processes, the
+real app served by uvicorn, a real published version."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import yaml
+
+from imgpipeline.advice.profile import parse_profile
+from imgpipeline.advice.published import load_published, resolve_version
+from imgpipeline.advice.recommend import recommend
+from imgpipeline.settings import Settings
+from imgpipeline.web.advisors import Advisors
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+
+
+def example(name: str, step2ck: int | None = None) -> dict:
+    p = yaml.safe_load((EXAMPLES / f"{name}.yaml").read_text())
+    if step2ck is not None:
+        p["step2ck"]["score"] = step2ck
+        p["profile_id"] = f"{name}-{step2ck}"
+    return p
+
+
+def here(settings: Settings, body: dict) -> bytes:
+    """What the server computes in its own process for ``body``."""
+    return recommend(parse_profile(body, settings=settings), load_published(resolve_version(settings)), settings=settings).json_bytes()
+
+
+def test_advice_processes_answer_many_at_once_what_the_server_computes(published: Settings):
+    bodies = [example(n, s) for n in ("moderately_low_j1", "very_high_h1b") for s in (222, 236, 248)]
+    folder = resolve_version(published)
+    advisors = Advisors(published, 2)
+
+    async def all_at_once() -> list[bytes]:
+        profiles = [parse_profile(b, settings=published) for b in bodies]
+        return await asyncio.gather(*(advisors.advise_json(folder, p) for p in profiles))
+
+    try:
+        got = asyncio.run(all_at_once())
+    finally:
+        advisors.close()
+    assert got == [here(published, b) for b in bodies]
+    assert len({orjson.loads(g)["profile_id"] for g in got}) == len(bodies)
+
+
+def test_no_advice_processes_computes_in_the_server(published: Settings):
+    from tests.served import serve_app
+
+    settings = published.model_copy(update={"web_advice_processes": 0})
+    before = {p.pid for p in multiprocessing.active_children()}
+    with serve_app(settings) as base, httpx.Client(base_url=base, timeout=120) as c:
+        r = c.post("/api/recommend", json=example("very_high_h1b", 231))
+        assert r.status_code == 200, r.text
+        assert [p for p in multiprocessing.active_children() if p.pid not in before] == []
+    assert r.content == here(published, example("very_high_h1b", 231))
+
+
+def test_a_dead_advice_process_fails_one_request_and_new_ones_serve_the_next(published: Settings):
+    from tests.served import serve_app
+
+    settings = published.model_copy(update={"web_advice_processes": 1})
+    before = {p.pid for p in multiprocessing.active_children()}
+    with serve_app(settings) as base, httpx.Client(base_url=base, timeout=120) as c:
+        assert c.post("/api/recommend", json=example("moderately_low_j1", 230)).status_code == 200
+        mine = [p for p in multiprocessing.active_children() if p.pid not in before]
+        assert len(mine) == 1
+        os.kill(mine[0].pid, signal.SIGKILL)
+        mine[0].join(30)
+        failed = c.post("/api/recommend", json=example("moderately_low_j1", 240))
+        assert failed.status_code == 503 and failed.headers["retry-after"] == "5"
+        assert "stopped" in failed.json()["detail"][0]["message"] and failed.json()["detail"][0]["field"] == "server"
+        again = c.post("/api/recommend", json=example("moderately_low_j1", 240))
+        assert again.status_code == 200, again.text
+    assert again.content == here(published, example("moderately_low_j1", 240))
+
+
+def test_advice_processes_must_be_at_least_one(published: Settings):
+    with pytest.raises(ValueError, match="at least 1"):
+        Advisors(published, 0)
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        Settings(web_advice_processes=-1)
