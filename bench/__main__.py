@@ -192,18 +192,20 @@ def goals(lat: dict[str, Any], cli: dict[str, float], base: dict[str, float], co
             continue
         r = c["pairs_per_s_score"]
         cpu = f" ({c['pairs'] / c['score_cpu_s'] / 1e6:.1f} M per CPU-second)" if c.get("score_cpu_s") else ""
-        rows.append((f"batch core, {c['profiles']:,} profiles", f"{r / 1e6:.1f} M pairs/s{cpu}", f">= {GOAL_CORE_PAIRS_PER_S / 1e6:g} M pairs/s", verdict(r >= GOAL_CORE_PAIRS_PER_S)))
+        first = f"; the process's first batch {c['pairs_per_s_first'] / 1e6:.1f} M" if c.get("pairs_per_s_first") else ""
+        rows.append((f"batch core, {c['profiles']:,} profiles (median of the batches after the first)", f"{r / 1e6:.1f} M pairs/s{cpu}{first}", f">= {GOAL_CORE_PAIRS_PER_S / 1e6:g} M pairs/s", verdict(r >= GOAL_CORE_PAIRS_PER_S)))
         if c.get("duckdb_pairs_per_s"):
             d = c["duckdb_pairs_per_s"]
+            r = c.get("pairs_per_s_first", r)   # DuckDB runs once: against the core's first batch
             same = c["duckdb_same_lists"] and c["duckdb_max_abs_diff_pairs"] <= 1e-9 and c["duckdb_max_abs_diff_listed"] <= 1e-9
-            rows.append((f"core / DuckDB ({c['duckdb_threads']} threads), {c['profiles']:,} profiles", f"{r / 1e6:.1f} / {d / 1e6:.1f} M pairs/s = {r / d:.2f}x", "> 1x, same P (1e-9) and lists", verdict(r > d and same)))
+            rows.append((f"core (first batch) / DuckDB ({c['duckdb_threads']} threads), {c['profiles']:,} profiles", f"{r / 1e6:.1f} / {d / 1e6:.1f} M pairs/s = {r / d:.2f}x", "> 1x, same P (1e-9) and lists", verdict(r > d and same)))
     for f in flows:
         if f["runner"] != "default" or f["profiles"] < 100_000:
             continue
         rows.append((f"batch flow peak RSS, {f['profiles']:,} profiles", f"{f['peak_rss_mb']:,.0f} MB", f"< {GOAL_FLOW_RSS_MB:,.0f} MB", verdict(f["peak_rss_mb"] < GOAL_FLOW_RSS_MB)))
         c = by_n.get(f["profiles"])
         if c:
-            core_s = c["read_validate_s"] + c["score_s"]
+            core_s = c["read_validate_s"] + c.get("score_first_s", c["score_s"])   # one-off runs, both
             ratio = f["wall_s"] / core_s
             rows.append((f"batch flow wall / core (read + score), {f['profiles']:,} profiles", f"{f['wall_s']:.1f} s / {core_s:.1f} s = {ratio:.2f}x", f"< {GOAL_FLOW_OVER_CORE:g}x", verdict(ratio < GOAL_FLOW_OVER_CORE)))
     return rows
@@ -241,7 +243,7 @@ def markdown(m: dict[str, Any], source: str, lat: dict[str, Any], cli: dict[str,
         "",
         "### Batch scoring, in process (`read_profiles` + `score_profiles`; no Prefect, GX or writing), and DuckDB",
         "",
-        "| profiles | pairs | rows out | read + validate | score (CPU) | pairs/s (score) | pairs/s (read + score) | peak RSS | DuckDB (CPU) | DuckDB pairs/s | core / DuckDB | same lists | max abs diff P (listed / all pairs of 500 applicants) |",
+        "| profiles | pairs | rows out | read + validate | score (CPU): median of the batches after the first; the first | pairs/s (score) | pairs/s (read + score) | peak RSS | DuckDB (CPU) | DuckDB pairs/s | core / DuckDB | same lists | max abs diff P (listed / all pairs of 500 applicants) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in core:
@@ -251,7 +253,7 @@ def markdown(m: dict[str, Any], source: str, lat: dict[str, Any], cli: dict[str,
             if c.get("duckdb_s") else "- | - | - | - | -"
         )
         lines.append(
-            f"| {c['profiles']:,} | {c['pairs']:,} | {c['rows_out']:,} | {c['read_validate_s']:.2f} s | {c['score_s']:.2f} s ({c['score_cpu_s']:.2f} s) | "
+            f"| {c['profiles']:,} | {c['pairs']:,} | {c['rows_out']:,} | {c['read_validate_s']:.2f} s | {c['score_s']:.2f} s ({c['score_cpu_s']:.2f} s); {c.get('score_first_s', c['score_s']):.2f} s ({c.get('score_first_cpu_s', c['score_cpu_s']):.2f} s) | "
             f"{c['pairs_per_s_score']:,.0f} | {c['pairs_per_s_read_and_score']:,.0f} | {c['peak_rss_mb']:,.0f} MB | {duck} |"
         )
     lines += [
@@ -325,7 +327,8 @@ def main() -> None:
         core.append(c)
         print(
             f"batch core {n:>7,}: read {c['read_validate_s']:.2f} s, score {c['score_s']:.2f} s (CPU {c['score_cpu_s']:.2f} s: {c['pairs'] / c['score_cpu_s'] / 1e6:.1f} M pairs per CPU-second), "
-            f"{c['pairs_per_s_score'] / 1e6:.1f} M pairs/s scoring (goal >= {GOAL_CORE_PAIRS_PER_S / 1e6:g} M; {c['pairs_per_s_read_and_score'] / 1e6:.1f} M with reading), "
+            f"{c['pairs_per_s_score'] / 1e6:.1f} M pairs/s scoring, the median of {len(c['score_runs_s'])} batches after the first (goal >= {GOAL_CORE_PAIRS_PER_S / 1e6:g} M); "
+            f"the process's first batch {c['score_first_s']:.2f} s (CPU {c['score_first_cpu_s']:.2f} s): {c['pairs_per_s_first'] / 1e6:.1f} M pairs/s, {c['pairs_per_s_read_and_score'] / 1e6:.1f} M with reading; "
             f"{c['rows_out']:,} rows, peak RSS {c['peak_rss_mb']:,.0f} MB",
             flush=True,
         )

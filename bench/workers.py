@@ -64,10 +64,16 @@ def latency(version_dir: str, repeats: int) -> dict[str, Any]:
     return out
 
 
+CORE_RUNS = 3   # timed batches after the first, in the same process: the median is the core's rate
+
+
 def batch_core(version_dir: str, n: int, duck: bool = True) -> dict[str, Any]:
-    """read_profiles + score_profiles (no Prefect, no GX, no writing) for n random profiles;
-    then the same model as DuckDB SQL (threads = cores) on the same profiles, checked to give
-    the same P(interview) (within 1e-9) and the same lists."""
+    """read_profiles + score_profiles (no Prefect, no GX, no writing) for n random profiles:
+    the first batch of the process (its memory faulted in fresh, as a one-off run pays it),
+    then ``CORE_RUNS`` more of the same batch (the previous result freed, as a service or the
+    flow's chunk after chunk runs): their median is the core's rate. Then the same model as
+    DuckDB SQL (threads = cores) on the same profiles, checked to give the same P(interview)
+    (within 1e-9) and the same lists."""
     from imgpipeline.advice import batch as bt
     from imgpipeline.advice.published import load_published
 
@@ -78,11 +84,15 @@ def batch_core(version_dir: str, n: int, duck: bool = True) -> dict[str, Any]:
         profiles = bt.read_profiles(path)
         t_read, c_read = time.perf_counter() - t0, time.process_time() - c0
         bt.score_profiles(profiles.chunks(200)[0], data)  # warm: the version's arrays prepared once, the kernel loaded
-        t0, c0 = time.perf_counter(), time.process_time()
-        apps, recs = bt.score_profiles(profiles, data, chunk_size=5000)
-        t_score, c_score = time.perf_counter() - t0, time.process_time() - c0
+        runs = []
+        for _ in range(1 + CORE_RUNS):
+            apps = recs = None   # the previous batch's rows freed first
+            t0, c0 = time.perf_counter(), time.process_time()
+            apps, recs = bt.score_profiles(profiles, data, chunk_size=5000)
+            runs.append((time.perf_counter() - t0, time.process_time() - c0))
     pairs = n * data.n
     rss_core = peak_rss_mb()
+    t_score, c_score = statistics.median_low(runs[1:]) if CORE_RUNS else runs[0]   # by wall time
     out_duck = duckdb_compare(data, profiles, apps, recs, pairs) if duck else {}
     return {
         "profiles": n,
@@ -95,8 +105,12 @@ def batch_core(version_dir: str, n: int, duck: bool = True) -> dict[str, Any]:
         # users of a shared machine.
         "read_validate_cpu_s": c_read,
         "score_cpu_s": c_score,
+        "score_first_s": runs[0][0],
+        "score_first_cpu_s": runs[0][1],
+        "score_runs_s": [w for w, _ in runs[1:]],
         "pairs_per_s_score": pairs / t_score,
-        "pairs_per_s_read_and_score": pairs / (t_read + t_score),
+        "pairs_per_s_first": pairs / runs[0][0],
+        "pairs_per_s_read_and_score": pairs / (t_read + runs[0][0]),
         "peak_rss_mb": rss_core,
         **out_duck,
     }
@@ -206,7 +220,7 @@ def main(argv: list[str]) -> None:
     elif what == "core":
         out = batch_core(version_dir, int(rest[0]), duck=(rest[1:] or ["duck"])[0] == "duck")
         if out.get("duckdb_s"):
-            out["core_over_duckdb"] = out["pairs_per_s_score"] / out["duckdb_pairs_per_s"]
+            out["core_over_duckdb"] = out["pairs_per_s_first"] / out["duckdb_pairs_per_s"]   # each run once
     elif what == "growth":
         from bench.growth import refresh_grown
 
