@@ -91,3 +91,45 @@ def test_advice_processes_must_be_at_least_one(published: Settings):
         Advisors(published, 0)
     with pytest.raises(ValueError, match="greater than or equal to 0"):
         Settings(web_advice_processes=-1)
+
+
+def _children(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+def test_advice_processes_end_with_a_killed_server(published: Settings):
+    """`imgpipeline serve` killed (no shutdown of its pool): its advice processes end too, not
+    left holding their copy of the version."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).parent / "imgpipeline"
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--processed-dir", str(published.processed_dir), "--advice-processes", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while len(_children(proc.pid)) < 3:   # two advice processes and multiprocessing's resource tracker
+            assert proc.poll() is None and time.monotonic() < deadline, "imgpipeline serve did not start its advice processes"
+            time.sleep(0.2)
+        advisors = {p for p in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        assert len(advisors) == 2
+    finally:
+        proc.kill()
+        proc.wait(30)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{p}").exists() and b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes() for p in advisors):
+        assert time.monotonic() < deadline, f"advice processes {sorted(advisors)} outlived the killed server"
+        time.sleep(0.2)

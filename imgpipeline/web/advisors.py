@@ -23,6 +23,7 @@ import asyncio
 import gc
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -55,11 +56,22 @@ def start(settings: Settings) -> None:
     from imgpipeline.advice import compiled
 
     _SETTINGS[:] = [settings]
+    threading.Thread(target=_exit_with_server, name="imgpipeline-server-watch", daemon=True).start()
     compiled.install()
     try:
         settle(resolve_version(settings))
     except NotPublished:
         pass   # nothing published yet: the first request reads what is published by then
+
+
+def _exit_with_server() -> None:
+    """End this advice process when the server's process ends, however it ends (killed, it
+    cannot shut its pool down): the pool's queues never tell a waiting process, which would
+    otherwise hold its copy of the version for good."""
+    server = multiprocessing.parent_process()
+    if server is not None:
+        multiprocessing.connection.wait([server.sentinel])
+        os._exit(0)
 
 
 def settle(folder: Path) -> None:
