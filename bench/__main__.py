@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from imgpipeline.settings import apply_run_environment
+from imgpipeline.settings import apply_run_environment, usable_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -51,7 +51,7 @@ def machine() -> dict[str, Any]:
         commit = ""
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "nproc": usable_cpus(),
         "memory_gb": round(mem_gb, 1) if mem_gb else None,
         "cpu": cpu,
         "python": platform.python_version(),

@@ -35,8 +35,7 @@ from typing import Any
 
 import yaml
 
-from imgpipeline.settings import apply_run_environment
-from imgpipeline.web.advisors import default_processes
+from imgpipeline.settings import apply_run_environment, usable_cpus
 from imgpipeline.web.server import HTTP_PROTOCOL, LOOP
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -200,7 +199,7 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per scenario and concurrency")
     ap.add_argument("--clients", default="1,8,32")
     ap.add_argument("--scenarios", default="program,recommend-repeat,recommend-new")
-    ap.add_argument("--advice-processes", type=int, default=default_processes(), help="processes computing new recommendations (default: one per CPU, as imgpipeline serve; 0: in the server process)")
+    ap.add_argument("--advice-processes", type=int, default=usable_cpus(), help="processes computing new recommendations (default: one per CPU, as imgpipeline serve; 0: in the server process)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
     os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect" / "bench"))

@@ -126,7 +126,7 @@ def duckdb_compare(data: Any, profiles: Any, apps: Any, recs: Any, pairs: int) -
     from imgpipeline.advice.model import Applicants, compute_terms
     from imgpipeline.advice.risk import assess_frame
     from imgpipeline.advice.risk import rules as risk_rules
-    from imgpipeline.settings import Settings
+    from imgpipeline.settings import Settings, usable_cpus
 
     settings = Settings()
     rules = list_rules(settings)
@@ -134,7 +134,7 @@ def duckdb_compare(data: Any, profiles: Any, apps: Any, recs: Any, pairs: int) -
     tier = assess_frame(frame, risk_rules(settings))["risk_rank"].to_numpy()
     a = Applicants.from_frame(frame)
     table = duck.applicant_frame(a, tier, profiles.preferred, apps["programs_listed"].to_numpy())
-    threads = len(os.sched_getaffinity(0))
+    threads = usable_cpus()
     c0 = time.process_time()
     got, seconds = duck.run(data, rules, table, threads)
     cpu = time.process_time() - c0

@@ -455,7 +455,6 @@ def serve(
     version is picked up by the next request. No Prefect, no Great Expectations."""
     import uvicorn
 
-    from imgpipeline.web.advisors import default_processes
     from imgpipeline.web.server import HTTP_PROTOCOL, LOOP
 
     if processed_dir is not None:
@@ -463,8 +462,7 @@ def serve(
     if advice_processes is not None:
         os.environ["IMGPIPELINE_WEB_ADVICE_PROCESSES"] = str(advice_processes)
     settings = get_settings(processed_dir=processed_dir)
-    n = default_processes() if settings.web_advice_processes is None else settings.web_advice_processes
-    console().print(f"serving {settings.current_dir} on http://{host}:{port}/ with {n} advice process(es) (API docs at /docs); Ctrl-C stops")
+    console().print(f"serving {settings.current_dir} on http://{host}:{port}/ with {settings.advice_processes} advice process(es) (API docs at /docs); Ctrl-C stops")
     uvicorn.run("imgpipeline.web.app:create_app", factory=True, host=host, port=port,
                 http=HTTP_PROTOCOL, loop=LOOP, log_level="warning", access_log=False)
 

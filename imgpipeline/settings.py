@@ -3,6 +3,7 @@ environment variable or by the CLI (which builds a ``Settings`` with explicit va
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,14 @@ if TYPE_CHECKING:
     from imgpipeline.rulebook import Rulebook
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (the machine's, where the system cannot say)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no sched_getaffinity (macOS)
+        return max(1, os.cpu_count() or 1)
 
 
 class Settings(BaseSettings):
@@ -67,6 +76,11 @@ class Settings(BaseSettings):
     web_advice_processes: int | None = Field(default=None, ge=0)
     # The rulebook, read on first use and kept by this settings object (not per process).
     _rulebook: Rulebook | None = PrivateAttr(default=None)
+
+    @property
+    def advice_processes(self) -> int:
+        """``web_advice_processes``, not set read as one per usable CPU."""
+        return usable_cpus() if self.web_advice_processes is None else self.web_advice_processes
 
     @property
     def rulebook(self) -> Rulebook:

@@ -236,7 +236,7 @@ def test_why_and_the_shown_log_odds_read_from_their_memos_as_computed(recs: dict
     for rec in recs.values():
         s, js = rec.listing.s, rec.listing.listed
         offset = s.prep.data.coefficients["calibration_offset"]
-        explain._SHOWN._values.clear()
+        explain._shown_memo.cache_clear()
         for _ in range(2):
             shown = explain.Shown.of(explain.term_values(s.terms, 0, js))
             values = shown.log_odds[shown.index]

@@ -58,7 +58,7 @@ from imgpipeline.advice.risk import Columns, assess_frame, list_sizes, named_row
 from imgpipeline.advice.risk import rules as risk_rules
 from imgpipeline.advice.safe_input import Limits, binary_kind, load_yaml_file, one_line
 from imgpipeline.errors import PipelineError
-from imgpipeline.settings import Settings, given
+from imgpipeline.settings import Settings, given, usable_cpus
 from imgpipeline.tables.batch_applicants import SIZE_RULES
 from imgpipeline.vocabulary import BANDS, RISK_TIERS, VISA_NEEDS
 
@@ -101,7 +101,7 @@ PARSE_BATCH = 10_000
 # the threads take in turn (judgement: a block is a few milliseconds, so both cores stay busy
 # while another chunk's rows are built under the GIL, and a call's overhead is nothing).
 # Each key is computed alone: the rows do not depend on the threads or the blocks.
-THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+THREADS = usable_cpus()
 KEYS_PER_BLOCK = 256
 
 
@@ -1039,14 +1039,13 @@ class _InOrder:
     def __init__(self, v: _Version, chunks: int, capacity: int) -> None:
         self.v, self.into = v, _row_arrays(capacity)
         self.start: list[int] = [0] * (chunks + 1)
-        self.known = [threading.Event() for _ in range(chunks + 1)]
-        self.known[0].set()
+        self.known = _Turns(chunks)
 
     def place(self, i: int, rows: int) -> None:
         """Chunk i holds ``rows`` rows (0 when it failed: the next chunks go on)."""
-        self.known[i].wait()
+        self.known.wait(i)
         self.start[i + 1] = self.start[i] + rows
-        self.known[i + 1].set()
+        self.known.done(i)
 
     def half(self, scored: _Scored, a: int, b: int, lo: int) -> tuple[pa.Array, pa.Array]:
         """Applicants a..b of the chunk: their listed rows (from row lo of the result) and

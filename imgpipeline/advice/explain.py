@@ -4,6 +4,7 @@ come from ``model.compute_terms``."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -246,20 +247,18 @@ def term_values(terms: Terms, g: int, js: Any) -> np.ndarray:
     return np.stack([terms.terms[t][g, js] for t in TERMS], axis=1) if len(js) else np.zeros((0, len(TERMS)))
 
 
-class _Memo:
-    """A bounded memo of a pure function's values (started again when it holds ``size``)."""
-
-    def __init__(self, size: int) -> None:
-        self.size, self._values = size, {}
-
-    def get(self) -> dict[Any, Any]:
-        if len(self._values) > self.size:
-            self._values = {}
-        return self._values
+def _shown(v: float) -> tuple[float, float]:
+    """A log-odds as shown and its odds multiplier."""
+    return round(v, 6), float(f"{math.exp(v):.6g}")
 
 
-_SHOWN = _Memo(1 << 16)   # log-odds -> (as shown, odds multiplier)
-_WHY = _Memo(1 << 16)     # (label, log-odds) -> its words in ``why``
+_shown_memo = functools.lru_cache(maxsize=1 << 16)(_shown)   # a zero's sign is its own: never from it
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _why_words(label: str, v: float) -> str:
+    """A term's words in ``why``."""
+    return f"x{math.exp(v):.2f} {label}"
 
 
 @dataclass(frozen=True)
@@ -276,12 +275,7 @@ class Shown:
     @classmethod
     def of(cls, values: np.ndarray) -> Shown:
         distinct, index = np.unique(values, return_inverse=True)
-        pairs, memo = [], _SHOWN.get()
-        for v in distinct.tolist():
-            pair = memo.get(v) if v != 0.0 else None   # a zero's sign is its own: never from the memo
-            if pair is None:
-                pair = memo[v] = (round(v, 6), float(f"{math.exp(v):.6g}"))
-            pairs.append(pair)
+        pairs = [_shown_memo(v) if v != 0.0 else _shown(v) for v in distinct.tolist()]
         lo, om = np.array(pairs, dtype=float).reshape(len(pairs), 2).T
         return cls(values, index.reshape(values.shape), lo.copy(), om.copy())
 
@@ -339,56 +333,33 @@ def why_rows(log_odds: np.ndarray, offset: float, top: int = 4, terms: tuple[str
     # Each distinct (term, value) among the cells worded once (a value often repeats across
     # programs), and read from a memo of (label, value) across calls.
     cells, where = np.unique(order + 1j * np.take_along_axis(value, order, axis=1), return_inverse=True)
-    words = _WHY.get()
-    said = []
-    for i, v in zip(cells.real.astype(int).tolist(), cells.imag.tolist(), strict=True):
-        if (labels[i], v) not in words:
-            words[(labels[i], v)] = f"x{math.exp(v):.2f} {labels[i]}"
-        said.append(words[(labels[i], v)])
+    said = [_why_words(labels[i], v) for i, v in zip(cells.real.astype(int).tolist(), cells.imag.tolist(), strict=True)]
     rows = np.array(said, dtype=object)[where.reshape(order.shape)].tolist() if said else [[]] * len(kept)
     return [", ".join(row[:m]) or "as the typical applicant at the average program" for row, m in zip(rows, kept, strict=True)]
 
 
 def cautions(a: Applicants, ps: Programs, g: int, j: int) -> list[str]:
     """What to check before applying to program j."""
-    out = []
-    need = str(a.visa_need[g])
-    if need != "none" and visa_state(ps, need)[j] == "unknown":
-        out.append(f"{VISA_LABEL[need]} sponsorship unknown: confirm with the program")
-    if need == "h1b" and not a.step3_passed[g]:
-        out.append("H-1B: many H-1B programs require Step 3 passed")
-    if ps.ecfmg_required[j]:
-        out.append("the program requires ECFMG certification")
-    if ps.usce_policy[j]:
-        out.append(f"the program states USCE {ps.usce_policy[j]}")
-    if ps.yog_tolerance[j] == "stated_preference":
-        out.append("the program states a preferred graduation window")
-    for step, mins, score in (("Step 2 CK", ps.step2_min_2016, a.step2ck), ("Step 1", ps.step1_min_2016, a.step1)):
-        if mins[j] == mins[j] and score[g] < mins[j]:
-            out.append(f"2016 FREIDA listed a {step} minimum of {mins[j]:.0f} (dated: confirm the current policy)")
-    return out
+    return caution_lists(a, ps, g, [j])[0]
 
 
-def _program_cautions(ps: Programs) -> np.ndarray:
+def _program_cautions(ps: Programs) -> list[tuple[str, ...]]:
     """The cautions that read the program only (ECFMG, USCE policy, a preferred graduation
-    window), '; '-joined per program: once per version (cached on ``ps``)."""
+    window), per program: once per version (cached on ``ps``)."""
     hit = ps.__dict__.get("_cautions")
     if hit is None:
         rows = zip(ps.ecfmg_required.tolist(), ps.usce_policy.tolist(), ps.yog_tolerance.tolist(), strict=True)
-        hit = ps.__dict__["_cautions"] = np.array([
-            "; ".join(filter(None, (
-                "the program requires ECFMG certification" if ecfmg else "",
-                f"the program states USCE {usce}" if usce else "",
-                "the program states a preferred graduation window" if yog == "stated_preference" else "",
-            )))
-            for ecfmg, usce, yog in rows
-        ], dtype=object)
+        hit = ps.__dict__["_cautions"] = [tuple(filter(None, (
+            "the program requires ECFMG certification" if ecfmg else "",
+            f"the program states USCE {usce}" if usce else "",
+            "the program states a preferred graduation window" if yog == "stated_preference" else "",
+        ))) for ecfmg, usce, yog in rows]
     return hit
 
 
-def caution_texts(a: Applicants, ps: Programs, g: int, js: Any) -> list[str]:
-    """``cautions`` of applicant g at each program of ``js``, '; '-joined (the same texts in the
-    same order: the visa's, the applicant's own, the program's, the 2016 minimums')."""
+def caution_lists(a: Applicants, ps: Programs, g: int, js: Any) -> list[list[str]]:
+    """What applicant g should check before applying to each program of ``js``, in order: the
+    visa's, the applicant's own, the program's, the 2016 minimums'."""
     js = np.asarray(js, dtype=np.intp)
     need = str(a.visa_need[g])
     none = [""] * len(js)
@@ -405,8 +376,13 @@ def caution_texts(a: Applicants, ps: Programs, g: int, js: Any) -> list[str]:
             f"2016 FREIDA listed a {step} minimum of {m:.0f} (dated: confirm the current policy)" if b else ""
             for m, b in zip(mins.tolist(), below.tolist(), strict=True)
         ] if below.any() else none)
-    program = _program_cautions(ps)[js].tolist()
-    return ["; ".join(filter(None, (v, own, p, ck, s1))) for v, p, ck, s1 in zip(visa, program, *minimums, strict=True)]
+    programs = _program_cautions(ps)
+    return [[x for x in (v, own, *programs[j], ck, s1) if x] for v, j, ck, s1 in zip(visa, js.tolist(), *minimums, strict=True)]
+
+
+def caution_texts(a: Applicants, ps: Programs, g: int, js: Any) -> list[str]:
+    """``caution_lists``, each '; '-joined."""
+    return ["; ".join(row) for row in caution_lists(a, ps, g, js)]
 
 
 def exclusion_reasons(terms: Terms, j: int, g: int = 0) -> list[str]:

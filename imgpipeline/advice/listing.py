@@ -252,23 +252,10 @@ class Listing:
         """The JSON text of each listed program's value in the columns the applicant decides
         (``_columns``' values as ``orjson.dumps`` writes them; the contributions as the rows
         of ``contribution_pieces``)."""
-        s, js, n = self.s, self.listed, len(self.listed)
-        ex = self.explained()
-        sh = ex.shown
-        rounded = _as_written(np.concatenate([s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds]))
-        k = len(sh.log_odds)
-        written_lo, written_om = (np.array(x, dtype=object) for x in (rounded[3 * n : 3 * n + k], rounded[3 * n + k :]))
-        return {
-            "rank": _each_written(self.rank[js].tolist()),
-            "p_interview": _each_written(rounded[:n]), "p_interview_low": _each_written(rounded[n : 2 * n]),
-            "p_interview_high": _each_written(rounded[2 * n : 3 * n]),
-            "band": _written(np.array(BANDS, dtype=object)[self.band()[js]].tolist()), "why": _written(ex.why),
-            "preferred_state": _each_written(s.preferred[0, js].tolist()),
-            "status": _written(np.array(lists.STATUS, dtype=object)[self.status[js]].tolist()),
-            "exclusion_reasons": _written(explain.exclusion_texts(s.terms, 0, js).tolist()),
-            "cautions": _written(ex.cautions),
-            "contributions": contribution_pieces(written_lo, written_om, sh.index, self.tails()),
-        }
+        values, (written_lo, written_om, index) = self._columns()
+        out = {k: _written(values[k]) for k in LIST_COLUMNS if k not in _BY_VERSION and k != "contributions"}
+        out["contributions"] = contribution_pieces(written_lo, written_om, index, self.tails())
+        return out
 
     def list_json(self, before: bytes = b"", after: bytes = b"") -> bytes:
         """``records()`` as the JSON text ``orjson.dumps`` writes of it (between ``before`` and

@@ -88,7 +88,7 @@ def _key_rows(g: int, profiles: pd.DataFrame, terms: Terms, c: Coefficients, app
         "eligible": ~excluded,
         **{k: terms.excluded[k][g] for k in EXCLUSIONS},
         "exclusion_reasons": [explain.exclusion_reasons(terms, j, g) for j in range(P)],
-        "cautions": [explain.cautions(apps, ps, g, j) for j in range(P)],
+        "cautions": explain.caution_lists(apps, ps, g, range(P)),
         "contributions": contribs,
     })
     values = np.stack([terms.terms[t][g] for t in TERMS], axis=1).ravel()

@@ -10,7 +10,7 @@ wake-up order: with 2 workers and 8 keep-alive clients, one worker held 7 of the
 set the p95 (docs/benchmarks.md, "Web API"). Here every request, whichever connection brought
 it, goes to whichever advice process is free.
 
-Each advice process reads the current version when it starts (``warm``) and any later one when
+Each advice process reads the current version when it starts (``start``) and any later one when
 first asked for it (the server resolves ``current`` per request and passes the folder), with the
 outcome recursion compiled (``advice.compiled``), and answers with ``Recommendation.json_bytes``:
 the bytes the server would compute itself. Nothing here imports Prefect, GX, scikit-learn or
@@ -26,6 +26,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -35,14 +36,6 @@ from imgpipeline.advice.published import NotPublished, load_published, resolve_v
 from imgpipeline.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def default_processes() -> int:
-    """One advice process per CPU this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # no sched_getaffinity (macOS)
-        return max(1, os.cpu_count() or 1)
 
 
 # --- in each advice process ------------------------------------------------------------------
@@ -74,19 +67,23 @@ def _exit_with_server() -> None:
         os._exit(0)
 
 
+def read_and_freeze(folder: Path, *reads: Callable[[Path], object]) -> None:
+    """A version's data read (``reads``, each caching it per folder), then left out of the
+    garbage collector's passes (``gc.freeze``): the version's hundred thousand-odd objects live
+    as long as the version is served, and each full pass over them cost a new recommendation
+    about 0.5-1 ms on average. Frozen objects are still freed when nothing refers to them (but
+    not when only a reference cycle does)."""
+    for read in reads:
+        read(folder)
+    gc.collect()   # what is garbage now is freed, not frozen
+    gc.freeze()
+
+
 def settle(folder: Path) -> None:
-    """``folder``'s arrays read once, then left out of the garbage collector's passes (as the
-    server does: ``WebState._settle``)."""
+    """``folder``'s arrays read once in this advice process (``read_and_freeze``)."""
     if folder not in _SETTLED:
-        load_published(folder)
-        gc.collect()
-        gc.freeze()
+        read_and_freeze(folder, load_published)
         _SETTLED.add(folder)
-
-
-def warm() -> int:
-    """Nothing but proof that this process has started (its initializer has run)."""
-    return os.getpid()
 
 
 def advise_json(folder: Path, profile: ApplicantProfile) -> bytes:
@@ -124,7 +121,7 @@ class Advisors:
         waiting: the server answers meanwhile."""
         pool = self.pool()
         for _ in range(self.processes):
-            pool.submit(warm)
+            pool.submit(os.getpid)   # nothing to do: each process starts (its initializer runs)
 
     async def advise_json(self, folder: Path, profile: ApplicantProfile) -> bytes:
         """The recommendation's JSON bytes from the first free advice process. A process that

@@ -5,7 +5,6 @@ the ``Web`` dependency, and the small helpers the pages, downloads and API all u
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import threading
 from collections import OrderedDict
@@ -23,7 +22,7 @@ from imgpipeline.advice.published import Published, load_published, resolve_vers
 from imgpipeline.advice.recommend import Recommendation, recommend
 from imgpipeline.settings import Settings
 from imgpipeline.text import pct
-from imgpipeline.web.advisors import Advisors, default_processes
+from imgpipeline.web.advisors import Advisors, read_and_freeze
 from imgpipeline.web.data import REGION_OF_STATE, VersionData, load_version_data
 
 HERE = Path(__file__).parent
@@ -79,8 +78,7 @@ class WebState:
         self._settled: set[Path] = set()
         # The API's new recommendations: computed by advice processes (``web.advisors``), one
         # per CPU unless the settings say otherwise; 0: in this process.
-        n = settings.web_advice_processes
-        n = default_processes() if n is None else n
+        n = settings.advice_processes
         self.advisors = Advisors(settings, n) if n > 0 else None
 
     def version_folder(self) -> Path:
@@ -90,15 +88,8 @@ class WebState:
         return folder
 
     def _settle(self, folder: Path) -> None:
-        """A version's data read once (both caches), then left out of the garbage collector's
-        passes (``gc.freeze``): the version's hundred thousand-odd objects live as long as the
-        version is served, and each full pass over them cost a new recommendation about 0.5-1
-        ms on average. Frozen objects are still freed when nothing refers to them (but not when
-        only a reference cycle does)."""
-        load_published(folder)
-        load_version_data(folder)
-        gc.collect()   # what is garbage now is freed, not frozen
-        gc.freeze()
+        """A version's data read once (both caches) and frozen (``advisors.read_and_freeze``)."""
+        read_and_freeze(folder, load_published, load_version_data)
         self._settled.add(folder)
 
     def published(self) -> Published:
