@@ -5,7 +5,6 @@ the ``Web`` dependency, and the small helpers the pages, downloads and API all u
 from __future__ import annotations
 
 import functools
-import json
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -40,7 +39,7 @@ def problems_json(problems: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 class _Key:
-    """A profile's cache key (its fields as sorted JSON) carrying the profile itself, so a
+    """A profile's cache key (its fields as JSON: ``_key``) carrying the profile itself, so a
     cached recommendation is computed from the profile already parsed."""
 
     __slots__ = ("text", "profile")
@@ -56,7 +55,9 @@ class _Key:
 
 
 def _key(profile: ApplicantProfile) -> _Key:
-    return _Key(json.dumps(profile.model_dump(mode="json", exclude_defaults=True), sort_keys=True), profile)
+    """The profile's fields other than their defaults, as pydantic writes them (in the model's
+    field order, so equal profiles give equal texts)."""
+    return _Key(profile.model_dump_json(exclude_defaults=True), profile)
 
 
 class WebState:
