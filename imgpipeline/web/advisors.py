@@ -1,9 +1,9 @@
-"""Advice processes: the web app's new recommendations, computed by a pool of processes fed
-from one queue of requests (``concurrent.futures.ProcessPoolExecutor``, spawned), while the
-server's one event loop reads requests and writes answers.
+"""Advice processes: the web app's new recommendations, computed by a few spawned processes,
+each answering one request at a time on its own pipe, while the server's one event loop reads
+requests, hands each to the first idle process, and writes answers.
 
-Why a pool, and not uvicorn's ``--workers``: a new recommendation is CPU-bound Python (one at a
-time per process), so a second core serves only through a second process. uvicorn's worker
+Why processes, and not uvicorn's ``--workers``: a new recommendation is CPU-bound Python (one at
+a time per process), so a second core serves only through a second process. uvicorn's worker
 processes each keep the connections they accepted, and which worker accepts is the kernel's
 wake-up order: with 2 workers and 8 keep-alive clients, one worker held 7 of the connections
 (118 ms median for its clients) while the other held 1 (16 ms), and the busy worker's queue
@@ -25,10 +25,11 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
+import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from imgpipeline.advice.profile import ApplicantProfile
@@ -95,54 +96,130 @@ def advise_json(folder: Path, profile: ApplicantProfile) -> bytes:
     return recommend(profile, load_published(folder), settings=_SETTINGS[0]).json_bytes()
 
 
+def serve(conn: Connection, settings: Settings) -> None:
+    """An advice process: ``start``, then each (folder, profile) the server sends on ``conn``
+    answered on it, one at a time, as (True, JSON bytes) or (False, the exception raised),
+    until the server closes its end. Ctrl-C reaches the whole process group: the server, which
+    closes the pipes, decides when this process ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    start(settings)
+    while True:
+        try:
+            folder, profile = conn.recv()
+        except EOFError:
+            return
+        try:
+            answer: tuple[bool, object] = (True, advise_json(folder, profile))
+        except Exception as exc:   # the server's request fails with it (and logs it there)
+            answer = (False, exc)
+        try:
+            conn.send(answer)
+        except pickle.PicklingError:
+            conn.send((False, RuntimeError(repr(answer[1]))))
+
+
 # --- in the server ---------------------------------------------------------------------------
+class AdviceLost(RuntimeError):
+    """The advice process computing a request died (the request is lost; a new process starts)."""
+
+
+class _Advisor:
+    """One advice process (spawned: a fresh interpreter, not a fork of the server's threads)
+    and the server's end of its pipe."""
+
+    def __init__(self, settings: Settings) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, theirs = ctx.Pipe()
+        self.process = ctx.Process(target=serve, args=(theirs, settings), name="imgpipeline-advice", daemon=True)
+        self.process.start()
+        theirs.close()
+
+    async def ask(self, folder: Path, profile: ApplicantProfile) -> bytes:
+        """The answer to one request; ``AdviceLost`` if the process is gone. The event loop
+        waits for the pipe to be readable (no thread in between), then reads the answer."""
+        loop = asyncio.get_running_loop()
+        try:
+            self.conn.send((folder, profile))
+            fd, readable = self.conn.fileno(), loop.create_future()
+            loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+            try:
+                await readable
+            finally:
+                loop.remove_reader(fd)
+            os.set_blocking(fd, True)   # uvloop's add_reader made it non-blocking: the rest of a long answer is waited for
+            ok, value = self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise AdviceLost(f"advice process {self.process.pid} stopped (exit code {self.process.exitcode})") from exc
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def stop(self, wait: float = 5.0) -> None:
+        """Close the pipe (the process's loop ends) and wait for the process, killing it after ``wait`` s."""
+        self.conn.close()
+        self.process.join(wait)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(wait)
+
+
 class Advisors:
-    """A pool of ``processes`` advice processes over ``settings``, started on first use (or by
-    ``start_warming``) and rebuilt if one of its processes dies."""
+    """``processes`` advice processes over ``settings``, started on first use (or by
+    ``start_warming``), each answering one request at a time: a request takes the first idle
+    one (first come, first served). One that dies fails its request with ``AdviceLost`` and is
+    replaced by a new one.
+
+    Why not ``concurrent.futures.ProcessPoolExecutor``, which this replaced: its answers come
+    back through two helper threads that take the server's GIL from the event loop, and
+    moving a 300 KB answer that way cost the server 1.55 ms of CPU against 0.72 ms with each
+    process's pipe read by the event loop itself (docs/benchmarks.md, "Web API")."""
 
     def __init__(self, settings: Settings, processes: int) -> None:
         if processes < 1:
             raise ValueError(f"advice processes must be at least 1, got {processes}")
         self.settings, self.processes = settings, processes
-        self._pool: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def pool(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self.processes, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=start, initargs=(self.settings,),
-                )
-            return self._pool
+        self._all: list[_Advisor] = []
+        self._idle: asyncio.Queue[_Advisor] | None = None
 
     def start_warming(self) -> None:
         """Start every advice process now (each reads the version as it starts), without
-        waiting: the server answers meanwhile."""
-        pool = self.pool()
-        for _ in range(self.processes):
-            pool.submit(os.getpid)   # nothing to do: each process starts (its initializer runs)
+        waiting: the server answers meanwhile, and a request sent to a process still starting
+        waits in its pipe."""
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for _ in range(self.processes):
+                self._add()
+
+    def _add(self) -> None:
+        advisor = _Advisor(self.settings)
+        self._all.append(advisor)
+        self._idle.put_nowait(advisor)  # type: ignore[union-attr]
 
     async def advise_json(self, folder: Path, profile: ApplicantProfile) -> bytes:
-        """The recommendation's JSON bytes from the first free advice process. A process that
-        died breaks the pool: it is rebuilt for the next request and this one fails."""
-        pool = self.pool()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, advise_json, folder, profile)
-        except BrokenProcessPool:
-            log.error("an advice process died; starting new ones")
-            self._discard(pool)
-            raise
+        """The recommendation's JSON bytes from the first idle advice process. Once sent, a
+        request runs to its answer even if its caller is cancelled (``shield``), so a process
+        is never handed back with an answer still due."""
+        self.start_warming()
+        advisor = await self._idle.get()  # type: ignore[union-attr]
+        return await asyncio.shield(self._ask(advisor, folder, profile))
 
-    def _discard(self, pool: ProcessPoolExecutor) -> None:
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        pool.shutdown(wait=False, cancel_futures=True)
+    async def _ask(self, advisor: _Advisor, folder: Path, profile: ApplicantProfile) -> bytes:
+        try:
+            return await advisor.ask(folder, profile)
+        except AdviceLost:
+            log.error("an advice process died; starting a new one")
+            self._all.remove(advisor)
+            advisor.stop(wait=1.0)
+            self._add()
+            raise
+        finally:
+            if advisor in self._all and self._idle is not None:   # not lost, not closed meanwhile
+                self._idle.put_nowait(advisor)
 
     def close(self) -> None:
         """Stop the advice processes (the server's shutdown)."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        advisors, self._all, self._idle = self._all, [], None
+        for advisor in advisors:
+            advisor.conn.close()   # every process told at once, then each waited for
+        for advisor in advisors:
+            advisor.stop()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,6 +33,7 @@ from imgpipeline.advice import compiled
 from imgpipeline.advice.published import NotPublished
 from imgpipeline.settings import Settings
 from imgpipeline.web import api, downloads, pages
+from imgpipeline.web.advisors import AdviceLost
 from imgpipeline.web.state import HERE, WebState, problems_json
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
     compiled.install()
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(NotPublished, _not_published)
-    app.add_exception_handler(BrokenProcessPool, _advice_lost)
+    app.add_exception_handler(AdviceLost, _advice_lost)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(Exception, _crash)
     app.include_router(pages.router)
@@ -174,7 +174,7 @@ async def _not_published(request: Request, exc: NotPublished) -> Response:
     return _error_page(request, 503, "Nothing published yet", str(exc))
 
 
-async def _advice_lost(request: Request, exc: BrokenProcessPool) -> Response:
+async def _advice_lost(request: Request, exc: AdviceLost) -> Response:
     """An advice process died (``web.advisors``): this request is lost, new processes start."""
     log.error("request %s lost its advice process: %s", request.url.path, exc)
     message = "the process computing this recommendation stopped; new ones are starting: ask again"
