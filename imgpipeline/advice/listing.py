@@ -84,19 +84,19 @@ _FIRST_OPEN = b'[{"term":' + orjson.dumps(TERMS[0]) + b',"log_odds":'
 TERM_FOLLOW = tuple(b',{"term":' + orjson.dumps(t) + b',"log_odds":' for t in TERMS[1:]) + (b"]",)
 
 
-def contribution_pieces(written_lo: np.ndarray, written_om: np.ndarray, index: np.ndarray, tails: list[np.ndarray]) -> np.ndarray:
+def contribution_pieces(written_lo: list[bytes], written_om: list[bytes], index: np.ndarray, tails: list[np.ndarray]) -> np.ndarray:
     """Per program (a row), the pieces of the JSON text ``orjson.dumps`` writes of its
-    contributions (``explain.contribution_rows`` of the written log-odds and odds multipliers
-    ``written_*[index]`` and of the bases and evidence ``explain.contribution_tails`` writes,
-    followed by ``TERM_FOLLOW``), a row joined: the same keys, values and order. Each distinct
-    value is written by orjson once; the (n, 2 T + 1) pieces are the first term's opening, then
-    term by term its log-odds and odds multiplier, and its basis and evidence with what follows."""
+    contributions (``explain.contribution_rows`` of the log-odds and odds multipliers whose
+    written texts are ``written_*[index]`` and of the bases and evidence
+    ``explain.contribution_tails`` writes, followed by ``TERM_FOLLOW``), a row joined: the same
+    keys, values and order. Each distinct value is written by orjson once (``_each_written``);
+    the (n, 2 T + 1) pieces are the first term's opening, then term by term its log-odds and
+    odds multiplier, and its basis and evidence with what follows."""
     n, T = index.shape
     pieces = np.empty((n, 2 * T + 1), dtype=object)
     if not n:
         return pieces
-    lo, om = (_each_written(x.tolist()) for x in (written_lo, written_om))
-    numbers = np.array([x + b',"odds_multiplier":' + y for x, y in zip(lo, om, strict=True)], dtype=object)
+    numbers = np.array([x + b',"odds_multiplier":' + y for x, y in zip(written_lo, written_om, strict=True)], dtype=object)
     pieces[:, 0] = _FIRST_OPEN
     pieces[:, 1::2] = numbers[index]
     pieces[:, 2::2] = np.stack(tails, axis=1)
@@ -105,6 +105,11 @@ def contribution_pieces(written_lo: np.ndarray, written_om: np.ndarray, index: n
 
 # The list's columns only the version decides (never the first: ``_version_runs``).
 _BY_VERSION = frozenset(_TEXT) | {"img_share", "states_failed_attempts_policy", "states_yog_window", "published_version"}
+
+
+# Each band's and status's text as orjson writes it, read by code (``BANDS``, ``lists.STATUS``).
+_WRITTEN_BANDS = np.array([orjson.dumps(x) for x in BANDS], dtype=object)
+_WRITTEN_STATUS = np.array([orjson.dumps(x) for x in lists.STATUS], dtype=object)
 
 
 def _written(values: list[Any]) -> list[bytes]:
@@ -249,13 +254,26 @@ class Listing:
         return _rows(values)
 
     def _written_values(self) -> dict[str, Any]:
-        """The JSON text of each listed program's value in the columns the applicant decides
-        (``_columns``' values as ``orjson.dumps`` writes them; the contributions as the rows
-        of ``contribution_pieces``)."""
-        values, (written_lo, written_om, index) = self._columns()
-        out = {k: _written(values[k]) for k in LIST_COLUMNS if k not in _BY_VERSION and k != "contributions"}
-        out["contributions"] = contribution_pieces(written_lo, written_om, index, self.tails())
-        return out
+        """The JSON text of each listed program's value in the columns the applicant decides,
+        as ``orjson.dumps`` writes ``records()``' values: the numbers (ranks, flags, and the
+        chances and contributions' floats rounded as ``_columns`` rounds them) each column in
+        one orjson call, bands and statuses from their codes' texts, every other text once per
+        distinct value; the contributions as the rows of ``contribution_pieces``. Reads none
+        of the columns only the version decides (``_version_runs`` writes those)."""
+        s, js, n = self.s, self.listed, len(self.listed)
+        ex = self.explained()
+        sh, k = ex.shown, len(ex.shown.log_odds)
+        floats = _each_written(_as_written(np.concatenate([s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds])))
+        return {
+            "rank": _each_written(self.rank[js].tolist()),
+            "p_interview": floats[:n], "p_interview_low": floats[n : 2 * n], "p_interview_high": floats[2 * n : 3 * n],
+            "band": _WRITTEN_BANDS[self.band()[js]], "why": _written(ex.why),
+            "preferred_state": _each_written(s.preferred[0, js].tolist()),
+            "status": _WRITTEN_STATUS[self.status[js]],
+            "exclusion_reasons": _written(explain.exclusion_texts(s.terms, 0, js).tolist()),
+            "cautions": _written(ex.cautions),
+            "contributions": contribution_pieces(floats[3 * n : 3 * n + k], floats[3 * n + k :], sh.index, self.tails()),
+        }
 
     def list_json(self, before: bytes = b"", after: bytes = b"") -> bytes:
         """``records()`` as the JSON text ``orjson.dumps`` writes of it (between ``before`` and
