@@ -92,9 +92,13 @@ class Applicant:
     readiness: list[Readiness]
 
 
-def applicant(profile: ApplicantProfile, as_of_year: int | None, prep: Prepared) -> Applicant:
+def applicant(profile: ApplicantProfile, as_of_year: int | None, prep: Prepared, like: Applicant | None = None) -> Applicant:
+    """``profile`` read and assessed; ``like``: an applicant it mostly resembles (a plan's
+    changed profile: its applicant), whose factors reading none of the values that differ
+    are taken as they fired (``risk.assess_values``)."""
     row = applicant_values(profile, as_of_year)
-    return Applicant(profile, as_of_year, row, assess_values(row, settings=prep.settings), assess_readiness(row, prep.readiness))
+    assessment = assess_values(row, settings=prep.settings, like=(like.row, like.assessment) if like is not None else None)
+    return Applicant(profile, as_of_year, row, assessment, assess_readiness(row, prep.readiness))
 
 
 @dataclass(frozen=True)

@@ -494,7 +494,7 @@ def pending_steps(main: core.Applicant, prep: core.Prepared, settings: Settings 
             changed, step.later, step.words = changed_profile(main.profile, rule.change or {}, settings)
             step.add = (rule.change or {}).get("applications_add")
             if changed != main.profile or step.later:
-                step.changed = core.applicant(changed, year + step.later, prep)
+                step.changed = core.applicant(changed, year + step.later, prep, like=main)
         else:
             step.effect = Effect(sized=False, says=rules.cannot_size)
         out.append(step)
