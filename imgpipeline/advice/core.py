@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -101,9 +101,8 @@ def applicant(profile: ApplicantProfile, as_of_year: int | None, prep: Prepared,
     return Applicant(profile, as_of_year, row, assessment, assess_readiness(row, prep.readiness))
 
 
-@dataclass(frozen=True)
-class _Point:
-    """What ``lists.choose_size`` reads of an outcome."""
+class _Point(NamedTuple):
+    """What ``lists.choose_size`` reads of an outcome (a tuple: one is made per size read)."""
 
     n: int
     p_match: float
@@ -113,7 +112,7 @@ class _Curve(Sequence[_Point]):
     """The outcomes at a grid of sizes (their P(match)), each computed when first read."""
 
     def __init__(self, sizes: np.ndarray, at: Callable[[int], _Point]) -> None:
-        self.sizes, self._at, self._memo = sizes, at, {}
+        self.sizes, self._at, self._memo = sizes.tolist(), at, {}   # the sizes as ints, read one by one
 
     def __len__(self) -> int:
         return len(self.sizes)
@@ -122,9 +121,10 @@ class _Curve(Sequence[_Point]):
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
         i = range(len(self))[i]
-        if i not in self._memo:
-            self._memo[i] = self._at(int(self.sizes[i]))
-        return self._memo[i]
+        hit = self._memo.get(i)
+        if hit is None:
+            hit = self._memo[i] = self._at(self.sizes[i])
+        return hit
 
 
 @dataclass
