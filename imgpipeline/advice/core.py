@@ -147,6 +147,19 @@ class Scored:
     cand: list[np.ndarray]            # each row's candidates, in ranking order
     ranked: outcome.RankedList        # their chances, rows 3g..3g+2
     choices: dict[int, lists.SizeChoice] = field(default_factory=dict)
+    _covers: dict[float, int] = field(default_factory=dict, repr=False)
+    _eligible: list[int] | None = field(default=None, repr=False)
+
+    def covers(self, budget: float | None) -> int | None:
+        """How many programs ``budget`` pays the fees of (``FeeSchedule.covers``; None without
+        a budget), worked out once per budget among these applicants (a plan's changed
+        profiles keep the applicant's budget: one search, not one per row and one more for
+        the fee summary)."""
+        if budget is None:
+            return None
+        if budget not in self._covers:
+            self._covers[budget] = self.prep.schedule.covers(budget)
+        return self._covers[budget]
 
     def outcome(self, g: int, n: int) -> outcome.Outcome:
         """The outcome of applicant g's first n candidates."""
@@ -162,7 +175,7 @@ class Scored:
         if g not in self.choices:
             rules, budget = self.prep.rules, self.who[g].profile.budget_usd
             grid = lists.size_grid(len(self.cand[g]), rules)
-            covers = self.prep.schedule.covers(budget) if budget is not None else None
+            covers = self.covers(budget)
             if len(grid) == 0:
                 self.choices[g] = lists.SizeChoice(0, "no program qualifies", False)
             else:
@@ -170,7 +183,11 @@ class Scored:
         return self.choices[g]
 
     def eligible(self, g: int) -> int:
-        return self.prep.data.n - int(self.excluded[g].sum())
+        """Programs open to applicant g (not excluded): every row's counted at once, when first
+        asked (a plan reads them row by row, several times)."""
+        if self._eligible is None:
+            self._eligible = (self.prep.data.n - self.excluded.sum(axis=1)).tolist()
+        return self._eligible[g]
 
     def list_order(self, g: int) -> np.ndarray:
         """Applicant g's candidates as ``plan.candidate_chances`` orders them: the list by rank,
@@ -201,9 +218,8 @@ def score(prep: Prepared, who: list[Applicant]) -> Scored:
     terms = compute_terms(data.coefficients, data.programs, apps)
     logit, excluded = terms.logit, terms.any_excluded
     base = terms.terms["baseline"]
-    p = np.where(excluded, 0.0, sigmoid(logit))
-    p_low = np.where(excluded, 0.0, sigmoid(logit - base + prep.low[None, :]))
-    p_high = np.where(excluded, 0.0, sigmoid(logit - base + prep.high[None, :]))
+    # The chance and its low and high ends in one pass (each element as alone), 0 where excluded.
+    p, p_low, p_high = np.where(excluded, 0.0, sigmoid(np.stack([logit, logit - base + prep.low[None, :], logit - base + prep.high[None, :]])))
     tier = np.array([RISK_TIERS.index(a.assessment.tier) for a in who])
     status = lists.statuses(p, excluded, tier, prep.left, rules)
     preferred = np.stack([prep.preferred(a.profile.preferred_state_codes) for a in who])
