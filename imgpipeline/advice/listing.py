@@ -107,9 +107,9 @@ def contribution_pieces(written_lo: list[bytes], written_om: list[bytes], index:
 _BY_VERSION = frozenset(_TEXT) | {"img_share", "states_failed_attempts_policy", "states_yog_window", "published_version"}
 
 
-# Each band's and status's text as orjson writes it, read by code (``BANDS``, ``lists.STATUS``).
-_WRITTEN_BANDS = np.array([orjson.dumps(x) for x in BANDS], dtype=object)
-_WRITTEN_STATUS = np.array([orjson.dumps(x) for x in lists.STATUS], dtype=object)
+# The list's columns of numbers (and flags) the applicant decides: written by one orjson call
+# each (``_each_written``; a number's text holds no comma).
+_NUMBERS = frozenset({"rank", "p_interview", "p_interview_low", "p_interview_high", "preferred_state"})
 
 
 def _written(values: list[Any]) -> list[bytes]:
@@ -218,62 +218,57 @@ class Listing:
             self._cache["tails"] = explain.contribution_tails(s.terms, data.coefficients, s.applicants, data.programs, 0, self.listed, TERM_FOLLOW)
         return self._cache["tails"]
 
-    def _columns(self) -> tuple[dict[str, list[Any]], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """The list's columns as ``programs.to_json(orient="records")`` reads them back, but for
-        ``contributions``; and the contributions' written log-odds and odds multipliers (each
-        distinct value once) with each cell's index into them."""
+    def _columns(self) -> tuple[dict[str, list[Any]], tuple[list[Any], list[Any], np.ndarray]]:
+        """The list's columns the applicant decides as ``programs.to_json(orient="records")``
+        reads them back, but for ``contributions``; and the contributions' log-odds and odds
+        multipliers as read back (each distinct value once) with each cell's index into them.
+        The columns only the version decides are ``_version_columns``'."""
         s, js, n = self.s, self.listed, len(self.listed)
-        cols, ex = program_columns(s.prep), self.explained()
-        sh = ex.shown
-        floats = np.concatenate([cols["img_share"][js], s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds])
-        rounded = _as_written(floats)
-        k = len(sh.log_odds)
-        written_lo = np.array(rounded[4 * n : 4 * n + k], dtype=object)
-        written_om = np.array(rounded[4 * n + k :], dtype=object)
+        ex = self.explained()
+        sh, k = ex.shown, len(ex.shown.log_odds)
+        rounded = _as_written(np.concatenate([s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds]))
         values = {
             "rank": self.rank[js].tolist(),
-            **{k: cols["text"][k][js].tolist() for k in _TEXT},
-            "img_share": rounded[:n], "p_interview": rounded[n : 2 * n],
-            "p_interview_low": rounded[2 * n : 3 * n], "p_interview_high": rounded[3 * n : 4 * n],
+            "p_interview": rounded[:n], "p_interview_low": rounded[n : 2 * n], "p_interview_high": rounded[2 * n : 3 * n],
             "band": np.array(BANDS, dtype=object)[self.band()[js]].tolist(), "why": ex.why,
             "preferred_state": s.preferred[0, js].tolist(),
             "status": np.array(lists.STATUS, dtype=object)[self.status[js]].tolist(),
             "exclusion_reasons": explain.exclusion_texts(s.terms, 0, js).tolist(),
-            "states_failed_attempts_policy": cols["states_failed_attempts_policy"][js].tolist(),
-            "states_yog_window": cols["states_yog_window"][js].tolist(),
-            "published_version": [s.prep.data.version] * n, "cautions": ex.cautions,
+            "cautions": ex.cautions,
         }
-        return values, (written_lo, written_om, sh.index)
+        return values, (rounded[3 * n : 3 * n + k], rounded[3 * n + k :], sh.index)
+
+    def _version_columns(self) -> dict[str, list[Any]]:
+        """The list's columns only the version decides, at the listed programs, as
+        ``programs.to_json(orient="records")`` reads them back (``list_json`` writes them from
+        ``_version_runs`` instead)."""
+        cols, js = program_columns(self.s.prep), self.listed
+        return {
+            **{k: cols["text"][k][js].tolist() for k in _TEXT},
+            "img_share": _as_written(cols["img_share"][js]),
+            **{k: cols[k][js].tolist() for k in ("states_failed_attempts_policy", "states_yog_window")},
+            "published_version": [self.s.prep.data.version] * len(js),
+        }
 
     def records(self) -> list[dict[str, Any]]:
         """The list as ``programs.to_json(orient="records")`` reads back, contributions as
         lists: without building the frame."""
-        values, (written_lo, written_om, index) = self._columns()
+        values, (log_odds, odds, index) = self._columns()
         ex = self.explained()
-        values["contributions"] = explain.contribution_rows(written_lo[index].tolist(), written_om[index].tolist(), ex.bases, ex.evidence)
+        cells = [np.array(x, dtype=object)[index].tolist() for x in (log_odds, odds)]
+        values |= self._version_columns()
+        values["contributions"] = explain.contribution_rows(*cells, ex.bases, ex.evidence)
         return _rows(values)
 
     def _written_values(self) -> dict[str, Any]:
-        """The JSON text of each listed program's value in the columns the applicant decides,
-        as ``orjson.dumps`` writes ``records()``' values: the numbers (ranks, flags, and the
-        chances and contributions' floats rounded as ``_columns`` rounds them) each column in
-        one orjson call, bands and statuses from their codes' texts, every other text once per
-        distinct value; the contributions as the rows of ``contribution_pieces``. Reads none
-        of the columns only the version decides (``_version_runs`` writes those)."""
-        s, js, n = self.s, self.listed, len(self.listed)
-        ex = self.explained()
-        sh, k = ex.shown, len(ex.shown.log_odds)
-        floats = _each_written(_as_written(np.concatenate([s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds])))
-        return {
-            "rank": _each_written(self.rank[js].tolist()),
-            "p_interview": floats[:n], "p_interview_low": floats[n : 2 * n], "p_interview_high": floats[2 * n : 3 * n],
-            "band": _WRITTEN_BANDS[self.band()[js]], "why": _written(ex.why),
-            "preferred_state": _each_written(s.preferred[0, js].tolist()),
-            "status": _WRITTEN_STATUS[self.status[js]],
-            "exclusion_reasons": _written(explain.exclusion_texts(s.terms, 0, js).tolist()),
-            "cautions": _written(ex.cautions),
-            "contributions": contribution_pieces(floats[3 * n : 3 * n + k], floats[3 * n + k :], sh.index, self.tails()),
-        }
+        """The JSON text of each listed program's value in the columns the applicant decides
+        (``_columns``' values as ``orjson.dumps`` writes them: each numeric column in one call,
+        ``_each_written``; each distinct text once; the contributions as the rows of
+        ``contribution_pieces``)."""
+        values, (log_odds, odds, index) = self._columns()
+        out = {k: _each_written(v) if k in _NUMBERS else _written(v) for k, v in values.items()}
+        out["contributions"] = contribution_pieces(_each_written(log_odds), _each_written(odds), index, self.tails())
+        return out
 
     def list_json(self, before: bytes = b"", after: bytes = b"") -> bytes:
         """``records()`` as the JSON text ``orjson.dumps`` writes of it (between ``before`` and
