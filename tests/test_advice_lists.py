@@ -92,3 +92,14 @@ def test_size_grid_steps_and_ends_at_the_candidates() -> None:
     grid = lists.size_grid(57, RULES)
     assert grid[0] == RULES.min_size and grid[-1] == 57 and np.all(np.diff(grid) <= RULES.size_step)
     assert lists.size_grid(0, RULES).size == 0
+
+
+def test_size_grid_is_every_step_and_the_candidates_once_in_order() -> None:
+    """``size_grid`` is the sorted set of min_size, min_size + step, ... and the candidates'
+    count, for every count and for rules whose steps do and do not land on it."""
+    for rules in (RULES, RULES.model_copy(update={"min_size": 7, "size_step": 3, "max_size": 61}), RULES.model_copy(update={"min_size": 1, "size_step": 1})):
+        for n in range(0, 2 * rules.max_size):
+            top = min(rules.max_size, n)
+            want = sorted({*range(min(rules.min_size, top), top + 1, rules.size_step), top}) if top > 0 else []
+            got = lists.size_grid(n, rules)
+            assert got.tolist() == want and (got.dtype == np.int64 or not want)

@@ -48,3 +48,35 @@ def test_size_curve_rises_with_the_list_and_keeps_its_band(ps: list[float]) -> N
         assert np.isclose(o.expected_interviews, p[:n].sum())
         assert o.interviews_low <= o.expected_interviews <= o.interviews_high
         assert o.p_match_low <= o.p_match <= o.p_match_high + 1e-12
+
+
+def test_a_ranked_lists_p_match_is_the_matmuls_to_the_last_bit() -> None:
+    """``RankedList`` reads each P(match) as one row's dot product (``_row_p_match``): on varied
+    lists and sizes, with NumPy's recursion and with the compiled one, it is the float the
+    matmul of ``p_match`` gives, bit for bit, and the outcome's P(match) is ``p_match`` alone."""
+    from imgpipeline.advice import outcome
+
+    rng = np.random.default_rng(6)
+    compiled = []
+    try:
+        from imgpipeline.advice.compiled import advance
+
+        compiled = [advance]
+    except ImportError:   # without Numba: NumPy's recursion only
+        pass
+    for advance in [None, *compiled]:
+        outcome.use_compiled(advance)
+        try:
+            for _ in range(40):
+                n = int(rng.integers(1, 90))
+                chances = rng.random((6, n)) ** rng.uniform(1, 6)
+                ranked = outcome.RankedList(chances, RANKS)
+                for size in sorted({1, n, *rng.integers(1, n + 1, 5).tolist()}):
+                    for g in (0, 1):
+                        d = np.ascontiguousarray(ranked.prefixes.at(size)[3 * g : 3 * g + 3])
+                        want = [float(outcome.p_match(d[k], c)) for k, c in enumerate((RANKS.p, RANKS.low, RANKS.high))]
+                        got = ranked.outcome(g, size)
+                        assert [got.p_match, got.p_match_low, got.p_match_high] == want
+                        assert ranked.p_match(g, size) == want[0]
+        finally:
+            outcome.use_compiled(None)

@@ -195,6 +195,18 @@ def _check_plan(rec: Any) -> None:
     assert deltas == sorted(deltas, reverse=True)
 
 
+def test_the_program_sites_are_each_programs_institution(data: Any) -> None:
+    """``_program_sites`` (once per prepared version) gives each program the institution
+    ``_institutions`` reads for its ACGME id, None where the version has none."""
+    from imgpipeline.advice import core
+
+    prep = core.prepare(data, SETTINGS)
+    sites = pl._institutions(str(data.folder))
+    got = pl._program_sites(prep)
+    assert got.tolist() == [sites.get(x) for x in data.programs.acgme_id.tolist()]
+    assert any(x is not None for x in got.tolist()) and pl._program_sites(prep) is got
+
+
 @pytest.mark.slow
 def test_a_profile_with_no_factor_gets_no_remedy(data: Any) -> None:
     p, rec = _rec(data, NO_FACTOR)

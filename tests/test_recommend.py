@@ -220,6 +220,22 @@ def test_the_apis_texts_are_the_explanations_texts(data: Published) -> None:
             assert explain.exclusion_texts(s.terms, 0, some).tolist() == explain.exclusion_texts(s.terms)[some].tolist()
 
 
+def test_a_scored_rows_eligible_and_budget_are_counted_once_as_each_alone(data: Published) -> None:
+    """``Scored.eligible`` (every row's count at once) and ``Scored.covers`` (once per budget)
+    give what each row's own count and the fee schedule's search give, and the summary's
+    counts are the list's statuses counted one by one, for varied profiles and their plans."""
+    for v in VARIED + list(PROFILES.values()):
+        for budget in (None, 900.0, 2345.0):
+            rec = recommend(parse_profile({**v, "budget_usd": budget}, settings=SETTINGS), data, as_of_year=YEAR)
+            s, status = rec.listing.s, rec.listing.status
+            assert [s.eligible(g) for g in range(len(s.who))] == [data.n - int(s.excluded[g].sum()) for g in range(len(s.who))]
+            assert s.covers(budget) == (None if budget is None else s.prep.schedule.covers(budget)) == rec.fee["budget_covers"]
+            assert rec.counts["eligible"] == data.n - int(s.excluded[0].sum())
+            assert rec.counts["listed"] == int((status == lists.LISTED).sum()) == rec.n_listed
+            assert rec.counts["candidates"] == int(((status == lists.BEYOND) | (status == lists.LISTED)).sum())
+            assert rec.left_out == {k: int((status == lists.STATUS.index(k)).sum()) for k in lists.LEFT_OUT_TEXT}
+
+
 def test_why_and_the_shown_log_odds_read_from_their_memos_as_computed(recs: dict[str, Recommendation]) -> None:
     """``why_rows`` and ``Shown.of`` keep each value's words and rounding in a memo: twice over
     (memo empty, then full), they give what each row's own computation gives; a zero keeps its

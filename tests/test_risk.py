@@ -317,3 +317,42 @@ def test_named_rows_lists_each_rows_names_in_order(k: int) -> None:
     names = [f"f{i}" for i in range(k)]
     got = named_rows(names, fired)
     assert [list(x) for x in got] == [[names[j] for j in range(k) if fired[i, j]] for i in range(300)]
+
+
+def test_an_assessment_like_another_is_the_assessment_read_afresh() -> None:
+    """``assess_values(row, like=...)`` takes the factors reading none of the values that
+    differ as they fired for the other profile: for varied profiles, each against every plan
+    step's changed profile (a season later too) and against an unrelated profile, it is the
+    assessment read afresh, and some factors were indeed taken as they were."""
+    from imgpipeline.advice.batch import _nested, random_profiles
+    from imgpipeline.advice.plan import changed_profile, plan_rules
+
+    changes = [r.change for r in plan_rules(SETTINGS).steps if r.change]
+    varied = [parse_profile(_nested(r), settings=SETTINGS) for r in random_profiles(150, seed=21)]
+    taken = compared = 0
+    for p, other in zip(varied, varied[1:] + varied[:1], strict=True):
+        row = applicant_values(p, YEAR)
+        before = assess_values(row, settings=SETTINGS)
+        pairs = [(applicant_values(other, YEAR), assess_values(applicant_values(other, YEAR), settings=SETTINGS))]
+        for change in changes:
+            c, later, _ = changed_profile(p, change, SETTINGS)
+            pairs.append((applicant_values(c, YEAR + later), None))
+        for changed_row, fresh in pairs:
+            fresh = fresh or assess_values(changed_row, settings=SETTINGS)
+            alike = assess_values(changed_row, settings=SETTINGS, like=(row, before))
+            assert alike == fresh
+            compared += 1
+            kept = {id(f) for f in before.factors + before.notes}
+            taken += sum(id(f) in kept for f in alike.factors + alike.notes)
+    assert compared > 1000 and taken > 100
+
+
+def test_a_factor_reads_its_clauses_fields_and_the_fields_its_words_name() -> None:
+    """``Factor.reads``: a factor's fields are its clauses' and the ones ``says`` formats;
+    a format spec holding a field reads everything (None)."""
+    by_id = {f.id: f for f in rules(SETTINGS).factors}
+    f = next(f for f in by_id.values() if "{step2ck_score" in f.says)
+    assert {"step2ck_score"} | {c.field for c in f.when + f.when_any} == f.reads()
+    worded = f.model_copy(update={"says": "{usmle_failures} and {years_since_graduation.real} and {visa_need[0]}"})
+    assert worded.reads() == {c.field for c in f.when + f.when_any} | {"usmle_failures", "years_since_graduation", "visa_need"}
+    assert f.model_copy(update={"says": "{step2ck_score:{usmle_failures}}"}).reads() is None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -92,14 +92,17 @@ class Applicant:
     readiness: list[Readiness]
 
 
-def applicant(profile: ApplicantProfile, as_of_year: int | None, prep: Prepared) -> Applicant:
+def applicant(profile: ApplicantProfile, as_of_year: int | None, prep: Prepared, like: Applicant | None = None) -> Applicant:
+    """``profile`` read and assessed; ``like``: an applicant it mostly resembles (a plan's
+    changed profile: its applicant), whose factors reading none of the values that differ
+    are taken as they fired (``risk.assess_values``)."""
     row = applicant_values(profile, as_of_year)
-    return Applicant(profile, as_of_year, row, assess_values(row, settings=prep.settings), assess_readiness(row, prep.readiness))
+    assessment = assess_values(row, settings=prep.settings, like=(like.row, like.assessment) if like is not None else None)
+    return Applicant(profile, as_of_year, row, assessment, assess_readiness(row, prep.readiness))
 
 
-@dataclass(frozen=True)
-class _Point:
-    """What ``lists.choose_size`` reads of an outcome."""
+class _Point(NamedTuple):
+    """What ``lists.choose_size`` reads of an outcome (a tuple: one is made per size read)."""
 
     n: int
     p_match: float
@@ -109,7 +112,7 @@ class _Curve(Sequence[_Point]):
     """The outcomes at a grid of sizes (their P(match)), each computed when first read."""
 
     def __init__(self, sizes: np.ndarray, at: Callable[[int], _Point]) -> None:
-        self.sizes, self._at, self._memo = sizes, at, {}
+        self.sizes, self._at, self._memo = sizes.tolist(), at, {}   # the sizes as ints, read one by one
 
     def __len__(self) -> int:
         return len(self.sizes)
@@ -118,9 +121,10 @@ class _Curve(Sequence[_Point]):
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
         i = range(len(self))[i]
-        if i not in self._memo:
-            self._memo[i] = self._at(int(self.sizes[i]))
-        return self._memo[i]
+        hit = self._memo.get(i)
+        if hit is None:
+            hit = self._memo[i] = self._at(self.sizes[i])
+        return hit
 
 
 @dataclass
@@ -143,6 +147,19 @@ class Scored:
     cand: list[np.ndarray]            # each row's candidates, in ranking order
     ranked: outcome.RankedList        # their chances, rows 3g..3g+2
     choices: dict[int, lists.SizeChoice] = field(default_factory=dict)
+    _covers: dict[float, int] = field(default_factory=dict, repr=False)
+    _eligible: list[int] | None = field(default=None, repr=False)
+
+    def covers(self, budget: float | None) -> int | None:
+        """How many programs ``budget`` pays the fees of (``FeeSchedule.covers``; None without
+        a budget), worked out once per budget among these applicants (a plan's changed
+        profiles keep the applicant's budget: one search, not one per row and one more for
+        the fee summary)."""
+        if budget is None:
+            return None
+        if budget not in self._covers:
+            self._covers[budget] = self.prep.schedule.covers(budget)
+        return self._covers[budget]
 
     def outcome(self, g: int, n: int) -> outcome.Outcome:
         """The outcome of applicant g's first n candidates."""
@@ -158,7 +175,7 @@ class Scored:
         if g not in self.choices:
             rules, budget = self.prep.rules, self.who[g].profile.budget_usd
             grid = lists.size_grid(len(self.cand[g]), rules)
-            covers = self.prep.schedule.covers(budget) if budget is not None else None
+            covers = self.covers(budget)
             if len(grid) == 0:
                 self.choices[g] = lists.SizeChoice(0, "no program qualifies", False)
             else:
@@ -166,7 +183,11 @@ class Scored:
         return self.choices[g]
 
     def eligible(self, g: int) -> int:
-        return self.prep.data.n - int(self.excluded[g].sum())
+        """Programs open to applicant g (not excluded): every row's counted at once, when first
+        asked (a plan reads them row by row, several times)."""
+        if self._eligible is None:
+            self._eligible = (self.prep.data.n - self.excluded.sum(axis=1)).tolist()
+        return self._eligible[g]
 
     def list_order(self, g: int) -> np.ndarray:
         """Applicant g's candidates as ``plan.candidate_chances`` orders them: the list by rank,
@@ -197,9 +218,8 @@ def score(prep: Prepared, who: list[Applicant]) -> Scored:
     terms = compute_terms(data.coefficients, data.programs, apps)
     logit, excluded = terms.logit, terms.any_excluded
     base = terms.terms["baseline"]
-    p = np.where(excluded, 0.0, sigmoid(logit))
-    p_low = np.where(excluded, 0.0, sigmoid(logit - base + prep.low[None, :]))
-    p_high = np.where(excluded, 0.0, sigmoid(logit - base + prep.high[None, :]))
+    # The chance and its low and high ends in one pass (each element as alone), 0 where excluded.
+    p, p_low, p_high = np.where(excluded, 0.0, sigmoid(np.stack([logit, logit - base + prep.low[None, :], logit - base + prep.high[None, :]])))
     tier = np.array([RISK_TIERS.index(a.assessment.tier) for a in who])
     status = lists.statuses(p, excluded, tier, prep.left, rules)
     preferred = np.stack([prep.preferred(a.profile.preferred_state_codes) for a in who])

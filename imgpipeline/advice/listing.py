@@ -84,19 +84,19 @@ _FIRST_OPEN = b'[{"term":' + orjson.dumps(TERMS[0]) + b',"log_odds":'
 TERM_FOLLOW = tuple(b',{"term":' + orjson.dumps(t) + b',"log_odds":' for t in TERMS[1:]) + (b"]",)
 
 
-def contribution_pieces(written_lo: np.ndarray, written_om: np.ndarray, index: np.ndarray, tails: list[np.ndarray]) -> np.ndarray:
+def contribution_pieces(written_lo: list[bytes], written_om: list[bytes], index: np.ndarray, tails: list[np.ndarray]) -> np.ndarray:
     """Per program (a row), the pieces of the JSON text ``orjson.dumps`` writes of its
-    contributions (``explain.contribution_rows`` of the written log-odds and odds multipliers
-    ``written_*[index]`` and of the bases and evidence ``explain.contribution_tails`` writes,
-    followed by ``TERM_FOLLOW``), a row joined: the same keys, values and order. Each distinct
-    value is written by orjson once; the (n, 2 T + 1) pieces are the first term's opening, then
-    term by term its log-odds and odds multiplier, and its basis and evidence with what follows."""
+    contributions (``explain.contribution_rows`` of the log-odds and odds multipliers whose
+    written texts are ``written_*[index]`` and of the bases and evidence
+    ``explain.contribution_tails`` writes, followed by ``TERM_FOLLOW``), a row joined: the same
+    keys, values and order. Each distinct value is written by orjson once (``_each_written``);
+    the (n, 2 T + 1) pieces are the first term's opening, then term by term its log-odds and
+    odds multiplier, and its basis and evidence with what follows."""
     n, T = index.shape
     pieces = np.empty((n, 2 * T + 1), dtype=object)
     if not n:
         return pieces
-    lo, om = (_each_written(x.tolist()) for x in (written_lo, written_om))
-    numbers = np.array([x + b',"odds_multiplier":' + y for x, y in zip(lo, om, strict=True)], dtype=object)
+    numbers = np.array([x + b',"odds_multiplier":' + y for x, y in zip(written_lo, written_om, strict=True)], dtype=object)
     pieces[:, 0] = _FIRST_OPEN
     pieces[:, 1::2] = numbers[index]
     pieces[:, 2::2] = np.stack(tails, axis=1)
@@ -105,6 +105,11 @@ def contribution_pieces(written_lo: np.ndarray, written_om: np.ndarray, index: n
 
 # The list's columns only the version decides (never the first: ``_version_runs``).
 _BY_VERSION = frozenset(_TEXT) | {"img_share", "states_failed_attempts_policy", "states_yog_window", "published_version"}
+
+
+# The list's columns of numbers (and flags) the applicant decides: written by one orjson call
+# each (``_each_written``; a number's text holds no comma).
+_NUMBERS = frozenset({"rank", "p_interview", "p_interview_low", "p_interview_high", "preferred_state"})
 
 
 def _written(values: list[Any]) -> list[bytes]:
@@ -213,48 +218,56 @@ class Listing:
             self._cache["tails"] = explain.contribution_tails(s.terms, data.coefficients, s.applicants, data.programs, 0, self.listed, TERM_FOLLOW)
         return self._cache["tails"]
 
-    def _columns(self) -> tuple[dict[str, list[Any]], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """The list's columns as ``programs.to_json(orient="records")`` reads them back, but for
-        ``contributions``; and the contributions' written log-odds and odds multipliers (each
-        distinct value once) with each cell's index into them."""
+    def _columns(self) -> tuple[dict[str, list[Any]], tuple[list[Any], list[Any], np.ndarray]]:
+        """The list's columns the applicant decides as ``programs.to_json(orient="records")``
+        reads them back, but for ``contributions``; and the contributions' log-odds and odds
+        multipliers as read back (each distinct value once) with each cell's index into them.
+        The columns only the version decides are ``_version_columns``'."""
         s, js, n = self.s, self.listed, len(self.listed)
-        cols, ex = program_columns(s.prep), self.explained()
-        sh = ex.shown
-        floats = np.concatenate([cols["img_share"][js], s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds])
-        rounded = _as_written(floats)
-        k = len(sh.log_odds)
-        written_lo = np.array(rounded[4 * n : 4 * n + k], dtype=object)
-        written_om = np.array(rounded[4 * n + k :], dtype=object)
+        ex = self.explained()
+        sh, k = ex.shown, len(ex.shown.log_odds)
+        rounded = _as_written(np.concatenate([s.p[0, js], s.p_low[0, js], s.p_high[0, js], sh.log_odds, sh.odds]))
         values = {
             "rank": self.rank[js].tolist(),
-            **{k: cols["text"][k][js].tolist() for k in _TEXT},
-            "img_share": rounded[:n], "p_interview": rounded[n : 2 * n],
-            "p_interview_low": rounded[2 * n : 3 * n], "p_interview_high": rounded[3 * n : 4 * n],
+            "p_interview": rounded[:n], "p_interview_low": rounded[n : 2 * n], "p_interview_high": rounded[2 * n : 3 * n],
             "band": np.array(BANDS, dtype=object)[self.band()[js]].tolist(), "why": ex.why,
             "preferred_state": s.preferred[0, js].tolist(),
             "status": np.array(lists.STATUS, dtype=object)[self.status[js]].tolist(),
             "exclusion_reasons": explain.exclusion_texts(s.terms, 0, js).tolist(),
-            "states_failed_attempts_policy": cols["states_failed_attempts_policy"][js].tolist(),
-            "states_yog_window": cols["states_yog_window"][js].tolist(),
-            "published_version": [s.prep.data.version] * n, "cautions": ex.cautions,
+            "cautions": ex.cautions,
         }
-        return values, (written_lo, written_om, sh.index)
+        return values, (rounded[3 * n : 3 * n + k], rounded[3 * n + k :], sh.index)
+
+    def _version_columns(self) -> dict[str, list[Any]]:
+        """The list's columns only the version decides, at the listed programs, as
+        ``programs.to_json(orient="records")`` reads them back (``list_json`` writes them from
+        ``_version_runs`` instead)."""
+        cols, js = program_columns(self.s.prep), self.listed
+        return {
+            **{k: cols["text"][k][js].tolist() for k in _TEXT},
+            "img_share": _as_written(cols["img_share"][js]),
+            **{k: cols[k][js].tolist() for k in ("states_failed_attempts_policy", "states_yog_window")},
+            "published_version": [self.s.prep.data.version] * len(js),
+        }
 
     def records(self) -> list[dict[str, Any]]:
         """The list as ``programs.to_json(orient="records")`` reads back, contributions as
         lists: without building the frame."""
-        values, (written_lo, written_om, index) = self._columns()
+        values, (log_odds, odds, index) = self._columns()
         ex = self.explained()
-        values["contributions"] = explain.contribution_rows(written_lo[index].tolist(), written_om[index].tolist(), ex.bases, ex.evidence)
+        cells = [np.array(x, dtype=object)[index].tolist() for x in (log_odds, odds)]
+        values |= self._version_columns()
+        values["contributions"] = explain.contribution_rows(*cells, ex.bases, ex.evidence)
         return _rows(values)
 
     def _written_values(self) -> dict[str, Any]:
         """The JSON text of each listed program's value in the columns the applicant decides
-        (``_columns``' values as ``orjson.dumps`` writes them; the contributions as the rows
-        of ``contribution_pieces``)."""
-        values, (written_lo, written_om, index) = self._columns()
-        out = {k: _written(values[k]) for k in LIST_COLUMNS if k not in _BY_VERSION and k != "contributions"}
-        out["contributions"] = contribution_pieces(written_lo, written_om, index, self.tails())
+        (``_columns``' values as ``orjson.dumps`` writes them: each numeric column in one call,
+        ``_each_written``; each distinct text once; the contributions as the rows of
+        ``contribution_pieces``)."""
+        values, (log_odds, odds, index) = self._columns()
+        out = {k: _each_written(v) if k in _NUMBERS else _written(v) for k, v in values.items()}
+        out["contributions"] = contribution_pieces(_each_written(log_odds), _each_written(odds), index, self.tails())
         return out
 
     def list_json(self, before: bytes = b"", after: bytes = b"") -> bytes:

@@ -172,4 +172,7 @@ def size_grid(n_candidates: int, rules: ListRules) -> np.ndarray:
     top = min(rules.max_size, n_candidates)
     if top <= 0:
         return np.array([], dtype=int)
-    return np.array(sorted({*range(min(rules.min_size, top), top + 1, rules.size_step), top}), dtype=np.int64)
+    sizes = list(range(min(rules.min_size, top), top + 1, rules.size_step))   # ascending, none above top
+    if sizes[-1] != top:
+        sizes.append(top)
+    return np.array(sizes, dtype=np.int64)

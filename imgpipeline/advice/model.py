@@ -264,7 +264,7 @@ class Terms:
     def logit(self) -> np.ndarray:
         out = np.zeros(self.shape)
         for v in self.terms.values():
-            out = out + v
+            out += v   # in place: the same sums, term by term, without a new array per term
         return out
 
     @property

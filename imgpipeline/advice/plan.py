@@ -268,7 +268,7 @@ def changed_profile(profile: ApplicantProfile, change: dict[str, Any], settings:
     ``parse_profile`` reads a mapping, but the Steps and USCE it leaves as they were are passed
     as the models they are (pydantic does not validate a model instance again): the same
     profile as validating its whole ``model_dump()``, without checking them twice."""
-    d = dict(profile)
+    d = dict(profile.__dict__)   # the fields as they are (what iterating the model gives, without its cost)
     words: list[str] = []
     later = 0
     for key, how in change.items():
@@ -319,8 +319,7 @@ def _sponsors_in_preferred(rec: Recommendation, profile: ApplicantProfile) -> st
     js = listing.listed
     if not len(js):
         return "No program qualifies for your list, so it names no institution to approach."
-    sites = _institutions(str(rec.version_dir))
-    site = [sites.get(x) for x in listing.s.prep.data.programs.acgme_id[js]]
+    site = _program_sites(listing.s.prep)[js].tolist()
     if profile.preferred_states:
         where = listing.s.preferred[0, js]
         names = ", ".join(x if x.isupper() else x.title() for x in profile.preferred_states)
@@ -335,6 +334,16 @@ def _sponsors_in_preferred(rec: Recommendation, profile: ApplicantProfile) -> st
         f"Places to look: your {len(js)} listed programs are at {k} institutions (ACGME's address line) that run "
         "ACGME-accredited IM programs; state preferred states to narrow them to where you can rotate."
     )
+
+
+def _program_sites(prep: core.Prepared) -> np.ndarray:
+    """Each program's institution (``_institutions``; None where the version has none), in the
+    version's order: looked up once per prepared version, not per listed program per plan."""
+    hit = prep.cache.get("program_sites")
+    if hit is None:
+        sites = _institutions(str(prep.data.folder))
+        hit = prep.cache["program_sites"] = np.array([sites.get(x) for x in prep.data.programs.acgme_id.tolist()], dtype=object)
+    return hit
 
 
 @functools.lru_cache(maxsize=4)
@@ -494,7 +503,7 @@ def pending_steps(main: core.Applicant, prep: core.Prepared, settings: Settings 
             changed, step.later, step.words = changed_profile(main.profile, rule.change or {}, settings)
             step.add = (rule.change or {}).get("applications_add")
             if changed != main.profile or step.later:
-                step.changed = core.applicant(changed, year + step.later, prep)
+                step.changed = core.applicant(changed, year + step.later, prep, like=main)
         else:
             step.effect = Effect(sized=False, says=rules.cannot_size)
         out.append(step)

@@ -169,15 +169,14 @@ def _size_words(choice: lists.SizeChoice, article: Any, chosen: outcome.Outcome 
 
 def _counts(s: core.Scored, status: np.ndarray) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
     ex = {k: int(v[0].sum()) for k, v in s.terms.excluded.items()}
-    left = {k: int((status == lists.STATUS.index(k)).sum()) for k in lists.LEFT_OUT_TEXT}
-    n_excluded = int(s.excluded[0].sum())
-    n = s.prep.data.n
+    by_status = np.bincount(status, minlength=len(lists.STATUS)).tolist()   # programs per status, counted at once
+    left = {k: by_status[lists.STATUS.index(k)] for k in lists.LEFT_OUT_TEXT}
     counts = {
-        "published": n,
-        "eligible": n - n_excluded,
-        "candidates": int(((status == lists.BEYOND) | (status == lists.LISTED)).sum()),
-        "listed": int((status == lists.LISTED).sum()),
-        "beyond_list": int((status == lists.BEYOND).sum()),
+        "published": s.prep.data.n,
+        "eligible": s.eligible(0),
+        "candidates": by_status[lists.BEYOND] + by_status[lists.LISTED],
+        "listed": by_status[lists.LISTED],
+        "beyond_list": by_status[lists.BEYOND],
     }
     return counts, ex, left
 
@@ -242,7 +241,7 @@ def _recommendation(s: core.Scored) -> Recommendation:
         readiness=main.readiness, not_stated=profile.not_stated, counts=counts, excluded=excluded, left_out=left_out,
         size=_size_words(choice, assessment.list_size, chosen, display),
         outcome=chosen, size_curve=display, bands=band_words(c["band_likely"], c["band_target"]),
-        fee=fee_summary(prep.schedule, choice.n, assessment.list_size, profile.budget_usd),
+        fee=fee_summary(prep.schedule, choice.n, assessment.list_size, profile.budget_usd, s.covers(profile.budget_usd)),
         sources=dict(prep.sources), listing=listing,
         policy_notes=unknown_policies(main.row, cols, c["yog_after_years"]),
         notes=_notes(s, counts, listing) + season_notes(prep.schedule, date.today()),
@@ -278,12 +277,16 @@ def season_notes(schedule: FeeSchedule, day: date) -> list[str]:
     return out
 
 
-def fee_summary(schedule: FeeSchedule, n: int, article: Any, budget: float | None) -> dict[str, Any]:
+def fee_summary(schedule: FeeSchedule, n: int, article: Any, budget: float | None, covers: int | None = None) -> dict[str, Any]:
+    """The fees of ``n`` programs and of the article's range, and what ``budget`` covers
+    (``covers``: ``schedule.covers(budget)`` when the caller has it already)."""
+    if budget is not None and covers is None:
+        covers = schedule.covers(budget)
     out = {
         "programs": n, "usd": schedule.cost(n), "usd_at_article_min": schedule.cost(article.min),
         "usd_at_article_max": schedule.cost(article.max), "season": schedule.season, "as_of": schedule.as_of,
         "source": schedule.source, "url": schedule.url, "budget_usd": budget,
-        "budget_covers": schedule.covers(budget) if budget is not None else None,
+        "budget_covers": covers if budget is not None else None,
         "note": "AAMC application fees only: ECFMG's fees for IMGs (ERAS token, USMLE transcript) are extra",
     }
     return out

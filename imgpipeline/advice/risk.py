@@ -12,6 +12,8 @@ holding that value (tests/test_risk.py checks both ways agree).
 from __future__ import annotations
 
 import operator
+import re
+import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -188,6 +190,20 @@ def holds_all(clauses: tuple[Clause, ...], row: Mapping[str, Any]) -> bool:
 
 # Each factor's rule in words, worded once (keyed by the factor object, kept alive with it).
 _RULE_WORDS: dict[int, tuple[Factor, str]] = {}
+# Each factor's values read (``Factor.reads``), keyed as ``_RULE_WORDS``.
+_READS: dict[int, tuple[Factor, frozenset[str] | None]] = {}
+
+
+def _reads(f: Factor) -> frozenset[str] | None:
+    """``Factor.reads`` worked out: the clauses' fields and the root of every field ``says``
+    formats (``{x}``, ``{x.attr}``, ``{x[0]}``); None if a format spec nests a field."""
+    fields = {c.field for c in f.when + f.when_any}
+    for _, name, spec, _ in string.Formatter().parse(f.says):
+        if spec and "{" in spec:
+            return None
+        if name is not None:
+            fields.add(re.split(r"[.\[]", name, maxsplit=1)[0])
+    return frozenset(fields)
 
 
 class Factor(BaseModel):
@@ -203,6 +219,16 @@ class Factor(BaseModel):
     decision: str | None = None
     when: tuple[Clause, ...]
     when_any: tuple[Clause, ...] = ()
+
+    def reads(self) -> frozenset[str] | None:
+        """The applicant values the factor reads: its clauses' fields and the fields its
+        ``says`` names (None when a field cannot be told: a nested format spec). A profile
+        alike in these values fires it alike, with the same words (``assess_values``' ``like``);
+        worked out once per factor."""
+        hit = _READS.get(id(self))
+        if hit is None or hit[0] is not self:
+            hit = _READS[id(self)] = (self, _reads(self))
+        return hit[1]
 
     def rule(self) -> str:
         """The rule in words: its clauses and thresholds (worded once per factor)."""
@@ -413,21 +439,33 @@ def assess_row(df: pd.DataFrame, i: int, risk: RiskRules | None = None, *, setti
     return assess_values(frame_row(df, i), risk, settings=settings)
 
 
-def assess_values(row: Mapping[str, Any], risk: RiskRules | None = None, *, settings: Settings) -> RiskAssessment:
+def assess_values(
+    row: Mapping[str, Any], risk: RiskRules | None = None, *, settings: Settings,
+    like: tuple[Mapping[str, Any], RiskAssessment] | None = None,
+) -> RiskAssessment:
     """One profile's assessment from its typed values (``applicant.applicant_values``): the
     rules of ``assess_frame`` (the same factors, the same riskiest-tier ranking), with each
-    factor's words and values (the rules and list sizes of ``settings``' rulebook)."""
+    factor's words and values (the rules and list sizes of ``settings``' rulebook). ``like``:
+    another profile's values and assessment by the same rules (a plan's changed profile gives
+    its applicant's): a factor reading none of the values that differ (``Factor.reads``) fires
+    as it fired there, with the same words, and is not read again."""
     risk = risk or rules(settings)
     out: list[FiredFactor] = []
     words = {**row, "visa_need": VISA_LABEL.get(str(row.get("visa_need")), row.get("visa_need"))}
-    for f in (f for f in risk.factors if f.fires(row)):
-        fields = dict.fromkeys(c.field for c in f.when + f.when_any)
-        out.append(
-            FiredFactor(
-                id=f.id, tier=f.tier, effect=f.effect, says=_format(f.says, words), rule=f.rule(),
-                article=f.article, decision=f.decision, values={k: row[k] for k in fields},
+    changed, before = _differences(row, like)
+    for f in risk.factors:
+        reads = f.reads() if like is not None else None
+        if reads is not None and reads.isdisjoint(changed):
+            if f.id in before:
+                out.append(before[f.id])
+        elif f.fires(row):
+            fields = dict.fromkeys(c.field for c in f.when + f.when_any)
+            out.append(
+                FiredFactor(
+                    id=f.id, tier=f.tier, effect=f.effect, says=_format(f.says, words), rule=f.rule(),
+                    article=f.article, decision=f.decision, values={k: row[k] for k in fields},
+                )
             )
-        )
     raising = [f for f in out if f.effect == "raises"]
     tier = TIERS[max((tier_rank(f.tier) for f in raising), default=0)]
     return RiskAssessment(
@@ -437,3 +475,13 @@ def assess_values(row: Mapping[str, Any], risk: RiskRules | None = None, *, sett
         notes=tuple(f for f in out if f.effect == "notes"),
         list_size=list_sizes(settings)[tier],
     )
+
+
+def _differences(row: Mapping[str, Any], like: tuple[Mapping[str, Any], RiskAssessment] | None) -> tuple[set[str], dict[str, FiredFactor]]:
+    """The values in which ``row`` and ``like``'s differ (in value or type), and the factors
+    that fired for ``like``, by id (nothing without ``like``)."""
+    if like is None:
+        return set(), {}
+    other, assessment = like
+    changed = {k for k in row.keys() | other.keys() if type(row.get(k)) is not type(other.get(k)) or row.get(k) != other.get(k)}
+    return changed, {f.id: f for f in assessment.factors + assessment.notes}
