@@ -1,5 +1,5 @@
 """Advice processes: the web app's new recommendations, computed by a few spawned processes,
-each answering one request at a time on its own pipe, while the server's one event loop reads
+each answering one request at a time on its own socket, while the server's one event loop reads
 requests, hands each to the first idle process, and writes answers.
 
 Why processes, and not uvicorn's ``--workers``: a new recommendation is CPU-bound Python (one at
@@ -27,9 +27,10 @@ import multiprocessing.connection
 import os
 import pickle
 import signal
+import socket
+import struct
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 from imgpipeline.advice.profile import ApplicantProfile
@@ -96,26 +97,76 @@ def advise_json(folder: Path, profile: ApplicantProfile) -> bytes:
     return recommend(profile, load_published(folder), settings=_SETTINGS[0]).json_bytes()
 
 
-def serve(conn: Connection, settings: Settings) -> None:
-    """An advice process: ``start``, then each (folder, profile) the server sends on ``conn``
-    answered on it, one at a time, as (True, JSON bytes) or (False, the exception raised),
+# One message each way on an advice process's socket: its length (8 bytes), then a kind (one
+# byte) and the payload. The server sends REQUEST with the pickled (folder, profile); the
+# process answers ANSWER with the JSON bytes as they are (no pickling: 200-300 KB), or FAILED
+# with the pickled exception.
+_LENGTH = struct.Struct("!Q")
+REQUEST, ANSWER, FAILED = b"q", b"a", b"f"
+
+
+def frame(kind: bytes, payload: bytes) -> bytes:
+    return _LENGTH.pack(1 + len(payload)) + kind + payload
+
+
+def read_frame(sock: socket.socket) -> tuple[bytes, bytes]:
+    """The next message on a blocking socket (the advice process's side); ``EOFError`` once
+    the other end is closed."""
+    (n,) = _LENGTH.unpack(_read_exactly(sock, _LENGTH.size))
+    body = _read_exactly(sock, n)
+    return bytes(body[:1]), bytes(body[1:])
+
+
+def _read_exactly(sock: socket.socket, n: int) -> bytearray:
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        k = sock.recv_into(view[got:])
+        if not k:
+            raise EOFError("the other end closed the socket")
+        got += k
+    return buf
+
+
+async def read_frame_async(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> tuple[bytes, bytes]:
+    """``read_frame`` on a non-blocking socket, the event loop waiting for each part (never
+    blocking on an answer still being written)."""
+    (n,) = _LENGTH.unpack(await _read_exactly_async(loop, sock, _LENGTH.size))
+    body = await _read_exactly_async(loop, sock, n)
+    return bytes(body[:1]), bytes(memoryview(body)[1:])
+
+
+async def _read_exactly_async(loop: asyncio.AbstractEventLoop, sock: socket.socket, n: int) -> bytearray:
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        k = await loop.sock_recv_into(sock, view[got:])
+        if not k:
+            raise EOFError("the other end closed the socket")
+        got += k
+    return buf
+
+
+def serve(sock: socket.socket, settings: Settings) -> None:
+    """An advice process: ``start``, then each (folder, profile) the server sends on ``sock``
+    answered on it, one at a time (ANSWER: the JSON bytes; FAILED: the exception raised),
     until the server closes its end. Ctrl-C reaches the whole process group: the server, which
-    closes the pipes, decides when this process ends."""
+    closes the sockets, decides when this process ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     start(settings)
     while True:
         try:
-            folder, profile = conn.recv()
-        except EOFError:
+            _, payload = read_frame(sock)
+        except (EOFError, OSError):
             return
         try:
-            answer: tuple[bool, object] = (True, advise_json(folder, profile))
+            out = frame(ANSWER, advise_json(*pickle.loads(payload)))
         except Exception as exc:   # the server's request fails with it (and logs it there)
-            answer = (False, exc)
-        try:
-            conn.send(answer)
-        except pickle.PicklingError:
-            conn.send((False, RuntimeError(repr(answer[1]))))
+            try:
+                out = frame(FAILED, pickle.dumps(exc))
+            except Exception:
+                out = frame(FAILED, pickle.dumps(RuntimeError(repr(exc))))
+        sock.sendall(out)
 
 
 # --- in the server ---------------------------------------------------------------------------
@@ -125,38 +176,31 @@ class AdviceLost(RuntimeError):
 
 class _Advisor:
     """One advice process (spawned: a fresh interpreter, not a fork of the server's threads)
-    and the server's end of its pipe."""
+    and the server's end of its socket (non-blocking: only the event loop reads it)."""
 
     def __init__(self, settings: Settings) -> None:
         ctx = multiprocessing.get_context("spawn")
-        self.conn, theirs = ctx.Pipe()
+        self.sock, theirs = socket.socketpair()
         self.process = ctx.Process(target=serve, args=(theirs, settings), name="imgpipeline-advice", daemon=True)
         self.process.start()
         theirs.close()
+        self.sock.setblocking(False)
 
     async def ask(self, folder: Path, profile: ApplicantProfile) -> bytes:
-        """The answer to one request; ``AdviceLost`` if the process is gone. The event loop
-        waits for the pipe to be readable (no thread in between), then reads the answer."""
+        """The answer to one request; ``AdviceLost`` if the process is gone."""
         loop = asyncio.get_running_loop()
         try:
-            self.conn.send((folder, profile))
-            fd, readable = self.conn.fileno(), loop.create_future()
-            loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
-            try:
-                await readable
-            finally:
-                loop.remove_reader(fd)
-            os.set_blocking(fd, True)   # uvloop's add_reader made it non-blocking: the rest of a long answer is waited for
-            ok, value = self.conn.recv()
+            await loop.sock_sendall(self.sock, frame(REQUEST, pickle.dumps((folder, profile))))
+            kind, payload = await read_frame_async(loop, self.sock)
         except (EOFError, OSError) as exc:
             raise AdviceLost(f"advice process {self.process.pid} stopped (exit code {self.process.exitcode})") from exc
-        if not ok:
-            raise value  # type: ignore[misc]
-        return value  # type: ignore[return-value]
+        if kind == FAILED:
+            raise pickle.loads(payload)
+        return payload
 
     def stop(self, wait: float = 5.0) -> None:
-        """Close the pipe (the process's loop ends) and wait for the process, killing it after ``wait`` s."""
-        self.conn.close()
+        """Close the socket (the process's loop ends) and wait for the process, killing it after ``wait`` s."""
+        self.sock.close()
         self.process.join(wait)
         if self.process.is_alive():
             self.process.kill()
@@ -172,7 +216,9 @@ class Advisors:
     Why not ``concurrent.futures.ProcessPoolExecutor``, which this replaced: its answers come
     back through two helper threads that take the server's GIL from the event loop, and
     moving a 300 KB answer that way cost the server 1.55 ms of CPU against 0.72 ms with each
-    process's pipe read by the event loop itself (docs/benchmarks.md, "Web API")."""
+    process's pipe read by the event loop itself (docs/benchmarks.md, "Web API"). The event
+    loop reads each answer as it arrives (``read_frame_async``): a blocking read of an answer
+    still being written stalled every other request behind a process the OS had paused."""
 
     def __init__(self, settings: Settings, processes: int) -> None:
         if processes < 1:
@@ -184,7 +230,7 @@ class Advisors:
     def start_warming(self) -> None:
         """Start every advice process now (each reads the version as it starts), without
         waiting: the server answers meanwhile, and a request sent to a process still starting
-        waits in its pipe."""
+        waits in its socket."""
         if self._idle is None:
             self._idle = asyncio.Queue()
             for _ in range(self.processes):
@@ -220,6 +266,6 @@ class Advisors:
         """Stop the advice processes (the server's shutdown)."""
         advisors, self._all, self._idle = self._all, [], None
         for advisor in advisors:
-            advisor.conn.close()   # every process told at once, then each waited for
+            advisor.sock.close()   # every process told at once, then each waited for
         for advisor in advisors:
             advisor.stop()
