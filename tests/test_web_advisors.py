@@ -20,7 +20,7 @@ from imgpipeline.advice.profile import parse_profile
 from imgpipeline.advice.published import load_published, resolve_version
 from imgpipeline.advice.recommend import recommend
 from imgpipeline.settings import Settings
-from imgpipeline.web.advisors import Advisors
+from imgpipeline.web.advisors import AdviceLost, Advisors
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
 
@@ -147,3 +147,28 @@ def test_advice_processes_end_with_a_killed_server(published: Settings):
     while any(b"spawn_main" in _cmdline(p) for p in advisors):
         assert time.monotonic() < deadline, f"advice processes {sorted(advisors)} outlived the killed server"
         time.sleep(0.2)
+
+
+def test_an_advice_failure_is_raised_in_the_server_and_the_process_serves_on(published: Settings, tmp_path: Path):
+    """A recommendation that fails in an advice process (here: a folder with no version) raises
+    its exception in the server (which answers 500 without a stack trace), and the same process
+    answers the next request."""
+    good = parse_profile(example("very_high_h1b", 229), settings=published)
+    advisors = Advisors(published, 1)
+
+    async def both() -> tuple[BaseException | bytes, bytes]:
+        try:
+            first: BaseException | bytes = await advisors.advise_json(tmp_path / "no-version", good)
+        except Exception as exc:   # noqa: BLE001 - the exception itself is what is checked
+            first = exc
+        return first, await advisors.advise_json(resolve_version(published), good)
+
+    try:
+        failed, answer = asyncio.run(both())
+        pids = [a.process.pid for a in advisors._all]
+    finally:
+        advisors.close()
+    assert isinstance(failed, Exception) and not isinstance(failed, AdviceLost), failed
+    assert "no-version" in str(failed)
+    assert len(pids) == 1   # not replaced: the process lived on
+    assert answer == here(published, example("very_high_h1b", 229))
