@@ -172,3 +172,22 @@ def test_an_advice_failure_is_raised_in_the_server_and_the_process_serves_on(pub
     assert "no-version" in str(failed)
     assert len(pids) == 1   # not replaced: the process lived on
     assert answer == here(published, example("very_high_h1b", 229))
+
+
+def test_each_advice_process_keeps_to_its_own_cpu(published: Settings):
+    """Slot i runs on the i-th CPU the server may use (round them); with one CPU, where it may."""
+    cpus = sorted(os.sched_getaffinity(0))
+    profiles = [parse_profile(example("moderately_low_j1", s), settings=published) for s in (221, 233, 247)]
+    advisors = Advisors(published, 3)
+
+    async def answer_all() -> list[bytes]:   # every process has started (and pinned itself) once it answered
+        return await asyncio.gather(*(advisors.advise_json(resolve_version(published), p) for p in profiles))
+
+    try:
+        asyncio.run(answer_all())
+        got = {a.slot: os.sched_getaffinity(a.process.pid) for a in advisors._all}
+    finally:
+        advisors.close()
+    assert sorted(got) == [0, 1, 2]
+    for slot, allowed in got.items():
+        assert allowed == ({cpus[slot % len(cpus)]} if len(cpus) > 1 else set(cpus))
