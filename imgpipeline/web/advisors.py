@@ -151,7 +151,7 @@ def pin(slot: int) -> None:
     """Keep this advice process on one CPU: slot i on the i-th of the CPUs it may use (round
     them when there are more processes than CPUs). Each process then keeps its own core's
     caches, where the scheduler moved them between cores as the server and the clients ran:
-    at 8 clients on 2 CPUs, p95 57-63 ms pinned against 62-68 ms not, in 3 alternating pairs
+    at 8 clients on 2 CPUs, p95 3-9% lower pinned in each of 7 alternating pairs of runs
     (docs/benchmarks.md, "Web API")."""
     if not hasattr(os, "sched_setaffinity"):
         return
