@@ -32,6 +32,7 @@ import struct
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from imgpipeline.advice.profile import ApplicantProfile
 from imgpipeline.advice.published import NotPublished, load_published, resolve_version
@@ -109,23 +110,15 @@ def frame(kind: bytes, payload: bytes) -> bytes:
     return _LENGTH.pack(1 + len(payload)) + kind + payload
 
 
-def read_frame(sock: socket.socket) -> tuple[bytes, bytes]:
-    """The next message on a blocking socket (the advice process's side); ``EOFError`` once
-    the other end is closed."""
-    (n,) = _LENGTH.unpack(_read_exactly(sock, _LENGTH.size))
-    body = _read_exactly(sock, n)
-    return bytes(body[:1]), bytes(body[1:])
-
-
-def _read_exactly(sock: socket.socket, n: int) -> bytearray:
-    buf = bytearray(n)
-    view, got = memoryview(buf), 0
-    while got < n:
-        k = sock.recv_into(view[got:])
-        if not k:
-            raise EOFError("the other end closed the socket")
-        got += k
-    return buf
+def read_frame(stream: BinaryIO) -> tuple[bytes, bytes]:
+    """The next message from a blocking stream (the advice process's side: its socket's
+    ``makefile("rb")``, whose reads wait for every byte asked); ``EOFError`` once the other
+    end is closed."""
+    head = stream.read(_LENGTH.size)
+    body = stream.read(_LENGTH.unpack(head)[0]) if len(head) == _LENGTH.size else b""
+    if not body:
+        raise EOFError("the other end closed the socket")
+    return body[:1], body[1:]
 
 
 async def read_frame_async(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> tuple[bytes, bytes]:
@@ -168,9 +161,10 @@ def serve(sock: socket.socket, settings: Settings, slot: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     pin(slot)
     start(settings)
+    requests = sock.makefile("rb")
     while True:
         try:
-            _, payload = read_frame(sock)
+            _, payload = read_frame(requests)
         except (EOFError, OSError):
             return
         try:
