@@ -23,13 +23,11 @@ import asyncio
 import gc
 import logging
 import multiprocessing
-import multiprocessing.connection
 import os
 import pickle
 import signal
 import socket
 import struct
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -52,22 +50,11 @@ def start(settings: Settings) -> None:
     from imgpipeline.advice import compiled
 
     _SETTINGS[:] = [settings]
-    threading.Thread(target=_exit_with_server, name="imgpipeline-server-watch", daemon=True).start()
     compiled.install()
     try:
         settle(resolve_version(settings))
     except NotPublished:
         pass   # nothing published yet: the first request reads what is published by then
-
-
-def _exit_with_server() -> None:
-    """End this advice process when the server's process ends, however it ends (killed, it
-    cannot shut its pool down): the pool's queues never tell a waiting process, which would
-    otherwise hold its copy of the version for good."""
-    server = multiprocessing.parent_process()
-    if server is not None:
-        multiprocessing.connection.wait([server.sentinel])
-        os._exit(0)
 
 
 def read_and_freeze(folder: Path, *reads: Callable[[Path], object]) -> None:
@@ -156,8 +143,10 @@ def pin(slot: int) -> None:
 def serve(sock: socket.socket, settings: Settings, slot: int = 0) -> None:
     """An advice process: ``start``, then each (folder, profile) the server sends on ``sock``
     answered on it, one at a time (ANSWER: the JSON bytes; FAILED: the exception raised),
-    until the server closes its end. Ctrl-C reaches the whole process group: the server, which
-    closes the sockets, decides when this process ends."""
+    until the server's end closes: at its shutdown, or when its process dies however it dies
+    (killed, the kernel closes its sockets), so no advice process outlives the server holding
+    its copy of the version. Ctrl-C reaches the whole process group: the server, which closes
+    the sockets, decides when this process ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     pin(slot)
     start(settings)
@@ -174,7 +163,10 @@ def serve(sock: socket.socket, settings: Settings, slot: int = 0) -> None:
                 out = frame(FAILED, pickle.dumps(exc))
             except Exception:
                 out = frame(FAILED, pickle.dumps(RuntimeError(repr(exc))))
-        sock.sendall(out)
+        try:
+            sock.sendall(out)
+        except OSError:   # the server is gone
+            return
 
 
 # --- in the server ---------------------------------------------------------------------------
@@ -225,7 +217,7 @@ class Advisors:
     Why not ``concurrent.futures.ProcessPoolExecutor``, which this replaced: its answers come
     back through two helper threads that take the server's GIL from the event loop, and
     moving a 300 KB answer that way cost the server 1.55 ms of CPU against 0.72 ms with each
-    process's pipe read by the event loop itself (docs/benchmarks.md, "Web API"). The event
+    process's own pipe read by the event loop itself (docs/benchmarks.md, "Web API"). The event
     loop reads each answer as it arrives (``read_frame_async``): a blocking read of an answer
     still being written stalled every other request behind a process the OS had paused."""
 

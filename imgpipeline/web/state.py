@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any
 
+from cachetools import LRUCache
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -75,7 +75,7 @@ class WebState:
         # does not wait for it.
         self._compute = threading.RLock()
         self._cached = functools.lru_cache(maxsize=128)(self._recommend)
-        self._json: OrderedDict[tuple[Path, _Key], bytes] = OrderedDict()   # the API's answers, last used last
+        self._json: LRUCache[tuple[Path, _Key], bytes] = LRUCache(maxsize=JSON_CACHE)   # the API's answers
         self._settled: set[Path] = set()
         # The API's new recommendations: computed by advice processes (``web.advisors``), one
         # per CPU unless the settings say otherwise; 0: in this process.
@@ -128,9 +128,6 @@ class WebState:
             else:
                 body = await run_in_threadpool(self._recommend_json, folder, key[1])
             self._json[key] = body
-            while len(self._json) > JSON_CACHE:
-                self._json.popitem(last=False)
-        self._json.move_to_end(key)
         return body
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
