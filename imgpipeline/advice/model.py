@@ -207,16 +207,11 @@ class Applicants:
         table = np.array([[r.get(name) for name in _NUMBER_FIELDS] for r in rows], dtype=float).reshape(len(rows), len(_NUMBER_FIELDS))
         columns = {name: table[:, k] for k, name in enumerate(_NUMBER_FIELDS)}
 
-        def f(name: str) -> np.ndarray:
-            if name in columns:
-                return columns[name]
-            return np.array([np.nan if r.get(name) is None else float(r[name]) for r in rows], dtype=float)
-
         def b(name: str) -> np.ndarray:
             return np.array([bool(r.get(name)) for r in rows], dtype=bool)
 
-        # Values are already typed: a yes/no/unknown field reads as 1 / 0 / nan like ``f``.
-        return cls._build(f, b, f, np.array([str(r["visa_need"]) for r in rows], dtype=object))
+        # Values are already typed: a yes/no/unknown field reads as 1 / 0 / nan, as a number.
+        return cls._build(columns.__getitem__, b, columns.__getitem__, np.array([str(r["visa_need"]) for r in rows], dtype=object))
 
     @classmethod
     def _build(cls, f: Any, b: Any, tri: Any, visa_need: np.ndarray) -> Applicants:
