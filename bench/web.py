@@ -15,7 +15,9 @@ Scenarios:
   plausible applicants (``advice.batch.random_profiles``: every tier, visa need, preference and
   budget), each sent once with a fresh ``profile_id``, so the model runs every time and the
   advice's memos of repeated applicant values hit only as often as varied applicants make them
-  (before, the two docs examples with only Step 2 CK varied: 72 distinct applicants).
+  (before, the two docs examples with only Step 2 CK varied: 72 distinct applicants);
+- ``recommend-new-gzip``: the same, from a client that asks for gzip and inflates the answer, as
+  httpx and browsers do (the other scenarios' client asks for no encoding).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +127,11 @@ def scenarios(port: int) -> dict[str, Any]:
         p = {**applicants[i % NEW_PROFILES], "profile_id": f"bench-{os.getpid()}-{i}"}
         return "POST", "/api/recommend", orjson.dumps(p)
 
-    return {"program": program, "recommend-repeat": repeat, "recommend-new": new}
+    return {"program": program, "recommend-repeat": repeat, "recommend-new": new, "recommend-new-gzip": new}
+
+
+def asks_gzip(scenario: str) -> bool:
+    return scenario.endswith("-gzip")
 
 
 class Client:
@@ -133,16 +140,21 @@ class Client:
     read into one reused buffer and parsed by httptools (uvicorn's own parser). The generator
     shares the server's 2 cores, so its cost per request is taken from the server's: with
     ``http.client`` it was about 1 ms per 300 KB answer (its header parsing, buffered reads and
-    copies), measured by the process's CPU time over a run."""
+    copies), measured by the process's CPU time over a run. With ``gzip`` it asks for gzip, as
+    httpx and browsers do, and inflates each answer as it arrives (what such a client spends)."""
 
-    def __init__(self, port: int) -> None:
-        self.port, self.sock = port, None
+    def __init__(self, port: int, gzip: bool = False) -> None:
+        self.port, self.sock, self.gzip = port, None, gzip
         self.buf = memoryview(bytearray(1 << 20))
         self.done, self.body_bytes = False, 0
         self.parser = None
+        self.inflate = None
+
+    def on_headers_complete(self) -> None:
+        self.inflate = zlib.decompressobj(wbits=31) if self.gzip else None   # gzip's header and trailer
 
     def on_body(self, body: bytes) -> None:
-        self.body_bytes += len(body)
+        self.body_bytes += len(self.inflate.decompress(body)) if self.inflate is not None else len(body)
 
     def on_message_complete(self) -> None:
         self.done = True
@@ -157,6 +169,8 @@ class Client:
         if self.sock is None:
             self._connect()
         head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+        if self.gzip:
+            head += "Accept-Encoding: gzip\r\n"
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         self.sock.sendall(head.encode() + b"\r\n" + (body or b""))
@@ -174,14 +188,15 @@ class Client:
             self.sock = None
 
 
-def run(port: int, make_request, clients: int, duration: float, server_pid: int | None = None) -> dict[str, Any]:
-    """``clients`` threads, each on its own keep-alive connection (``Client``), for ``duration`` seconds."""
+def run(port: int, make_request, clients: int, duration: float, server_pid: int | None = None, gzip: bool = False) -> dict[str, Any]:
+    """``clients`` threads, each on its own keep-alive connection (``Client``, asking for gzip
+    with ``gzip``), for ``duration`` seconds."""
     lat: list[list[float]] = [[] for _ in range(clients)]
     errors: list[str] = []
     stop = time.monotonic() + duration
 
     def client(k: int) -> None:
-        conn = Client(port)
+        conn = Client(port, gzip)
         while time.monotonic() < stop:
             method, path, body = make_request()
             t0 = time.perf_counter()
@@ -189,7 +204,7 @@ def run(port: int, make_request, clients: int, duration: float, server_pid: int 
                 status = conn.request(method, path, body)
                 if status != 200:
                     errors.append(f"{method} {path}: {status}")
-            except (OSError, httptools.HttpParserError) as exc:
+            except (OSError, httptools.HttpParserError, zlib.error) as exc:
                 errors.append(f"{method} {path}: {exc!r}")
                 conn.close()
                 continue
@@ -248,7 +263,7 @@ def main() -> None:
     ap.add_argument("--processed-dir", type=Path, default=None)
     ap.add_argument("--duration", type=float, default=30.0, help="seconds per scenario and concurrency")
     ap.add_argument("--clients", default="1,8,32")
-    ap.add_argument("--scenarios", default="program,recommend-repeat,recommend-new")
+    ap.add_argument("--scenarios", default="program,recommend-repeat,recommend-new,recommend-new-gzip")
     ap.add_argument("--advice-processes", type=int, default=usable_cpus(), help="processes computing new recommendations (default: one per CPU, as imgpipeline serve; 0: in the server process)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the results block here")
     args = ap.parse_args()
@@ -264,10 +279,11 @@ def main() -> None:
     try:
         make = scenarios(port)
         for name in args.scenarios.split(","):
-            run(port, make[name], 4, 3.0)        # warm: every advice process busy once
+            gz = asks_gzip(name)
+            run(port, make[name], 4, 3.0, gzip=gz)        # warm: every advice process busy once
             results[name] = []
             for clients in (int(c) for c in args.clients.split(",")):
-                r = run(port, make[name], clients, args.duration, proc.pid)
+                r = run(port, make[name], clients, args.duration, proc.pid, gzip=gz)
                 results[name].append(r)
                 goal = ""
                 if clients == GOAL_CLIENTS:

@@ -9,6 +9,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import zlib
 from pathlib import Path
 
 import httpx
@@ -41,7 +42,8 @@ def here(settings: Settings, body: dict) -> bytes:
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
 def test_advice_processes_answer_many_at_once_what_the_server_computes(published: Settings, loop: str):
     """On both event loops (a 300 KB answer is often readable before all of it is written),
-    each advice process on its own CPU."""
+    each advice process on its own CPU; every other answer asked for gzip (compressed in the
+    advice process: the same bytes once inflated)."""
     import uvloop
 
     bodies = [example(n, s) for n in ("moderately_low_j1", "very_high_h1b") for s in (222, 236, 248)]
@@ -50,7 +52,7 @@ def test_advice_processes_answer_many_at_once_what_the_server_computes(published
 
     async def all_at_once() -> list[bytes]:
         profiles = [parse_profile(b, settings=published) for b in bodies]
-        return await asyncio.gather(*(advisors.advise_json(folder, p) for p in profiles))
+        return await asyncio.gather(*(advisors.advise_json(folder, p, gzip=i % 2 == 1) for i, p in enumerate(profiles)))
 
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop if loop == "uvloop" else None) as runner:
@@ -62,6 +64,8 @@ def test_advice_processes_answer_many_at_once_what_the_server_computes(published
     finally:
         advisors.close()
     assert pinned == {i: {cpus[i % len(cpus)]} if len(cpus) > 1 else set(cpus) for i in (0, 1)}
+    assert all(g[:2] == b"\x1f\x8b" for g in got[1::2]) and not any(g[:2] == b"\x1f\x8b" for g in got[::2])
+    got = [zlib.decompress(g, wbits=31) if i % 2 else g for i, g in enumerate(got)]
     assert got == [here(published, b) for b in bodies]
     assert len({orjson.loads(g)["profile_id"] for g in got}) == len(bodies)
 
@@ -74,8 +78,11 @@ def test_no_advice_processes_computes_in_the_server(published: Settings):
     with serve_app(settings) as base, httpx.Client(base_url=base, timeout=120) as c:
         r = c.post("/api/recommend", json=example("very_high_h1b", 231))
         assert r.status_code == 200, r.text
+        plain = c.post("/api/recommend", json=example("very_high_h1b", 231), headers={"Accept-Encoding": "identity"})
         assert [p for p in multiprocessing.active_children() if p.pid not in before] == []
-    assert r.content == here(published, example("very_high_h1b", 231))
+    # httpx asks for gzip: compressed in the server's thread, once (the middleware left it as it was)
+    assert r.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert r.content == plain.content == here(published, example("very_high_h1b", 231))
 
 
 def test_a_dead_advice_process_fails_one_request_and_new_ones_serve_the_next(published: Settings):

@@ -41,6 +41,8 @@ def test_recommend_is_the_object_the_cli_writes(client: httpx.Client, published,
     r = client.post("/api/recommend", json=example(name))
     assert r.status_code == 200, r.text
     assert r.headers.get("content-encoding") == "gzip"   # httpx accepts gzip: the ~300 KB answer is compressed
+    plain = client.post("/api/recommend", json=example(name), headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == r.content   # once, by its advice process
     got = r.json()
     want = json.loads(json.dumps(recommend(parse_profile(example(name), settings=SETTINGS), published).to_json(), default=str))
     assert got["risk_tier"] == want["risk_tier"]

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from imgpipeline.advice.profile import ApplicantProfile, ProfileError, parse_profile
 from imgpipeline.vocabulary import PROGRAM_TIERS, US_STATES
+from imgpipeline.web.encoding import accepts_gzip
 from imgpipeline.web.state import REGIONS, Web, problems_json, program_or_404
 
 ACGME_ID = re.compile(r"^140\d{7}$")
@@ -46,8 +47,10 @@ async def api_recommend(request: Request, web: Web) -> JSONResponse:
         profile = parse_profile(body, settings=web.settings)
     except ProfileError as exc:
         return JSONResponse(problems_json(exc.problems), status_code=422)
-    body = await web.advise_json(profile)
-    return Response(body, media_type="application/json")
+    if accepts_gzip(request.headers.get("accept-encoding", "")):   # compressed where it was computed
+        body = await web.advise_json(profile, gzip=True)
+        return Response(body, media_type="application/json", headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return Response(await web.advise_json(profile), media_type="application/json")
 
 
 @router.get("/api/programs", tags=["programs"], summary="Every published program (filter by state, Census region or program tier)")

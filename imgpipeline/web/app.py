@@ -34,6 +34,7 @@ from imgpipeline.advice.published import NotPublished
 from imgpipeline.settings import Settings
 from imgpipeline.web import api, downloads, pages
 from imgpipeline.web.advisors import AdviceLost
+from imgpipeline.web.encoding import GZIP_LEVEL, GZIP_MINIMUM_SIZE
 from imgpipeline.web.state import HERE, WebState, problems_json
 
 log = logging.getLogger(__name__)
@@ -135,9 +136,9 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
     app.include_router(downloads.router)
     app.include_router(api.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    # The result page is ~0.5 MB of text, an API answer ~300 KB of JSON: level 3 writes one in
-    # about 1.3 ms (22 KB), level 9 (the default) in about 10 ms (16 KB).
-    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=3)
+    # The API's recommendations come compressed from the advice processes (``web.encoding``):
+    # the middleware passes an answer with its Content-Encoding set as it is.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=GZIP_LEVEL)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     return app
 

@@ -23,6 +23,7 @@ from imgpipeline.settings import Settings
 from imgpipeline.text import pct
 from imgpipeline.web.advisors import Advisors, read_and_freeze
 from imgpipeline.web.data import REGION_OF_STATE, VersionData, load_version_data
+from imgpipeline.web.encoding import gzipped
 
 HERE = Path(__file__).parent
 JSON_CACHE = 128     # the API's answers kept (about 0.2 MB each)
@@ -75,7 +76,7 @@ class WebState:
         # does not wait for it.
         self._compute = threading.RLock()
         self._cached = functools.lru_cache(maxsize=128)(self._recommend)
-        self._json: LRUCache[tuple[Path, _Key], bytes] = LRUCache(maxsize=JSON_CACHE)   # the API's answers
+        self._json: LRUCache[tuple[Path, _Key, bool], bytes] = LRUCache(maxsize=JSON_CACHE)   # the API's answers
         self._settled: set[Path] = set()
         # The API's new recommendations: computed by advice processes (``web.advisors``), one
         # per CPU unless the settings say otherwise; 0: in this process.
@@ -103,30 +104,32 @@ class WebState:
         with self._compute:
             return recommend(key.profile, load_published(folder), settings=self.settings)
 
-    def _recommend_json(self, folder: Path, key: _Key) -> bytes:
+    def _recommend_json(self, folder: Path, key: _Key, gzip: bool) -> bytes:
         with self._compute:
-            return self._cached(folder, key).json_bytes()
+            body = self._cached(folder, key).json_bytes()
+        return gzipped(body) if gzip else body
 
     def advise(self, profile: ApplicantProfile) -> Recommendation:
         """One recommendation per version and profile: the page, its filters and its downloads
         ask for the same one."""
         return self._cached(self.version_folder(), _key(profile))
 
-    async def advise_json(self, profile: ApplicantProfile) -> bytes:
+    async def advise_json(self, profile: ApplicantProfile, gzip: bool = False) -> bytes:
         """``Recommendation.to_json()`` as JSON bytes: the object the CLI writes to
-        recommendation.json (the same values; written compactly, by orjson). Computed by the
-        first free advice process (else in a thread of this one); the last ``JSON_CACHE``
-        answers are kept per version and profile."""
+        recommendation.json (the same values; written compactly, by orjson), with ``gzip``
+        compressed (``encoding.gzipped``). Computed by the first free advice process (else in
+        a thread of this one); the last ``JSON_CACHE`` answers are kept per version, profile
+        and encoding, as they are sent."""
         folder = resolve_version(self.settings)
         if folder not in self._settled:
             await run_in_threadpool(self._settle, folder)   # a new version, read once
-        key = (folder, _key(profile))
+        key = (folder, _key(profile), gzip)
         body = self._json.get(key)
         if body is None:
             if self.advisors is not None:
-                body = await self.advisors.advise_json(folder, profile)
+                body = await self.advisors.advise_json(folder, profile, gzip)
             else:
-                body = await run_in_threadpool(self._recommend_json, folder, key[1])
+                body = await run_in_threadpool(self._recommend_json, folder, key[1], gzip)
             self._json[key] = body
         return body
 
