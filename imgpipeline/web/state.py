@@ -26,7 +26,7 @@ from imgpipeline.web.data import REGION_OF_STATE, VersionData, load_version_data
 from imgpipeline.web.encoding import gzipped
 
 HERE = Path(__file__).parent
-JSON_CACHE = 128     # the API's answers kept (about 0.2 MB each)
+JSON_CACHE = 128     # the API's answers kept (about 0.25 MB each; 22 KB gzip-compressed)
 REGIONS = ("Northeast", "Midwest", "South", "West", "Territory")
 TIER_LABEL = {
     "community": "community / community-based academic",
