@@ -168,6 +168,8 @@ def test_nothing_published_is_a_503_naming_it(tmp_path: Path):
     with serve_app(get_settings(processed_dir=tmp_path)) as base, httpx.Client(base_url=base, timeout=120) as c:
         r = c.get("/api/version")
         assert r.status_code == 503 and "nothing published" in r.json()["detail"][0]["message"]
+        r = c.post("/api/recommend", json=example("moderately_low_j1"))   # answered ahead of FastAPI's stack: the same handler
+        assert r.status_code == 503 and r.json()["detail"][0]["field"] == "version"
         assert c.get("/").status_code == 200          # the form still shows
 
 

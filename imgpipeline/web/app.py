@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None, *, max_body_bytes: int = MAX_BO
     # The API's recommendations come compressed from the advice processes (``web.encoding``):
     # the middleware passes an answer with its Content-Encoding set as it is.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=GZIP_LEVEL)
+    app.add_middleware(api.RecommendPath)   # inside the body cap, before the rest (its docstring)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     return app
 
