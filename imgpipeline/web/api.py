@@ -79,7 +79,7 @@ class RecommendPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != RECOMMEND_PATH or scope["method"] != "POST":
+        if scope["type"] != "http" or _route_path(scope) != RECOMMEND_PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         raw = await _body(receive)    # a body over the cap raises in ``BodySizeLimit``'s receive
@@ -92,6 +92,12 @@ class RecommendPath:
                 raise   # the server error middleware's handler: 500, logged
             response = await handler(request, exc)
         await response(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    """The request's path within the app (without ``--root-path``, as the router matches it)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
 
 
 async def _body(receive: Receive) -> bytes:
