@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import httpx
@@ -48,6 +49,42 @@ def test_recommend_is_the_object_the_cli_writes(client: httpx.Client, published,
     assert got["risk_tier"] == want["risk_tier"]
     assert [p["acgme_id"] for p in got["list"]] == [p["acgme_id"] for p in want["list"]]
     assert got == want
+
+
+def test_the_route_answers_as_the_fast_path(published):
+    """``api_recommend`` (what the OpenAPI document describes; the app answers the path by
+    ``RecommendPath`` ahead of it) gives the same answers when called as FastAPI calls it."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from imgpipeline.web.api import api_recommend
+    from imgpipeline.web.state import WebState
+
+    web = WebState(published.model_copy(update={"web_advice_processes": 0}), has_swagger=False)
+    body = json.dumps(example("very_high_h1b")).encode()
+
+    async def post(raw: bytes, encoding: bytes):
+        sent = [{"type": "http.request", "body": raw, "more_body": False}]
+        scope = {"type": "http", "method": "POST", "path": "/api/recommend", "headers": [(b"accept-encoding", encoding)]}
+        return await api_recommend(Request(scope, lambda: asyncio.sleep(0, sent.pop())), web)
+
+    async def both():
+        return await post(body, b"identity"), await post(body, b"gzip, deflate"), await post(b"{", b"identity")
+
+    plain, gz, bad = asyncio.run(both())
+    want = recommend_json(published, example("very_high_h1b"))
+    assert plain.status_code == 200 and plain.body == want
+    assert gz.headers["content-encoding"] == "gzip" and zlib.decompress(gz.body, wbits=31) == want
+    assert bad.status_code == 422 and json.loads(bad.body)["detail"][0]["field"] == "body"
+
+
+def recommend_json(settings, body: dict) -> bytes:
+    from imgpipeline.advice.profile import parse_profile
+    from imgpipeline.advice.published import load_published, resolve_version
+    from imgpipeline.advice.recommend import recommend
+
+    return recommend(parse_profile(body, settings=settings), load_published(resolve_version(settings)), settings=settings).json_bytes()
 
 
 def test_bad_values_are_422_naming_the_field(client: httpx.Client):
