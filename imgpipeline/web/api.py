@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgpipeline.advice.profile import ApplicantProfile, ProfileError, parse_profile
@@ -82,8 +81,8 @@ class RecommendPath:
         if scope["type"] != "http" or _route_path(scope) != RECOMMEND_PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        raw = await _body(receive)    # a body over the cap raises in ``BodySizeLimit``'s receive
-        request = Request(scope)
+        request = Request(scope, receive)
+        raw = await request.body()    # a body over the cap raises in ``BodySizeLimit``'s receive
         try:
             response = await recommend_answer(scope["app"].state.web, raw, request.headers.get("accept-encoding", ""))
         except Exception as exc:
@@ -98,17 +97,6 @@ def _route_path(scope: Scope) -> str:
     """The request's path within the app (without ``--root-path``, as the router matches it)."""
     path, root = scope["path"], scope.get("root_path", "")
     return path[len(root):] if root and path.startswith(root) else path
-
-
-async def _body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def _handler(handlers: dict[Any, Any], exc: Exception) -> Any:
