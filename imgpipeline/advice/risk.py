@@ -188,10 +188,19 @@ def holds_all(clauses: tuple[Clause, ...], row: Mapping[str, Any]) -> bool:
     return True
 
 
-# Each factor's rule in words, worded once (keyed by the factor object, kept alive with it).
+# Each factor's rule in words and the values it reads, worked out once per factor object (keyed
+# by its id, with the object kept alive beside what was worked out: ``_once``).
 _RULE_WORDS: dict[int, tuple[Factor, str]] = {}
-# Each factor's values read (``Factor.reads``), keyed as ``_RULE_WORDS``.
 _READS: dict[int, tuple[Factor, frozenset[str] | None]] = {}
+
+
+def _once(memo: dict[int, tuple[Any, Any]], f: Factor, work: Callable[[Factor], Any]) -> Any:
+    """``work(f)``, worked out once per factor object (a copy with other fields is another
+    object: worked out again)."""
+    hit = memo.get(id(f))
+    if hit is None or hit[0] is not f:
+        hit = memo[id(f)] = (f, work(f))
+    return hit[1]
 
 
 def _reads(f: Factor) -> frozenset[str] | None:
@@ -225,17 +234,11 @@ class Factor(BaseModel):
         ``says`` names (None when a field cannot be told: a nested format spec). A profile
         alike in these values fires it alike, with the same words (``assess_values``' ``like``);
         worked out once per factor."""
-        hit = _READS.get(id(self))
-        if hit is None or hit[0] is not self:
-            hit = _READS[id(self)] = (self, _reads(self))
-        return hit[1]
+        return _once(_READS, self, _reads)
 
     def rule(self) -> str:
         """The rule in words: its clauses and thresholds (worded once per factor)."""
-        hit = _RULE_WORDS.get(id(self))
-        if hit is None or hit[0] is not self:
-            hit = _RULE_WORDS[id(self)] = (self, self._words())
-        return hit[1]
+        return _once(_RULE_WORDS, self, Factor._words)
 
     def _words(self) -> str:
         text = " and ".join(c.text() for c in self.when)
