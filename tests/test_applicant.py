@@ -13,6 +13,7 @@ from imgpipeline.advice.profile import (
     applicant_frame,
     load_profile,
     parse_profile,
+    profile_from_json,
 )
 from imgpipeline.settings import Settings
 
@@ -79,6 +80,22 @@ def test_every_bad_field_is_reported_at_once() -> None:
 def test_not_a_mapping() -> None:
     with pytest.raises(ProfileError, match="mapping"):
         parse_profile(["graduation_year", 2020], settings=SETTINGS)  # type: ignore[arg-type]
+
+
+def test_a_json_body_is_read_with_the_same_checks() -> None:
+    """The API's body: not JSON names the body; JSON goes through ``parse_profile``; the error
+    keeps its problems when pickled (an advice process raises it in the web server)."""
+    import pickle
+
+    assert profile_from_json(b'{"graduation_year": 2020}', settings=SETTINGS) == parse_profile({"graduation_year": 2020}, settings=SETTINGS)
+    with pytest.raises(ProfileError) as info:
+        profile_from_json(b"{not json", settings=SETTINGS)
+    assert [f for f, _ in info.value.problems] == ["body"] and "not valid JSON" in info.value.problems[0][1]
+    with pytest.raises(ProfileError) as info:
+        profile_from_json(b'{"graduation_year": 2020, "budget_usd": -5}', "request body", settings=SETTINGS)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is ProfileError and again.problems == info.value.problems and str(again) == str(info.value)
+    assert "request body" in str(again) and "budget_usd" in str(again)
 
 
 def test_applicant_frame_derives_the_rule_inputs() -> None:

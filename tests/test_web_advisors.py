@@ -17,7 +17,7 @@ import orjson
 import pytest
 import yaml
 
-from imgpipeline.advice.profile import parse_profile
+from imgpipeline.advice.profile import ProfileError, parse_profile
 from imgpipeline.advice.published import load_published, resolve_version
 from imgpipeline.advice.recommend import recommend
 from imgpipeline.settings import Settings
@@ -51,8 +51,7 @@ def test_advice_processes_answer_many_at_once_what_the_server_computes(published
     advisors = Advisors(published, 2)
 
     async def all_at_once() -> list[bytes]:
-        profiles = [parse_profile(b, settings=published) for b in bodies]
-        return await asyncio.gather(*(advisors.advise_json(folder, p, gzip=i % 2 == 1) for i, p in enumerate(profiles)))
+        return await asyncio.gather(*(advisors.advise_json(folder, orjson.dumps(b), gzip=i % 2 == 1) for i, b in enumerate(bodies)))
 
     try:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop if loop == "uvloop" else None) as runner:
@@ -164,24 +163,33 @@ def test_advice_processes_end_with_a_killed_server(published: Settings):
 def test_an_advice_failure_is_raised_in_the_server_and_the_process_serves_on(published: Settings, tmp_path: Path):
     """A recommendation that fails in an advice process (here: a folder with no version) raises
     its exception in the server (which answers 500 without a stack trace), and the same process
-    answers the next request."""
-    good = parse_profile(example("very_high_h1b", 229), settings=published)
+    answers the next request. A body that is not a valid profile is read there too: its
+    ``ProfileError`` reaches the server with every problem (the API's 422)."""
+    good = orjson.dumps(example("very_high_h1b", 229))
+    bad = {**example("very_high_h1b", 229), "favourite_colour": "blue"}
+    bad["step2ck"] = {**bad["step2ck"], "score": 350}
     advisors = Advisors(published, 1)
 
-    async def both() -> tuple[BaseException | bytes, bytes]:
+    async def caught(folder: Path, raw: bytes) -> BaseException | bytes:
         try:
-            first: BaseException | bytes = await advisors.advise_json(tmp_path / "no-version", good)
+            return await advisors.advise_json(folder, raw)
         except Exception as exc:   # noqa: BLE001 - the exception itself is what is checked
-            first = exc
-        return first, await advisors.advise_json(resolve_version(published), good)
+            return exc
+
+    async def each() -> list[BaseException | bytes]:
+        folder = resolve_version(published)
+        return [await caught(tmp_path / "no-version", good), await caught(folder, orjson.dumps(bad)),
+                await caught(folder, b"{not json"), await caught(folder, good)]
 
     try:
-        failed, answer = asyncio.run(both())
+        failed, invalid, not_json, answer = asyncio.run(each())
         pids = [a.process.pid for a in advisors._all]
     finally:
         advisors.close()
-    assert isinstance(failed, Exception) and not isinstance(failed, AdviceLost), failed
+    assert isinstance(failed, Exception) and not isinstance(failed, (AdviceLost, ProfileError)), failed
     assert "no-version" in str(failed)
+    assert isinstance(invalid, ProfileError) and isinstance(not_json, ProfileError)
+    assert {f for f, _ in invalid.problems} == {"step2ck.score", "favourite_colour"}
+    assert [f for f, _ in not_json.problems] == ["body"] and "not valid JSON" in not_json.problems[0][1]
     assert len(pids) == 1   # not replaced: the process lived on
     assert answer == here(published, example("very_high_h1b", 229))
-

@@ -12,6 +12,7 @@ the scorer read (failures per Step, years since graduation, USCE months...), so 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
@@ -62,6 +63,10 @@ class ProfileError(ValueError):
         self.source = source
         lines = [f"  - {field}: {msg}" for field, msg in problems]
         super().__init__(f"{source} is not a valid applicant profile:\n" + "\n".join(lines))
+
+    def __reduce__(self) -> tuple[type[ProfileError], tuple[list[tuple[str, str]], str]]:
+        """Pickled with its problems (an advice process raises it in the web server)."""
+        return type(self), (self.problems, self.source)
 
 
 class ApplicantBounds(BaseModel):
@@ -387,6 +392,16 @@ def load_profile(path: str | Path, settings: Settings | None = None) -> Applican
     settings = given(settings)
     data = read_profile_mapping(path, settings=settings)
     return parse_profile(data, "<stdin>" if str(path) == "-" else str(path), settings)
+
+
+def profile_from_json(body: bytes, source: str = "profile", settings: Settings | None = None) -> ApplicantProfile:
+    """A profile from a JSON request body (the API's): a ``ProfileError`` naming the body when
+    it is not JSON, else ``parse_profile``'s checks."""
+    try:
+        data = json.loads(body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProfileError([("body", f"not valid JSON: {exc}")], source) from None
+    return parse_profile(data, source, settings)
 
 
 def profile_from_bytes(body: bytes, source: str = "profile", settings: Settings | None = None) -> ApplicantProfile:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from imgpipeline.advice.profile import ApplicantProfile
+from imgpipeline.advice.profile import profile_from_json
 from imgpipeline.advice.published import NotPublished, load_published, resolve_version
 from imgpipeline.settings import Settings
 from imgpipeline.web.encoding import gzipped
@@ -77,20 +77,23 @@ def settle(folder: Path) -> None:
         _SETTLED.add(folder)
 
 
-def advise_json(folder: Path, profile: ApplicantProfile, gzip: bool = False) -> bytes:
-    """``recommend(profile)``'s JSON bytes over the version in ``folder``, with this process's
-    settings (what ``WebState`` computes in the server without advice processes); with
-    ``gzip``, compressed (``encoding.gzipped``: here, beside the other processes, rather than in
-    the server, and a tenth of the bytes to send it)."""
+def advise_json(folder: Path, raw: bytes, gzip: bool = False) -> bytes:
+    """``recommend(profile)``'s JSON bytes over the version in ``folder`` for the posted JSON
+    body ``raw``, read and checked here (``profile_from_json``: its ``ProfileError`` is raised
+    in the server, a 422), with this process's settings (what ``WebState`` computes in the
+    server without advice processes); with ``gzip``, compressed (``encoding.gzipped``: here,
+    beside the other processes, rather than in the server, and a tenth of the bytes to send
+    it)."""
     from imgpipeline.advice.recommend import recommend
 
     settle(folder)
+    profile = profile_from_json(raw, settings=_SETTINGS[0])
     body = recommend(profile, load_published(folder), settings=_SETTINGS[0]).json_bytes()
     return gzipped(body) if gzip else body
 
 
 # One message each way on an advice process's socket: its length (8 bytes), then a kind (one
-# byte) and the payload. The server sends REQUEST with the pickled (folder, profile, gzip); the
+# byte) and the payload. The server sends REQUEST with the pickled (folder, body, gzip); the
 # process answers ANSWER with the JSON bytes as they are (no pickling: 200-300 KB), or FAILED
 # with the pickled exception.
 _LENGTH = struct.Struct("!Q")
@@ -145,7 +148,7 @@ def pin(slot: int) -> None:
 
 
 def serve(sock: socket.socket, settings: Settings, slot: int = 0) -> None:
-    """An advice process: ``start``, then each (folder, profile, gzip) the server sends on ``sock``
+    """An advice process: ``start``, then each (folder, body, gzip) the server sends on ``sock``
     answered on it, one at a time (ANSWER: the JSON bytes; FAILED: the exception raised),
     until the server's end closes: at its shutdown, or when its process dies however it dies
     (killed, the kernel closes its sockets), so no advice process outlives the server holding
@@ -191,11 +194,11 @@ class _Advisor:
         theirs.close()
         self.sock.setblocking(False)
 
-    async def ask(self, folder: Path, profile: ApplicantProfile, gzip: bool) -> bytes:
+    async def ask(self, folder: Path, raw: bytes, gzip: bool) -> bytes:
         """The answer to one request; ``AdviceLost`` if the process is gone."""
         loop = asyncio.get_running_loop()
         try:
-            await loop.sock_sendall(self.sock, frame(REQUEST, pickle.dumps((folder, profile, gzip))))
+            await loop.sock_sendall(self.sock, frame(REQUEST, pickle.dumps((folder, raw, gzip))))
             kind, payload = await read_frame_async(loop, self.sock)
         except (EOFError, OSError) as exc:
             raise AdviceLost(f"advice process {self.process.pid} stopped (exit code {self.process.exitcode})") from exc
@@ -246,17 +249,17 @@ class Advisors:
         self._all.append(advisor)
         self._idle.put_nowait(advisor)  # type: ignore[union-attr]
 
-    async def advise_json(self, folder: Path, profile: ApplicantProfile, gzip: bool = False) -> bytes:
-        """The recommendation's JSON bytes (gzip-compressed with ``gzip``) from the first idle
+    async def advise_json(self, folder: Path, raw: bytes, gzip: bool = False) -> bytes:
+        """The JSON body ``raw``'s recommendation as JSON bytes (gzip-compressed with ``gzip``) from the first idle
         advice process. Once sent, a request runs to its answer even if its caller is cancelled
         (``shield``), so a process is never handed back with an answer still due."""
         self.start_warming()
         advisor = await self._idle.get()  # type: ignore[union-attr]
-        return await asyncio.shield(self._ask(advisor, folder, profile, gzip))
+        return await asyncio.shield(self._ask(advisor, folder, raw, gzip))
 
-    async def _ask(self, advisor: _Advisor, folder: Path, profile: ApplicantProfile, gzip: bool) -> bytes:
+    async def _ask(self, advisor: _Advisor, folder: Path, raw: bytes, gzip: bool) -> bytes:
         try:
-            return await advisor.ask(folder, profile, gzip)
+            return await advisor.ask(folder, raw, gzip)
         except AdviceLost:
             log.error("an advice process died; starting a new one")
             self._all.remove(advisor)

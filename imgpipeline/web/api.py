@@ -3,7 +3,6 @@ the program list and one program's features, and the version the API reads."""
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from imgpipeline.advice.profile import ApplicantProfile, ProfileError, parse_profile
+from imgpipeline.advice.profile import ApplicantProfile, ProfileError
 from imgpipeline.vocabulary import PROGRAM_TIERS, US_STATES
 from imgpipeline.web.encoding import accepts_gzip
 from imgpipeline.web.state import REGIONS, Web, WebState, problems_json, program_or_404
@@ -50,19 +49,15 @@ async def api_recommend(request: Request, web: Web) -> Response:
 async def recommend_answer(web: WebState, raw: bytes, accept_encoding: str) -> Response:
     """A posted profile's answer: 422 naming every bad field (or the body, when it is not
     JSON), else the recommendation's JSON, gzip-compressed where it was computed when the
-    client asks for gzip (``web.encoding``)."""
+    client asks for gzip (``web.encoding``). The body is read and checked where the
+    recommendation is computed (``WebState.advise_json``)."""
+    gzip = accepts_gzip(accept_encoding)
     try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        return JSONResponse(problems_json([("body", f"not valid JSON: {exc}")]), status_code=422)
-    try:
-        profile = parse_profile(body, settings=web.settings)
+        body = await web.advise_json(raw, gzip)
     except ProfileError as exc:
         return JSONResponse(problems_json(exc.problems), status_code=422)
-    if accepts_gzip(accept_encoding):
-        return Response(await web.advise_json(profile, gzip=True), media_type="application/json",
-                        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
-    return Response(await web.advise_json(profile), media_type="application/json")
+    headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"} if gzip else None
+    return Response(body, media_type="application/json", headers=headers)
 
 
 class RecommendPath:

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from imgpipeline.advice.profile import ApplicantProfile
+from imgpipeline.advice.profile import ApplicantProfile, profile_from_json
 from imgpipeline.advice.published import Published, load_published, resolve_version
 from imgpipeline.advice.recommend import Recommendation, recommend
 from imgpipeline.settings import Settings
@@ -76,7 +76,7 @@ class WebState:
         # does not wait for it.
         self._compute = threading.RLock()
         self._cached = functools.lru_cache(maxsize=128)(self._recommend)
-        self._json: LRUCache[tuple[Path, _Key, bool], bytes] = LRUCache(maxsize=JSON_CACHE)   # the API's answers
+        self._json: LRUCache[tuple[Path, bytes, bool], bytes] = LRUCache(maxsize=JSON_CACHE)   # the API's answers
         self._settled: set[Path] = set()
         # The API's new recommendations: computed by advice processes (``web.advisors``), one
         # per CPU unless the settings say otherwise; 0: in this process.
@@ -114,22 +114,26 @@ class WebState:
         ask for the same one."""
         return self._cached(self.version_folder(), _key(profile))
 
-    async def advise_json(self, profile: ApplicantProfile, gzip: bool = False) -> bytes:
-        """``Recommendation.to_json()`` as JSON bytes: the object the CLI writes to
-        recommendation.json (the same values; written compactly, by orjson), with ``gzip``
-        compressed (``encoding.gzipped``). Computed by the first free advice process (else in
-        a thread of this one); the last ``JSON_CACHE`` answers are kept per version, profile
-        and encoding, as they are sent."""
+    async def advise_json(self, raw: bytes, gzip: bool = False) -> bytes:
+        """The recommendation for a posted JSON body (``profile_from_json``: a ``ProfileError``
+        naming every bad field) as ``Recommendation.to_json()``'s JSON bytes: the object the CLI
+        writes to recommendation.json (the same values; written compactly, by orjson), with
+        ``gzip`` compressed (``encoding.gzipped``). The first free advice process reads the body
+        and computes the answer (else a thread of this process), so the server itself neither
+        parses nor validates a new profile; the last ``JSON_CACHE`` answers are kept per
+        version, body and encoding, as they are sent (a page's repeated request is answered
+        without reading its body again)."""
         folder = resolve_version(self.settings)
         if folder not in self._settled:
             await run_in_threadpool(self._settle, folder)   # a new version, read once
-        key = (folder, _key(profile), gzip)
+        key = (folder, raw, gzip)
         body = self._json.get(key)
         if body is None:
             if self.advisors is not None:
-                body = await self.advisors.advise_json(folder, profile, gzip)
+                body = await self.advisors.advise_json(folder, raw, gzip)
             else:
-                body = await run_in_threadpool(self._recommend_json, folder, key[1], gzip)
+                key_ = _key(profile_from_json(raw, settings=self.settings))
+                body = await run_in_threadpool(self._recommend_json, folder, key_, gzip)
             self._json[key] = body
         return body
 
