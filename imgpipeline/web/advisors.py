@@ -250,9 +250,10 @@ class Advisors:
         self._idle.put_nowait(advisor)  # type: ignore[union-attr]
 
     async def advise_json(self, folder: Path, raw: bytes, gzip: bool = False) -> bytes:
-        """The JSON body ``raw``'s recommendation as JSON bytes (gzip-compressed with ``gzip``) from the first idle
-        advice process. Once sent, a request runs to its answer even if its caller is cancelled
-        (``shield``), so a process is never handed back with an answer still due."""
+        """The recommendation for the JSON body ``raw`` as JSON bytes (gzip-compressed with
+        ``gzip``) from the first idle advice process. Once sent, a request runs to its answer
+        even if its caller is cancelled (``shield``), so a process is never handed back with an
+        answer still due."""
         self.start_warming()
         advisor = await self._idle.get()  # type: ignore[union-attr]
         return await asyncio.shield(self._ask(advisor, folder, raw, gzip))
