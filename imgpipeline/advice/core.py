@@ -13,6 +13,7 @@ element. Imports neither Prefect, GX nor scikit-learn.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -109,10 +110,11 @@ class _Point(NamedTuple):
 
 
 class _Curve(Sequence[_Point]):
-    """The outcomes at a grid of sizes (their P(match)), each computed when first read."""
+    """The outcomes at a grid of sizes (their P(match)), each computed when read
+    (``lists.choose_size`` reads each point once, in order, and only as far as it needs)."""
 
-    def __init__(self, sizes: np.ndarray, at: Callable[[int], _Point]) -> None:
-        self.sizes, self._at, self._memo = sizes.tolist(), at, {}   # the sizes as ints, read one by one
+    def __init__(self, sizes: np.ndarray, p_match: Callable[[int], float]) -> None:
+        self.sizes, self._p_match = sizes.tolist(), p_match   # the sizes as ints, read one by one
 
     def __len__(self) -> int:
         return len(self.sizes)
@@ -120,11 +122,8 @@ class _Curve(Sequence[_Point]):
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(len(self)))]
-        i = range(len(self))[i]
-        hit = self._memo.get(i)
-        if hit is None:
-            hit = self._memo[i] = self._at(self.sizes[i])
-        return hit
+        n = self.sizes[i]
+        return _Point(n, self._p_match(n))
 
 
 @dataclass
@@ -179,7 +178,7 @@ class Scored:
             if len(grid) == 0:
                 self.choices[g] = lists.SizeChoice(0, "no program qualifies", False)
             else:
-                self.choices[g] = lists.choose_size(_Curve(grid, lambda n: _Point(n, self.ranked.p_match(g, n))), rules, covers)
+                self.choices[g] = lists.choose_size(_Curve(grid, functools.partial(self.ranked.p_match, g)), rules, covers)
         return self.choices[g]
 
     def eligible(self, g: int) -> int:

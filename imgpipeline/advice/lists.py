@@ -142,26 +142,29 @@ class SizeChoice:
 
 def choose_size(curve: Sequence[Outcome], rules: ListRules, budget_covers: int | None) -> SizeChoice:
     """The smallest size reaching the target P(match); else where P(match) stops rising by more
-    than the rulebook's gain per step; never above the budget. ``curve`` is read in order and
-    only as far as the choice needs (a lazy sequence computes no outcome past it)."""
+    than the rulebook's gain per step; never above the budget. ``curve`` is read in order, each
+    point once, and only as far as the choice needs (a lazy sequence computes no outcome past
+    it)."""
     if not len(curve):
         return SizeChoice(0, "no program qualifies", False)
-    pick = None
-    for i in range(len(curve)):
-        prev = curve[i]
+    pick, last = None, len(curve) - 1
+    prev = curve[0]
+    for i in range(last + 1):
         if prev.p_match >= rules.target_p_match:
             pick, why, reached = prev, f"the smallest list whose P(match) reaches the target of {rules.target_p_match:.0%}", True
             break
-        nxt = curve[i + 1] if i + 1 < len(curve) else None
-        if nxt is not None and nxt.p_match - prev.p_match < rules.min_gain_per_step:
+        if i == last:
+            break
+        nxt = curve[i + 1]
+        if nxt.p_match - prev.p_match < rules.min_gain_per_step:
             pick, why, reached = prev, (
                 f"where P(match) stops rising by more than {rules.min_gain_per_step:.0%} per "
                 f"{rules.size_step} more programs (the target of {rules.target_p_match:.0%} is out of reach)"
             ), False
             break
+        prev = nxt
     if pick is None:
-        last = curve[len(curve) - 1]
-        pick, why, reached = last, f"every program that qualifies for you ({last.n}): P(match) still rises with each one", False
+        pick, why, reached = prev, f"every program that qualifies for you ({prev.n}): P(match) still rises with each one", False
     if budget_covers is not None and budget_covers < pick.n:
         return SizeChoice(budget_covers, f"your budget covers {budget_covers} programs ({why} would be {pick.n})", False)
     return SizeChoice(pick.n, why, reached)
