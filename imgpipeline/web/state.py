@@ -118,11 +118,11 @@ class WebState:
         """The recommendation for a posted JSON body (``profile_from_json``: a ``ProfileError``
         naming every bad field) as ``Recommendation.to_json()``'s JSON bytes: the object the CLI
         writes to recommendation.json (the same values; written compactly, by orjson), with
-        ``gzip`` compressed (``encoding.gzipped``). The first free advice process reads the body
-        and computes the answer (else a thread of this process), so the server itself neither
-        parses nor validates a new profile; the last ``JSON_CACHE`` answers are kept per
-        version, body and encoding, as they are sent (a page's repeated request is answered
-        without reading its body again)."""
+        ``gzip`` compressed (``encoding.gzipped``). With advice processes, the first free one
+        reads the body and computes the answer, so the server itself neither parses nor
+        validates a new profile; without, this process reads it and computes in a thread. The
+        last ``JSON_CACHE`` answers are kept per version, body and encoding, as they are sent
+        (a repeated request is answered without its body being read again)."""
         folder = resolve_version(self.settings)
         if folder not in self._settled:
             await run_in_threadpool(self._settle, folder)   # a new version, read once
@@ -132,8 +132,8 @@ class WebState:
             if self.advisors is not None:
                 body = await self.advisors.advise_json(folder, raw, gzip)
             else:
-                key_ = _key(profile_from_json(raw, settings=self.settings))
-                body = await run_in_threadpool(self._recommend_json, folder, key_, gzip)
+                profile_key = _key(profile_from_json(raw, settings=self.settings))
+                body = await run_in_threadpool(self._recommend_json, folder, profile_key, gzip)
             self._json[key] = body
         return body
 
