@@ -35,7 +35,7 @@ from typing import BinaryIO
 from imgpipeline.advice.profile import profile_from_json
 from imgpipeline.advice.published import NotPublished, load_published, resolve_version
 from imgpipeline.settings import Settings
-from imgpipeline.web.encoding import gzipped
+from imgpipeline.web.encoding import encoded
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def advise_json(folder: Path, raw: bytes, gzip: bool = False) -> bytes:
     """``recommend(profile)``'s JSON bytes over the version in ``folder`` for the posted JSON
     body ``raw``, read and checked here (``profile_from_json``: its ``ProfileError`` is raised
     in the server, a 422), with this process's settings (what ``WebState`` computes in the
-    server without advice processes); with ``gzip``, compressed (``encoding.gzipped``: here,
+    server without advice processes); with ``gzip``, compressed (``encoding.encoded``: here,
     beside the other processes, rather than in the server, and a tenth of the bytes to send
     it)."""
     from imgpipeline.advice.recommend import recommend
@@ -89,7 +89,7 @@ def advise_json(folder: Path, raw: bytes, gzip: bool = False) -> bytes:
     settle(folder)
     profile = profile_from_json(raw, settings=_SETTINGS[0])
     body = recommend(profile, load_published(folder), settings=_SETTINGS[0]).json_bytes()
-    return gzipped(body) if gzip else body
+    return encoded(body, gzip)
 
 
 # One message each way on an advice process's socket: its length (8 bytes), then a kind (one

@@ -21,6 +21,7 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return "gzip" in accept_encoding
 
 
-def gzipped(body: bytes) -> bytes:
-    """``body`` as a gzip stream at ``GZIP_LEVEL`` (what the middleware sends of it)."""
-    return zlib.compress(body, GZIP_LEVEL, _GZIP_WBITS)
+def encoded(body: bytes, gzip: bool) -> bytes:
+    """``body`` as sent: with ``gzip``, a gzip stream at ``GZIP_LEVEL`` (what the middleware
+    sends of it); else as it is."""
+    return zlib.compress(body, GZIP_LEVEL, _GZIP_WBITS) if gzip else body

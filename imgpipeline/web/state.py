@@ -23,7 +23,7 @@ from imgpipeline.settings import Settings
 from imgpipeline.text import pct
 from imgpipeline.web.advisors import Advisors, read_and_freeze
 from imgpipeline.web.data import REGION_OF_STATE, VersionData, load_version_data
-from imgpipeline.web.encoding import gzipped
+from imgpipeline.web.encoding import encoded
 
 HERE = Path(__file__).parent
 JSON_CACHE = 128     # the API's answers kept (about 0.25 MB each; 22 KB gzip-compressed)
@@ -107,7 +107,7 @@ class WebState:
     def _recommend_json(self, folder: Path, key: _Key, gzip: bool) -> bytes:
         with self._compute:
             body = self._cached(folder, key).json_bytes()
-        return gzipped(body) if gzip else body
+        return encoded(body, gzip)
 
     def advise(self, profile: ApplicantProfile) -> Recommendation:
         """One recommendation per version and profile: the page, its filters and its downloads
@@ -118,7 +118,7 @@ class WebState:
         """The recommendation for a posted JSON body (``profile_from_json``: a ``ProfileError``
         naming every bad field) as ``Recommendation.to_json()``'s JSON bytes: the object the CLI
         writes to recommendation.json (the same values; written compactly, by orjson), with
-        ``gzip`` compressed (``encoding.gzipped``). With advice processes, the first free one
+        ``gzip`` compressed (``encoding.encoded``). With advice processes, the first free one
         reads the body and computes the answer, so the server itself neither parses nor
         validates a new profile; without, this process reads it and computes in a thread. The
         last ``JSON_CACHE`` answers are kept per version, body and encoding, as they are sent
